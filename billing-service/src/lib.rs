@@ -1,0 +1,1 @@
+//! billing-service (to be built).

@@ -1,0 +1,43 @@
+//! # shared — what every service in the demo has in common
+//!
+//! The gateway, the auth-service and both backends are separate programs, but they must agree on a
+//! few things exactly: what a token's payload looks like, how a token is verified, what an error
+//! body looks like, how requests are identified in logs, and how a server starts and stops. Those
+//! agreements live here, once, so no service can drift from the others.
+//!
+//! # Layout
+//!
+//! - [`claims`]: the JWT payload from the lecture (`sub`, `name`, `role`, `exp`, …) and [`Role`].
+//! - [`verifier`]: [`TokenVerifier`], which checks a token's signature and claims and explains a
+//!   rejection with a stable reason code. The gateway *and* every backend use it (defence in depth).
+//! - [`bearer`]: reading `Authorization: Bearer …` (RFC 6750) and the [`Authenticated`] extractor.
+//! - [`problem`]: [`Problem`], the RFC 9457 `application/problem+json` error every service returns.
+//! - [`request_id`]: the `X-Request-Id` middleware; error bodies quote the id so a user's report
+//!   can be matched to a log line.
+//! - [`json`]: [`AppJson`], a JSON extractor whose rejections are problem+json too.
+//! - [`demo`]: the demo's public constants (accounts, ids, issuer, audience, demo secret).
+//! - [`config`]: loading a service's TOML file with environment overrides.
+//! - [`server`]: the accept loop every service runs: header-read timeout, connection cap, graceful
+//!   shutdown that drains in-flight requests.
+//! - [`telemetry`]: one `tracing` set-up for all services.
+//!
+//! A request to any service passes: [`server`] (connection accepted, headers read within the
+//! timeout) → [`request_id`] (id assigned) → the service's router → a handler that may use
+//! [`Authenticated`] (which calls [`TokenVerifier::verify`]) → on failure a [`Problem`].
+
+pub mod bearer;
+pub mod claims;
+pub mod config;
+pub mod demo;
+pub mod json;
+pub mod problem;
+pub mod request_id;
+pub mod server;
+pub mod telemetry;
+pub mod verifier;
+
+pub use bearer::Authenticated;
+pub use claims::{Claims, Role};
+pub use json::AppJson;
+pub use problem::Problem;
+pub use verifier::{TokenError, TokenVerifier, VerificationKey, VerifierSettings};

@@ -1,0 +1,91 @@
+//! `X-Request-Id`: one id per request, from the edge to every log line and error body.
+//!
+//! The gateway assigns the id (or keeps a well-formed one the client sent), forwards it to the
+//! backends, and returns it in the response. Every service runs this same layer, so a backend
+//! reached through the gateway keeps the gateway's id and its logs line up with the gateway's.
+//!
+//! The id is also put in a task-local for the duration of the request, so a [`crate::Problem`]
+//! built anywhere in a handler can quote it without the id being threaded through every function.
+
+use axum::{extract::Request, middleware::Next, response::Response};
+use http::{HeaderName, HeaderValue};
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// The header name, lower-case as HTTP/2 requires.
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The longest client-supplied id we keep; longer ones are replaced (they would bloat every log).
+const MAX_LEN: usize = 128;
+
+tokio::task_local! {
+    static CURRENT: Arc<str>;
+}
+
+/// A request's id, stored in the request extensions by [`layer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub Arc<str>);
+
+/// The id of the request being handled on this task, if [`layer`] (or [`scope`]) set one.
+pub fn current() -> Option<Arc<str>> {
+    CURRENT.try_with(Arc::clone).ok()
+}
+
+/// Runs `fut` with `id` as the current request id (used by the layer, and by tests).
+pub async fn scope<F: Future>(id: Arc<str>, fut: F) -> F::Output {
+    CURRENT.scope(id, fut).await
+}
+
+/// A fresh id: a UUIDv7, so ids sort by time in logs.
+pub fn generate() -> Arc<str> {
+    Arc::from(uuid::Uuid::now_v7().to_string())
+}
+
+/// Accepts a client-supplied id only if it is short and made of safe characters, so nobody can
+/// inject log lines or header tricks through it.
+pub fn is_acceptable(value: &[u8]) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_LEN
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// Middleware (use with `axum::middleware::from_fn`): keeps or assigns the id, exposes it to the
+/// handler (extension + task-local + tracing span) and echoes it on the response.
+pub async fn layer(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(&X_REQUEST_ID)
+        .map(HeaderValue::as_bytes)
+        .filter(|value| is_acceptable(value))
+        .and_then(|value| std::str::from_utf8(value).ok())
+        .map(Arc::<str>::from)
+        .unwrap_or_else(generate);
+    let header_value = HeaderValue::from_str(&id).expect("request ids are checked header-safe");
+    request
+        .headers_mut()
+        .insert(X_REQUEST_ID.clone(), header_value.clone());
+    request.extensions_mut().insert(RequestId(id.clone()));
+
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = scope(id, next.run(request)).instrument(span).await;
+    response
+        .headers_mut()
+        .insert(X_REQUEST_ID.clone(), header_value);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_short_safe_ids_are_kept() {
+        assert!(is_acceptable(b"0190f3c2-7a1b-7c3d-9e8f-123456789abc"));
+        assert!(!is_acceptable(b""));
+        assert!(!is_acceptable(b"abc\r\nX-Injected: 1"));
+        assert!(!is_acceptable(b"a b"));
+        assert!(!is_acceptable(&[b'a'; 129]));
+    }
+}
