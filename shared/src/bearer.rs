@@ -3,10 +3,9 @@
 //! Only the `Authorization` header is accepted. Tokens in the query string (`?access_token=`) end
 //! up in access logs, browser history and `Referer` headers, so they are never looked at.
 
-use crate::{claims::Claims, problem::Problem, verifier::TokenError, verifier::TokenVerifier};
+use crate::{claims::Claims, key_source::Verifier, problem::Problem, verifier::TokenError};
 use axum::extract::{FromRef, FromRequestParts};
 use http::{HeaderMap, header, request::Parts};
-use std::sync::Arc;
 
 /// The token from `Authorization: Bearer <token>`. Two `Authorization` headers are refused: a
 /// proxy and a backend could each pick a different one.
@@ -24,9 +23,9 @@ pub fn token_from_headers(headers: &HeaderMap) -> Result<&str, TokenError> {
     let token = token.trim_start_matches(' ');
     // RFC 6750 b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" followed by "="s.
     let well_formed = !token.is_empty()
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'='));
+        && token.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+        });
     if !well_formed {
         return Err(TokenError::Malformed);
     }
@@ -45,14 +44,14 @@ pub struct Authenticated(pub Claims);
 impl<S> FromRequestParts<S> for Authenticated
 where
     S: Send + Sync,
-    Arc<TokenVerifier>: FromRef<S>,
+    Verifier: FromRef<S>,
 {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let verifier = Arc::<TokenVerifier>::from_ref(state);
+        let verifier = Verifier::from_ref(state);
         let token = token_from_headers(&parts.headers)?;
-        let claims = verifier.verify(token)?;
+        let claims = verifier.verify(token).await?;
         Ok(Authenticated(claims))
     }
 }
@@ -72,19 +71,34 @@ mod tests {
 
     #[test]
     fn reads_a_bearer_token() {
-        assert_eq!(token_from_headers(&headers(&["Bearer abc.def.ghi"])), Ok("abc.def.ghi"));
-        assert_eq!(token_from_headers(&headers(&["bearer abc.def.ghi"])), Ok("abc.def.ghi"));
+        assert_eq!(
+            token_from_headers(&headers(&["Bearer abc.def.ghi"])),
+            Ok("abc.def.ghi")
+        );
+        assert_eq!(
+            token_from_headers(&headers(&["bearer abc.def.ghi"])),
+            Ok("abc.def.ghi")
+        );
     }
 
     #[test]
     fn refuses_missing_duplicate_and_odd_headers() {
         assert_eq!(token_from_headers(&headers(&[])), Err(TokenError::Missing));
-        assert_eq!(token_from_headers(&headers(&["Basic dXNlcjpwYXNz"])), Err(TokenError::Missing));
+        assert_eq!(
+            token_from_headers(&headers(&["Basic dXNlcjpwYXNz"])),
+            Err(TokenError::Missing)
+        );
         assert_eq!(
             token_from_headers(&headers(&["Bearer a.b.c", "Bearer d.e.f"])),
             Err(TokenError::Malformed)
         );
-        assert_eq!(token_from_headers(&headers(&["Bearer"])), Err(TokenError::Malformed));
-        assert_eq!(token_from_headers(&headers(&["Bearer a b"])), Err(TokenError::Malformed));
+        assert_eq!(
+            token_from_headers(&headers(&["Bearer"])),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(
+            token_from_headers(&headers(&["Bearer a b"])),
+            Err(TokenError::Malformed)
+        );
     }
 }

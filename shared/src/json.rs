@@ -62,7 +62,10 @@ fn describe(error: serde_path_to_error::Error<serde_json::Error>) -> Problem {
                 let field = rest.split(',').next().unwrap_or(rest);
                 format!("unknown field {}", cut_position(field))
             } else if let Some((_, expected)) = message.split_once(", expected ") {
-                format!("`{path}` has the wrong type or value, expected {}", cut_position(expected))
+                format!(
+                    "`{path}` has the wrong type or value, expected {}",
+                    cut_position(expected)
+                )
             } else {
                 format!("`{path}` has the wrong type or value")
             };
@@ -96,11 +99,20 @@ fn body_rejection(rejection: BytesRejection) -> Problem {
 }
 
 fn has_json_content_type(headers: &http::HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 impl<T: Serialize> IntoResponse for AppJson<T> {
@@ -133,7 +145,11 @@ mod tests {
     fn a_wrong_type_never_echoes_the_value() {
         let problem = parse::<Login>(br#"{"email":"a@b.c","password":["hunter2"]}"#).unwrap_err();
         assert_eq!(problem.reason(), "invalid_body");
-        assert!(problem.detail().contains("`password`"), "{}", problem.detail());
+        assert!(
+            problem.detail().contains("`password`"),
+            "{}",
+            problem.detail()
+        );
         assert!(!problem.detail().contains("hunter2"));
     }
 
@@ -148,9 +164,15 @@ mod tests {
     fn content_types() {
         let mut headers = http::HeaderMap::new();
         assert!(!has_json_content_type(&headers));
-        headers.insert(header::CONTENT_TYPE, "application/json; charset=utf-8".parse().unwrap());
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
         assert!(has_json_content_type(&headers));
-        headers.insert(header::CONTENT_TYPE, "application/merge-patch+json".parse().unwrap());
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/merge-patch+json".parse().unwrap(),
+        );
         assert!(has_json_content_type(&headers));
         headers.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
         assert!(!has_json_content_type(&headers));

@@ -10,6 +10,8 @@
 //! - [`claims`]: the JWT payload from the lecture (`sub`, `name`, `role`, `exp`, …) and [`Role`].
 //! - [`verifier`]: [`TokenVerifier`], which checks a token's signature and claims and explains a
 //!   rejection with a stable reason code. The gateway *and* every backend use it (defence in depth).
+//! - [`key_source`]: the `[auth]` configuration every service shares and [`Verifier`], the
+//!   handle handlers use: static keys (HS256 secret, PEM files) or a cached JWKS URL.
 //! - [`bearer`]: reading `Authorization: Bearer …` (RFC 6750) and the [`Authenticated`] extractor.
 //! - [`problem`]: [`Problem`], the RFC 9457 `application/problem+json` error every service returns.
 //! - [`request_id`]: the `X-Request-Id` middleware; error bodies quote the id so a user's report
@@ -30,6 +32,7 @@ pub mod claims;
 pub mod config;
 pub mod demo;
 pub mod json;
+pub mod key_source;
 pub mod problem;
 pub mod request_id;
 pub mod server;
@@ -39,5 +42,6 @@ pub mod verifier;
 pub use bearer::Authenticated;
 pub use claims::{Claims, Role};
 pub use json::AppJson;
+pub use key_source::{Verifier, VerifierConfig};
 pub use problem::Problem;
 pub use verifier::{TokenError, TokenVerifier, VerificationKey, VerifierSettings};

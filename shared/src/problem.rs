@@ -137,7 +137,13 @@ fn bearer_challenge(error: &str, description: &str) -> String {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.reason, self.detail)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.reason,
+            self.detail
+        )
     }
 }
 
@@ -155,10 +161,9 @@ impl IntoResponse for Problem {
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
         let mut response = (self.status, json).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(CONTENT_TYPE),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
         response.headers_mut().extend(self.headers);
         // Errors must not be cached by intermediaries: the next request may well succeed.
         response
@@ -180,15 +185,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_problem_is_rfc9457_json_with_reason_and_request_id() {
-        let response = request_id::scope(
-            "req-123".into(),
-            async { Problem::bad_request("malformed_json", "not JSON").into_response() },
-        )
+        let response = request_id::scope("req-123".into(), async {
+            Problem::bad_request("malformed_json", "not JSON").into_response()
+        })
         .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
         let body = body_json(response).await;
-        assert_eq!(body["type"], "urn:api-gateway-pattern:problem:malformed_json");
+        assert_eq!(
+            body["type"],
+            "urn:api-gateway-pattern:problem:malformed_json"
+        );
         assert_eq!(body["title"], "Bad Request");
         assert_eq!(body["status"], 400);
         assert_eq!(body["detail"], "not JSON");
@@ -210,7 +217,9 @@ mod tests {
     fn forbidden_says_insufficient_scope() {
         let response = Problem::forbidden("role_required", "ADMIN only").into_response();
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        let challenge = response.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
+        let challenge = response.headers()[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap();
         assert!(challenge.starts_with("Bearer error=\"insufficient_scope\""));
     }
 }

@@ -137,8 +137,14 @@ impl Server {
 
         drop(listener);
         let drain = Duration::from_millis(limits.drain_timeout_ms);
-        if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
-            tracing::warn!(?drain, "drain timeout reached; closing remaining connections");
+        if tokio::time::timeout(drain, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                ?drain,
+                "drain timeout reached; closing remaining connections"
+            );
         }
         Ok(())
     }
@@ -200,7 +206,10 @@ mod tests {
         };
         let (addr, _stop) = start(limits).await;
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        stream.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        stream
+            .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
         let mut buf = Vec::new();
         // The server must close the connection by itself; the outer timeout only keeps a broken
         // server from hanging the test suite.

@@ -118,6 +118,13 @@ impl std::fmt::Debug for VerificationKey {
 #[error("{0}")]
 pub struct KeyError(String);
 
+impl KeyError {
+    /// A key error with a message that says what to fix.
+    pub fn new(message: impl Into<String>) -> Self {
+        KeyError(message.into())
+    }
+}
+
 impl VerificationKey {
     /// An HS256 shared secret (the lecture's set-up). Everyone who can verify can also sign, which
     /// is why production uses [`VerificationKey::rsa_pem`] or [`VerificationKey::ed25519_pem`].
