@@ -1,22 +1,33 @@
 //! Where a service's verification keys come from, and the [`Verifier`] handlers use.
 //!
-//! Two set-ups, chosen in configuration (`[auth]` of every service):
+//! Two set-ups, chosen in configuration (`[auth]` of every service), and they combine:
 //!
 //! - **Static keys**: the HS256 shared secret (the lecture's set-up) and/or public keys in PEM
 //!   files. Simple, but every verifier must be redeployed when a key changes — and with HS256 every
-//!   verifier holds the *signing* secret too.
-//! - **JWKS URL**: the auth-service publishes its public keys at `/.well-known/jwks.json`; the
-//!   verifier fetches them, caches them, and fetches again when a token names a `kid` it has not
-//!   seen (key rotation), at most once per `jwks_min_refetch_secs`. If the JWKS endpoint is down,
-//!   the cached keys keep working. 50 services can verify tokens without holding any secret.
+//!   verifier holds the *signing* secret too, so any of them could mint tokens.
+//! - **JWKS URL**: the auth-service publishes its public keys at `/.well-known/jwks.json`. The
+//!   verifier fetches them, caches them, refreshes them periodically, and fetches again at once
+//!   when a token names a `kid` it has not seen (the auth-service rotated its key) — but at most
+//!   once per `jwks_min_refetch_secs`, so a flood of tokens with made-up `kid`s cannot turn into a
+//!   flood of requests to the auth-service. If the JWKS endpoint is down, the cached keys keep
+//!   working. Fifty services can verify tokens without holding any secret.
 
 use crate::{
     claims::Claims,
     verifier::{KeyError, TokenError, TokenVerifier, VerificationKey, VerifierSettings},
 };
+use arc_swap::ArcSwap;
+use jsonwebtoken::jwk::JwkSet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    path::PathBuf,
+    sync::{Arc, Weak},
+    time::{Duration, Instant},
+};
+
+/// A JWKS document larger than this is refused: ours is a few KiB.
+const MAX_JWKS_BYTES: usize = 256 * 1024;
 
 /// The `[auth]` section every service shares.
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +52,9 @@ pub struct VerifierConfig {
     /// Least time between two JWKS fetches triggered by unknown `kid`s, in seconds.
     #[serde(default = "default_min_refetch")]
     pub jwks_min_refetch_secs: u64,
+    /// How often the JWKS is refreshed in the background, in seconds.
+    #[serde(default = "default_refresh")]
+    pub jwks_refresh_secs: u64,
 }
 
 fn default_leeway() -> u64 {
@@ -49,6 +63,10 @@ fn default_leeway() -> u64 {
 
 fn default_min_refetch() -> u64 {
     10
+}
+
+fn default_refresh() -> u64 {
+    300
 }
 
 /// A public key file and the one algorithm it may verify.
@@ -74,10 +92,12 @@ impl VerifierConfig {
             public_keys: Vec::new(),
             jwks_url: None,
             jwks_min_refetch_secs: default_min_refetch(),
+            jwks_refresh_secs: default_refresh(),
         }
     }
 
-    fn settings(&self) -> VerifierSettings {
+    /// The issuer, audience and leeway as verifier settings.
+    pub fn settings(&self) -> VerifierSettings {
         VerifierSettings {
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),
@@ -86,7 +106,7 @@ impl VerifierConfig {
     }
 
     /// The keys named directly in the configuration (secret and PEM files).
-    fn static_keys(&self) -> Result<Vec<VerificationKey>, KeyError> {
+    pub fn static_keys(&self) -> Result<Vec<VerificationKey>, KeyError> {
         let mut keys = Vec::new();
         if let Some(secret) = &self.hs256_secret {
             keys.push(VerificationKey::hs256(
@@ -113,23 +133,68 @@ impl VerifierConfig {
         Ok(keys)
     }
 
-    /// Builds the verifier this configuration describes.
+    /// Builds the verifier this configuration describes. With a `jwks_url`, the keys are fetched
+    /// on first use and then refreshed in the background (which needs a Tokio runtime).
     pub fn build(&self) -> Result<Verifier, KeyError> {
-        let keys = self.static_keys()?;
-        if keys.is_empty() && self.jwks_url.is_none() {
-            return Err(KeyError::new(
-                "[auth] names no key: set `hs256_secret`, `public_keys` or `jwks_url`",
+        let static_keys = self.static_keys()?;
+        let jwks = match &self.jwks_url {
+            None if static_keys.is_empty() => {
+                return Err(KeyError::new(
+                    "[auth] names no key: set `hs256_secret`, `public_keys` or `jwks_url`",
+                ));
+            }
+            None => None,
+            Some(url) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(KeyError::new(format!(
+                        "[auth] jwks_url `{url}` must be an http:// or https:// URL"
+                    )));
+                }
+                Some(JwksSource {
+                    url: url.clone(),
+                    client: reqwest::Client::builder()
+                        .timeout(Duration::from_secs(5))
+                        .build()
+                        .map_err(|e| KeyError::new(format!("HTTP client: {e}")))?,
+                    min_refetch: Duration::from_secs(self.jwks_min_refetch_secs),
+                    last_attempt: tokio::sync::Mutex::new(None),
+                })
+            }
+        };
+        let settings = self.settings();
+        let current = TokenVerifier::new(settings.clone(), static_keys.clone());
+        let inner = Arc::new(Inner {
+            settings,
+            static_keys,
+            current: ArcSwap::from_pointee(current),
+            jwks,
+        });
+        if inner.jwks.is_some()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(refresh_periodically(
+                Arc::downgrade(&inner),
+                Duration::from_secs(self.jwks_refresh_secs.max(1)),
             ));
         }
-        let verifier = TokenVerifier::new(self.settings(), keys);
-        Ok(Verifier {
-            inner: Arc::new(Inner { verifier }),
-        })
+        Ok(Verifier { inner })
     }
 }
 
+struct JwksSource {
+    url: String,
+    client: reqwest::Client,
+    min_refetch: Duration,
+    /// When the last fetch was attempted; also serialises fetches.
+    last_attempt: tokio::sync::Mutex<Option<Instant>>,
+}
+
 struct Inner {
-    verifier: TokenVerifier,
+    settings: VerifierSettings,
+    static_keys: Vec<VerificationKey>,
+    /// The keys in use. Readers never wait: a refresh builds a new verifier and swaps it in.
+    current: ArcSwap<TokenVerifier>,
+    jwks: Option<JwksSource>,
 }
 
 /// The verifier handlers use: cheap to clone, put it in your state.
@@ -141,7 +206,8 @@ pub struct Verifier {
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
-            .field("verifier", &self.inner.verifier)
+            .field("current", &self.inner.current.load())
+            .field("jwks_url", &self.inner.jwks.as_ref().map(|j| &j.url))
             .finish()
     }
 }
@@ -150,12 +216,124 @@ impl Verifier {
     /// A verifier over fixed keys.
     pub fn from_static(verifier: TokenVerifier) -> Self {
         Verifier {
-            inner: Arc::new(Inner { verifier }),
+            inner: Arc::new(Inner {
+                settings: verifier.settings().clone(),
+                static_keys: verifier.keys().cloned().collect(),
+                current: ArcSwap::from_pointee(verifier),
+                jwks: None,
+            }),
         }
     }
 
-    /// Checks `token`; see [`TokenVerifier::verify`].
+    /// Checks `token`; see [`TokenVerifier::verify`]. An unknown `kid` triggers one JWKS fetch
+    /// (rate-limited) before the token is refused.
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        self.inner.verifier.verify(token)
+        let result = self.inner.current.load().verify(token);
+        match result {
+            Err(TokenError::UnknownKid) if self.inner.jwks.is_some() => {
+                if self.inner.refetch(true).await {
+                    self.inner.current.load().verify(token)
+                } else {
+                    Err(TokenError::UnknownKid)
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Fetches the JWKS now (ignoring the refetch limit). `Ok(n)` is the number of keys in use.
+    pub async fn refresh(&self) -> Result<usize, KeyError> {
+        self.inner.fetch_and_swap().await
+    }
+
+    /// The `kid`s currently accepted (for readiness and admin pages).
+    pub fn known_kids(&self) -> Vec<String> {
+        self.inner
+            .current
+            .load()
+            .keys()
+            .filter_map(|k| k.kid().map(str::to_owned))
+            .collect()
+    }
+}
+
+impl Inner {
+    /// A fetch triggered by an unknown `kid`: skipped when another fetch happened within
+    /// `min_refetch`. Returns true when new keys were installed.
+    async fn refetch(&self, rate_limited: bool) -> bool {
+        let Some(jwks) = &self.jwks else { return false };
+        {
+            let last = jwks.last_attempt.lock().await;
+            if rate_limited && last.is_some_and(|at| at.elapsed() < jwks.min_refetch) {
+                return false;
+            }
+        }
+        self.fetch_and_swap().await.is_ok()
+    }
+
+    async fn fetch_and_swap(&self) -> Result<usize, KeyError> {
+        let Some(jwks) = &self.jwks else {
+            return Ok(self.current.load().keys().count());
+        };
+        let mut last = jwks.last_attempt.lock().await;
+        *last = Some(Instant::now());
+        let fetched = fetch_jwks(&jwks.client, &jwks.url).await;
+        drop(last);
+        match fetched {
+            Ok(set) => {
+                let mut keys = self.static_keys.clone();
+                keys.extend(VerificationKey::from_jwks(&set));
+                let count = keys.len();
+                self.current
+                    .store(Arc::new(TokenVerifier::new(self.settings.clone(), keys)));
+                tracing::debug!(url = %jwks.url, keys = count, "JWKS refreshed");
+                Ok(count)
+            }
+            Err(error) => {
+                // Keep serving with the cached keys: an auth-service outage must not become
+                // an outage of every service that verifies tokens.
+                tracing::warn!(url = %jwks.url, %error, "JWKS fetch failed; keeping cached keys");
+                Err(error)
+            }
+        }
+    }
+}
+
+async fn fetch_jwks(client: &reqwest::Client, url: &str) -> Result<JwkSet, KeyError> {
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| KeyError::new(format!("JWKS request failed: {e}")))?;
+    if !response.status().is_success() {
+        return Err(KeyError::new(format!(
+            "JWKS endpoint answered {}",
+            response.status()
+        )));
+    }
+    if response
+        .content_length()
+        .is_some_and(|len| len as usize > MAX_JWKS_BYTES)
+    {
+        return Err(KeyError::new("JWKS document too large"));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| KeyError::new(format!("JWKS body: {e}")))?;
+    if body.len() > MAX_JWKS_BYTES {
+        return Err(KeyError::new("JWKS document too large"));
+    }
+    serde_json::from_slice(&body).map_err(|e| KeyError::new(format!("JWKS is not valid: {e}")))
+}
+
+/// Background refresh; ends when the verifier is dropped. The first fetch is not done here but on
+/// demand, by the first token whose `kid` is not known yet.
+async fn refresh_periodically(inner: Weak<Inner>, every: Duration) {
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        ticker.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        let _ = inner.fetch_and_swap().await;
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::request_id;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use http::{HeaderName, HeaderValue, StatusCode, header};
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -21,7 +21,9 @@ pub struct Problem {
     status: StatusCode,
     reason: Cow<'static, str>,
     detail: Cow<'static, str>,
-    headers: HeaderMap,
+    /// Extra response headers (a `Vec`, not a `HeaderMap`: there are rarely more than one or two,
+    /// and a small error type keeps every `Result<_, Problem>` small).
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// The JSON body, in the order RFC 9457 lists its members.
@@ -48,7 +50,7 @@ impl Problem {
             status,
             reason: reason.into(),
             detail: detail.into(),
-            headers: HeaderMap::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -100,7 +102,8 @@ impl Problem {
     /// Adds a response header, for example `Retry-After` on a 429.
     pub fn with_header(mut self, name: HeaderName, value: impl TryInto<HeaderValue>) -> Self {
         if let Ok(value) = value.try_into() {
-            self.headers.insert(name, value);
+            self.headers.retain(|(existing, _)| existing != name);
+            self.headers.push((name, value));
         }
         self
     }
@@ -164,7 +167,9 @@ impl IntoResponse for Problem {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-        response.headers_mut().extend(self.headers);
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
         // Errors must not be cached by intermediaries: the next request may well succeed.
         response
             .headers_mut()
