@@ -1,0 +1,173 @@
+//! The auth-service's configuration: `auth-service.toml` (given with `--config FILE`) plus
+//! `AUTH__…` environment overrides, e.g. `AUTH__DATABASE_URL=postgres://…`.
+//!
+//! Every field has a default, and the defaults are the *safe* ones: demo mode off, loopback only.
+//! What defaults cannot make safe — a signing key — must be configured outside demo mode, and
+//! [`crate::build`] refuses to start with a weak or public one, saying how to fix it.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use shared::server::ServerLimits;
+use std::{net::SocketAddr, path::PathBuf};
+
+/// Everything the service reads at start. See the crate docs for a TOML example.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Demo mode: seeds the two demo accounts and accepts the public demo secret. Never in production.
+    pub demo: bool,
+    /// Address to listen on (port 0 picks a free port, as tests do).
+    pub listen: SocketAddr,
+    /// `sqlite::memory:`, `sqlite://auth.db?mode=rwc` or `postgres://user@host/db`.
+    pub database_url: String,
+    /// The `iss` of every token; also the base of the discovery document's URLs (the gateway's
+    /// public address, since clients reach this service through it).
+    pub issuer: String,
+    /// The `aud` of every token.
+    pub audience: String,
+    /// Access-token lifetime in seconds (the `expires_in` of a login).
+    pub access_token_ttl_secs: u64,
+    /// Refresh-token lifetime in seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// Largest request body accepted, in bytes. Login and register bodies are tiny; a cap keeps a
+    /// 1 MB "password" from ever reaching the password hasher.
+    pub max_body_bytes: usize,
+    /// Scopes a user may ask for with the OAuth `password` grant.
+    pub user_scopes: Vec<String>,
+    /// The keys tokens are signed with.
+    pub signing: SigningConfig,
+    /// Failed-login throttling.
+    pub throttle: ThrottleConfig,
+    /// OAuth 2.0 clients allowed to use the token endpoint with their own credentials.
+    pub clients: Vec<ClientConfig>,
+    /// Connection limits of the HTTP server.
+    pub server: ServerLimits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            demo: false,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            database_url: "sqlite::memory:".to_owned(),
+            issuer: shared::demo::ISSUER.to_owned(),
+            audience: shared::demo::AUDIENCE.to_owned(),
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 7 * 24 * 60 * 60,
+            max_body_bytes: 16 * 1024,
+            user_scopes: vec!["profile".to_owned(), "billing".to_owned()],
+            signing: SigningConfig::default(),
+            throttle: ThrottleConfig::default(),
+            clients: Vec::new(),
+            server: ServerLimits::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `--config FILE` (if given) and `AUTH__*` environment variables.
+    pub fn load() -> Result<Self, shared::config::ConfigError> {
+        shared::config::load(shared::config::path_from_args().as_deref(), "AUTH__")
+    }
+
+    /// The demo set-up: demo mode on, the public HS256 demo secret, the demo issuer and audience,
+    /// an in-memory SQLite database, listening on 127.0.0.1:8081.
+    pub fn demo() -> Self {
+        Config {
+            demo: true,
+            signing: SigningConfig {
+                keys: vec![SigningKeyConfig {
+                    kid: None,
+                    alg: KeyAlgorithm::HS256,
+                    secret: Some(SecretString::from(shared::demo::HS256_SECRET)),
+                    private_key_file: None,
+                }],
+            },
+            ..Config::default()
+        }
+    }
+}
+
+/// `[signing]`: the keys tokens are signed with.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigningConfig {
+    /// Oldest first. New tokens are signed with the **last** key; tokens signed by any listed key
+    /// still verify. To rotate: append a new key, wait one access-token lifetime, remove the old one.
+    pub keys: Vec<SigningKeyConfig>,
+}
+
+/// The algorithms a signing key may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum KeyAlgorithm {
+    /// HMAC-SHA256 with a shared secret (the lecture's set-up; verifiers hold the secret too).
+    HS256,
+    /// RSA PKCS#1 v1.5 with SHA-256; the public key is published in the JWKS.
+    RS256,
+    /// Ed25519; the public key is published in the JWKS.
+    EdDSA,
+}
+
+/// One entry of `[[signing.keys]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningKeyConfig {
+    /// The key id put in the token header. Required for RS256 and EdDSA (verifiers pick the
+    /// public key by it); optional for HS256 (the lecture's tokens have none).
+    #[serde(default)]
+    pub kid: Option<String>,
+    /// `HS256`, `RS256` or `EdDSA`.
+    pub alg: KeyAlgorithm,
+    /// The HS256 secret (at least 32 bytes outside demo mode).
+    #[serde(default)]
+    pub secret: Option<SecretString>,
+    /// PEM file of the RS256 or EdDSA private key (PKCS#8, `-----BEGIN PRIVATE KEY-----`).
+    #[serde(default)]
+    pub private_key_file: Option<PathBuf>,
+}
+
+/// `[throttle]`: exponential back-off after repeated failed logins on one account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThrottleConfig {
+    /// Consecutive failures allowed before the account is locked for a while.
+    pub max_failures: u32,
+    /// Failures older than this (seconds) are forgotten.
+    pub window_secs: u64,
+    /// The first lock lasts this long (seconds); each further failure doubles it.
+    pub base_lock_secs: u64,
+    /// The longest lock (seconds).
+    pub max_lock_secs: u64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        ThrottleConfig {
+            max_failures: 5,
+            window_secs: 15 * 60,
+            base_lock_secs: 30,
+            max_lock_secs: 15 * 60,
+        }
+    }
+}
+
+/// One entry of `[[clients]]`: a machine client of the OAuth token endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// The client's public identifier (becomes `sub` and `name` of its tokens).
+    pub client_id: String,
+    /// The argon2 hash of the client secret (a `$argon2id$…` string; make one with
+    /// `auth-service hash-secret`, which reads the secret from standard input).
+    pub secret_hash: String,
+    /// Scopes the client may be granted.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Grant types the client may use: `client_credentials` (default), `password`, `refresh_token`.
+    #[serde(default = "default_grant_types")]
+    pub grant_types: Vec<String>,
+}
+
+fn default_grant_types() -> Vec<String> {
+    vec!["client_credentials".to_owned()]
+}

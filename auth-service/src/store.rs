@@ -1,0 +1,230 @@
+//! Storage: users and refresh tokens, in SQLite or Postgres through one set of queries.
+//!
+//! sqlx's `Any` driver picks the database from the URL (`sqlite:…` or `postgres:…`). The SQL is
+//! kept portable — TEXT ids, BIGINT epoch seconds, `$1` placeholders (both databases accept them)
+//! — so there is one set of queries and one folder of migrations (`migrations/`), embedded in the
+//! binary by `sqlx::migrate!` and applied at start.
+
+use shared::Role;
+use sqlx::{
+    AnyPool, Row,
+    any::{AnyPoolOptions, AnyRow},
+};
+
+/// A user as stored.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Stable id (`sub` of their tokens).
+    pub id: String,
+    /// Lower-case e-mail.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// STUDENT or ADMIN.
+    pub role: Role,
+    /// argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// A refresh token as stored (its hash, never the token).
+#[derive(Debug, Clone)]
+pub struct RefreshRecord {
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    /// The login session it belongs to.
+    pub family_id: String,
+    /// Whose it is.
+    pub user_id: String,
+    /// OAuth scope granted with it.
+    pub scope: Option<String>,
+    /// Epoch seconds.
+    pub created_at: i64,
+    /// Epoch seconds.
+    pub expires_at: i64,
+    /// When it was rotated, if it was.
+    pub used_at: Option<i64>,
+    /// When its family was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// Inserting a user failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertUserError {
+    /// The e-mail is already registered (unique constraint).
+    #[error("the e-mail is already registered")]
+    EmailTaken,
+    /// Anything else.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The database handle (cheap to clone: a pool).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+impl Store {
+    /// Connects to `url` and applies the migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        sqlx::any::install_default_drivers();
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let options = if in_memory {
+            // Each connection to `sqlite::memory:` is its own empty database, so the pool must
+            // hold exactly one connection, forever (closing it would drop every table).
+            AnyPoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            AnyPoolOptions::new().max_connections(10)
+        };
+        let pool = options
+            .connect(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the database (database_url): {e}"))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("database migrations failed: {e}"))?;
+        Ok(Store { pool })
+    }
+
+    /// Readiness: the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Adds a user. A duplicate e-mail is [`InsertUserError::EmailTaken`].
+    pub async fn insert_user(&self, user: &User, now: i64) -> Result<(), InsertUserError> {
+        let result = sqlx::query(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&user.id)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(user.role.as_str())
+        .bind(&user.password_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(InsertUserError::EmailTaken)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The user with this (lower-case) e-mail.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, sqlx::Error> {
+        let row =
+            sqlx::query("SELECT id, email, name, role, password_hash FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(user_from_row).transpose()
+    }
+
+    /// The user with this id.
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, sqlx::Error> {
+        let row =
+            sqlx::query("SELECT id, email, name, role, password_hash FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(user_from_row).transpose()
+    }
+
+    /// Stores a new refresh token.
+    pub async fn insert_refresh(&self, record: &RefreshRecord) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens \
+             (token_hash, family_id, user_id, scope, created_at, expires_at, used_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)",
+        )
+        .bind(&record.token_hash)
+        .bind(&record.family_id)
+        .bind(&record.user_id)
+        .bind(record.scope.as_deref())
+        .bind(record.created_at)
+        .bind(record.expires_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// The stored record for a token hash.
+    pub async fn refresh_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshRecord>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT token_hash, family_id, user_id, scope, created_at, expires_at, used_at, \
+             revoked_at FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(RefreshRecord {
+                token_hash: row.try_get("token_hash")?,
+                family_id: row.try_get("family_id")?,
+                user_id: row.try_get("user_id")?,
+                scope: row.try_get("scope")?,
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+                used_at: row.try_get("used_at")?,
+                revoked_at: row.try_get("revoked_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Marks a token used, only if it is still unused and unrevoked. Returns false when another
+    /// request got there first: the conditional UPDATE makes rotation atomic, so two concurrent
+    /// refreshes with one token cannot both succeed.
+    pub async fn mark_refresh_used(&self, token_hash: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1 \
+             WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Revokes every token of a family (a logout, or a detected reuse).
+    pub async fn revoke_family(&self, family_id: &str, now: i64) -> Result<u64, sqlx::Error> {
+        let result = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 \
+             WHERE family_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(family_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+}
+
+fn user_from_row(row: AnyRow) -> Result<User, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        role: Role::parse(&role).ok_or_else(|| {
+            sqlx::Error::Decode(format!("unknown role {role:?} in users.role").into())
+        })?,
+        password_hash: row.try_get("password_hash")?,
+    })
+}
