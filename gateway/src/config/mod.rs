@@ -1,0 +1,263 @@
+//! The gateway's declarative configuration: one TOML file, plus `GATEWAY__…` environment overrides.
+//!
+//! Everything the gateway does is described here — where it listens, which tokens it trusts,
+//! which upstreams exist and which route sends which path to which upstream under which policy.
+//! Nothing about routing is in code, so a student can read one file and know the front door.
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:8080"
+//!
+//! [auth]                       # shared::VerifierConfig, the same section every service has
+//! issuer = "http://localhost:8080"
+//! audience = "ecommerce-api"
+//! hs256_secret = "…"
+//!
+//! [[upstreams]]
+//! name = "users"
+//! targets = ["http://127.0.0.1:8082"]
+//!
+//! [[routes]]
+//! name = "users"
+//! prefix = "/api/users"
+//! rewrite_prefix = "/users"
+//! upstream = "users"
+//! auth = "required"
+//! ```
+//!
+//! # Layout
+//!
+//! - this file: the types, their safe defaults, and [`Config::demo`];
+//! - [`load`]: reading the file and the environment, keeping each key's position in the file;
+//! - [`validate`]: every semantic check (unknown upstream, shadowed route, key/algorithm mismatch,
+//!   bad URL, duplicate name, …) with a message that names the line, the key and the fix;
+//! - [`diagnostic`]: the error type those messages live in.
+
+pub mod diagnostic;
+pub mod load;
+pub mod validate;
+
+pub use diagnostic::{ConfigErrors, Diagnostic};
+
+use serde::Deserialize;
+use shared::{VerifierConfig, server::ServerLimits};
+use std::net::SocketAddr;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Demo mode: allows the public demo HS256 secret. Off unless asked for.
+    #[serde(default)]
+    pub demo: bool,
+    /// Where to listen and how much a client may send.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Which tokens are accepted: the `[auth]` section every service shares.
+    pub auth: VerifierConfig,
+    /// Peers (CIDRs) whose `X-Forwarded-For` / `Forwarded` headers are believed and extended.
+    /// Anyone else's are replaced: a client cannot choose the IP address the backends see.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// The services requests are forwarded to.
+    #[serde(default)]
+    pub upstreams: Vec<UpstreamConfig>,
+    /// Which path goes where, under which policy. The longest matching prefix wins.
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+    // Aggregates (`[[aggregates]]`, e.g. `/api/dashboard` fanning out to two upstreams) will sit
+    // here as their own section, compiled beside the routes. Not built yet.
+}
+
+/// `[server]`: the listener and the limits on what one client may send.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Listen address. Port 0 lets the OS choose (tests).
+    pub listen: SocketAddr,
+    /// Longest request target (path + query) in bytes; longer gets 414 before anything else runs.
+    pub max_uri_bytes: usize,
+    /// Largest request body in bytes; checked on `Content-Length` and counted on the stream.
+    pub max_body_bytes: u64,
+    /// Connection-level limits: header-read timeout, header size, connection cap, drain time.
+    pub limits: ServerLimits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_uri_bytes: 8 * 1024,
+            max_body_bytes: 1024 * 1024,
+            limits: ServerLimits::default(),
+        }
+    }
+}
+
+/// `[[upstreams]]`: one backend service and the addresses it answers on.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Name routes refer to.
+    pub name: String,
+    /// One or more `http://host:port` base URLs; requests are spread round-robin.
+    pub targets: Vec<String>,
+    /// Time allowed to open a TCP connection (milliseconds); past it → 502 `upstream_unavailable`.
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// Time allowed from sending the request to the response head (milliseconds); past it →
+    /// 504 `upstream_timeout`. This is the per-request timeout.
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+}
+
+fn default_connect_timeout_ms() -> u64 {
+    1_000
+}
+
+fn default_request_timeout_ms() -> u64 {
+    15_000
+}
+
+/// How a route treats the bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// No token is looked at (login, discovery documents).
+    Public,
+    /// A valid token is needed; otherwise 401. The default, so forgetting `auth` fails closed.
+    #[default]
+    Required,
+    /// A valid token sets the identity headers; no token passes anonymously; a bad token is 401.
+    Optional,
+}
+
+/// `[[routes]]`: a path prefix, where it goes and who may use it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Name shown in the access log and in validation messages.
+    pub name: String,
+    /// Path prefix, matched on whole segments: `/api/users` matches `/api/users` and
+    /// `/api/users/7`, never `/api/users-admin`.
+    pub prefix: String,
+    /// Match the prefix only as the whole path (`GET /api/users`, not `/api/users/me`).
+    #[serde(default)]
+    pub exact: bool,
+    /// Methods this route answers (`GET` also covers `HEAD`); empty means all.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Remove the prefix before forwarding (`/api/users/7` → `/7`).
+    #[serde(default)]
+    pub strip_prefix: bool,
+    /// Replace the prefix before forwarding (`/api/users/7` → `/users/7` with `"/users"`).
+    #[serde(default)]
+    pub rewrite_prefix: Option<String>,
+    /// Name of the `[[upstreams]]` entry to forward to.
+    pub upstream: String,
+    /// Token policy: `public`, `required` (default) or `optional`.
+    #[serde(default)]
+    pub auth: AuthMode,
+    /// The caller needs one of these roles (`STUDENT`, `ADMIN`, `SERVICE`); empty means any.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+impl Config {
+    /// Reads the file given with `--config FILE` (if any) and the `GATEWAY__…` environment, and
+    /// validates the result. Every problem found is reported at once, each with its line.
+    pub fn load() -> Result<Self, shared::config::ConfigError> {
+        load::load(
+            shared::config::path_from_args().as_deref(),
+            load::ENV_PREFIX,
+        )
+        .map_err(|errors| shared::config::ConfigError::new(errors.to_string()))
+    }
+
+    /// Parses and validates TOML text; `source` names it in messages (usually the file name).
+    pub fn from_toml(text: &str, source: &str) -> Result<Self, ConfigErrors> {
+        load::from_toml(text, source)
+    }
+
+    /// Runs the semantic checks on a configuration built in code (no line numbers then).
+    pub fn validate(&self) -> Result<(), ConfigErrors> {
+        let diagnostics = validate::validate(self, &load::Locator::none());
+        ConfigErrors::result("configuration", diagnostics)
+    }
+
+    /// The demo: the DESIGN routes to the three services on 8081–8083, the demo HS256 secret.
+    /// `gateway.demo.toml` beside this crate is the same configuration as a file.
+    pub fn demo() -> Config {
+        let upstream = |name: &str, port: u16| UpstreamConfig {
+            name: name.to_owned(),
+            targets: vec![format!("http://127.0.0.1:{port}")],
+            connect_timeout_ms: default_connect_timeout_ms(),
+            request_timeout_ms: default_request_timeout_ms(),
+        };
+        let route =
+            |name: &str, prefix: &str, upstream: &str, rewrite: Option<&str>, auth| RouteConfig {
+                name: name.to_owned(),
+                prefix: prefix.to_owned(),
+                exact: false,
+                methods: Vec::new(),
+                strip_prefix: false,
+                rewrite_prefix: rewrite.map(str::to_owned),
+                upstream: upstream.to_owned(),
+                auth,
+                roles: Vec::new(),
+            };
+        Config {
+            demo: true,
+            server: ServerConfig::default(),
+            auth: VerifierConfig::demo(),
+            trusted_proxies: Vec::new(),
+            upstreams: vec![
+                upstream("auth", 8081),
+                upstream("users", 8082),
+                upstream("billing", 8083),
+            ],
+            routes: vec![
+                route("auth", "/api/auth", "auth", Some("/auth"), AuthMode::Public),
+                route(
+                    "oauth",
+                    "/api/oauth",
+                    "auth",
+                    Some("/oauth"),
+                    AuthMode::Public,
+                ),
+                route("well-known", "/.well-known", "auth", None, AuthMode::Public),
+                // `GET /api/users` is the list of every user: ADMIN only. `exact` keeps the rule
+                // off `/api/users/me`, which any valid token may read.
+                RouteConfig {
+                    exact: true,
+                    methods: vec!["GET".to_owned()],
+                    roles: vec!["ADMIN".to_owned()],
+                    ..route(
+                        "users-list",
+                        "/api/users",
+                        "users",
+                        Some("/users"),
+                        AuthMode::Required,
+                    )
+                },
+                route(
+                    "users",
+                    "/api/users",
+                    "users",
+                    Some("/users"),
+                    AuthMode::Required,
+                ),
+                route(
+                    "billing",
+                    "/api/billing",
+                    "billing",
+                    Some("/billing"),
+                    AuthMode::Required,
+                ),
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

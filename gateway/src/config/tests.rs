@@ -1,0 +1,249 @@
+//! One test per class of configuration mistake: each must be caught, located and explained.
+
+use super::*;
+use secrecy::ExposeSecret;
+
+const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/keys");
+
+/// A valid file; tests splice their mistake into it.
+fn base(extra_routes: &str) -> String {
+    format!(
+        r#"[server]
+listen = "127.0.0.1:0"
+
+[auth]
+issuer = "http://localhost:8080"
+audience = "ecommerce-api"
+hs256_secret = "a-test-secret-that-is-long-enough-for-hs256"
+
+[[upstreams]]
+name = "users"
+targets = ["http://127.0.0.1:8082"]
+
+[[routes]]
+name = "users"
+prefix = "/api/users"
+upstream = "users"
+{extra_routes}"#
+    )
+}
+
+fn errors(text: &str) -> ConfigErrors {
+    Config::from_toml(text, "gw.toml").expect_err("the configuration should be refused")
+}
+
+#[test]
+fn the_base_file_is_valid() {
+    Config::from_toml(&base(""), "gw.toml").unwrap();
+}
+
+#[test]
+fn an_unknown_upstream_is_located_with_a_suggestion() {
+    let text = base("\n[[routes]]\nname = \"me\"\nprefix = \"/api/me\"\nupstream = \"user\"\n");
+    let e = errors(&text);
+    let d = &e.diagnostics[0];
+    assert_eq!(d.key, "routes[1].upstream");
+    assert_eq!(d.location, Some((21, 12)));
+    assert!(
+        d.message
+            .contains("unknown upstream `user` (did you mean `users`?)"),
+        "{e}"
+    );
+    assert!(d.fix.contains("defined upstreams: users"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("gw.toml:21:12: `routes[1].upstream`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_shadowed_route_is_refused() {
+    let text = base(
+        "\n[[routes]]\nname = \"users-get\"\nprefix = \"/api/users\"\nmethods = [\"GET\"]\nupstream = \"users\"\n",
+    );
+    let e = errors(&text);
+    assert_eq!(e.diagnostics[0].key, "routes[1]");
+    assert!(
+        e.mentions("route `users-get` is shadowed for GET, HEAD by route `users` (line 13)"),
+        "{e}"
+    );
+    assert_eq!(e.diagnostics[0].location.map(|l| l.0), Some(18));
+}
+
+#[test]
+fn disjoint_methods_or_exact_routes_are_not_shadowed() {
+    let text = base(
+        "\n[[routes]]\nname = \"list\"\nprefix = \"/api/users\"\nexact = true\nmethods = [\"GET\"]\nupstream = \"users\"\nauth = \"required\"\nroles = [\"ADMIN\"]\n",
+    );
+    Config::from_toml(&text, "gw.toml").unwrap();
+}
+
+#[test]
+fn an_algorithm_that_does_not_fit_its_key_is_refused() {
+    let text = base("").replace(
+        "[[upstreams]]",
+        &format!(
+            "[[auth.public_keys]]\nkid = \"k1\"\nalg = \"RS256\"\npem_file = \"{KEYS}/ed25519.pub.pem\"\n\n[[auth.public_keys]]\nkid = \"k2\"\nalg = \"HS256\"\npem_file = \"{KEYS}/rsa-2048.pub.pem\"\n\n[[upstreams]]"
+        ),
+    );
+    let e = errors(&text);
+    assert_eq!(e.diagnostics.len(), 2, "{e}");
+    assert_eq!(e.diagnostics[0].key, "auth.public_keys[0].alg");
+    assert!(
+        e.diagnostics[0].message.contains("which is an EdDSA key"),
+        "{e}"
+    );
+    assert!(e.diagnostics[0].fix.contains("set alg = \"EdDSA\""), "{e}");
+    assert_eq!(e.diagnostics[1].key, "auth.public_keys[1].alg");
+    assert!(
+        e.diagnostics[1].message.contains("shared-secret algorithm"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_private_key_or_a_short_secret_is_refused() {
+    let text = base("")
+        .replace("a-test-secret-that-is-long-enough-for-hs256", "short")
+        .replace(
+            "[[upstreams]]",
+            &format!("[[auth.public_keys]]\nkid = \"k\"\nalg = \"RS256\"\npem_file = \"{KEYS}/rsa-2048.pem\"\n\n[[upstreams]]"),
+        );
+    let e = errors(&text);
+    assert!(e.mentions("HS256 needs at least 32"), "{e}");
+    assert!(e.mentions("holds a private key"), "{e}");
+}
+
+#[test]
+fn the_public_demo_secret_needs_demo_mode() {
+    let text = base("").replace(
+        "a-test-secret-that-is-long-enough-for-hs256",
+        shared::demo::HS256_SECRET,
+    );
+    let e = errors(&text);
+    assert_eq!(e.diagnostics[0].key, "auth.hs256_secret");
+    assert!(e.mentions("public demo secret"), "{e}");
+    Config::from_toml(&format!("demo = true\n{text}"), "gw.toml").unwrap();
+}
+
+#[test]
+fn a_bad_url_is_refused() {
+    let text = base("").replace("http://127.0.0.1:8082", "https://127.0.0.1:8082/api");
+    let e = errors(&text);
+    assert_eq!(e.diagnostics[0].key, "upstreams[0].targets[0]");
+    assert_eq!(e.diagnostics[0].location, Some((11, 12)));
+    let text = base("").replace("http://127.0.0.1:8082", "127.0.0.1:8082");
+    assert!(errors(&text).mentions("http://"));
+}
+
+#[test]
+fn duplicate_names_are_refused() {
+    let text = base("\n[[routes]]\nname = \"users\"\nprefix = \"/api/other\"\nupstream = \"users\"\n")
+        .replace(
+            "[[routes]]\nname = \"users\"\nprefix = \"/api/users\"",
+            "[[upstreams]]\nname = \"users\"\ntargets = [\"http://127.0.0.1:9\"]\n\n[[routes]]\nname = \"users\"\nprefix = \"/api/users\"",
+        );
+    let e = errors(&text);
+    assert!(
+        e.mentions("duplicate upstream name `users`: already defined (line 9)"),
+        "{e}"
+    );
+    assert!(
+        e.mentions("duplicate route name `users`: already used"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unknown_key_is_located_with_a_suggestion() {
+    let text = base("").replace("prefix = \"/api/users\"", "prefx = \"/api/users\"");
+    let e = errors(&text);
+    let d = &e.diagnostics[0];
+    assert!(d.message.contains("unknown field `prefx`"), "{e}");
+    assert!(d.fix.contains("did you mean `prefix`?"), "{e}");
+    assert_eq!(d.location.map(|l| l.0), Some(15));
+}
+
+#[test]
+fn other_route_mistakes_are_explained() {
+    let text = base(
+        "\n[[routes]]\nname = \"x\"\nprefix = \"/api/x/\"\nmethods = [\"GTE\"]\nstrip_prefix = true\nrewrite_prefix = \"/x\"\nupstream = \"users\"\nauth = \"public\"\nroles = [\"ADMN\"]\n",
+    );
+    let e = errors(&text);
+    assert!(e.mentions("write \"/api/x\""), "{e}");
+    assert!(
+        e.mentions("`GTE` is not an HTTP method (did you mean `GET`?)"),
+        "{e}"
+    );
+    assert!(
+        e.mentions("both `strip_prefix` and `rewrite_prefix`"),
+        "{e}"
+    );
+    assert!(
+        e.mentions("unknown role `ADMN` (did you mean `ADMIN`?)"),
+        "{e}"
+    );
+    assert!(e.mentions("not `auth = \"required\"`"), "{e}");
+}
+
+#[test]
+fn a_bad_trusted_proxy_is_refused() {
+    let text = format!(
+        "trusted_proxies = [\"10.0.0.0/8\", \"10.0.0.0/99\"]\n{}",
+        base("")
+    );
+    let e = errors(&text);
+    assert_eq!(e.diagnostics[0].key, "trusted_proxies[1]");
+}
+
+#[test]
+fn demo_is_valid_and_matches_the_demo_file() {
+    let demo = Config::demo();
+    demo.validate().unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.demo.toml");
+    let file = Config::from_toml(&std::fs::read_to_string(path).unwrap(), path).unwrap();
+    assert_eq!(file.demo, demo.demo);
+    assert_eq!(file.server.listen, demo.server.listen);
+    assert_eq!(file.upstreams, demo.upstreams);
+    assert_eq!(file.routes, demo.routes);
+    assert_eq!(file.auth.issuer, demo.auth.issuer);
+    assert_eq!(file.auth.audience, demo.auth.audience);
+    assert_eq!(
+        file.auth
+            .hs256_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_owned()),
+        demo.auth
+            .hs256_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_owned()),
+    );
+}
+
+#[test]
+fn the_commented_example_is_valid() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.toml");
+    Config::from_toml(&std::fs::read_to_string(path).unwrap(), path).unwrap();
+}
+
+#[test]
+fn environment_overrides_apply_and_are_validated() {
+    let dir = std::env::temp_dir().join(format!("gw-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("gw.toml");
+    std::fs::write(&file, base("")).unwrap();
+    let env = [
+        (
+            "GATEWAY__SERVER__LISTEN".to_owned(),
+            "127.0.0.1:9999".to_owned(),
+        ),
+        ("GATEWAY__ROUTES__0__UPSTREAM".to_owned(), "nope".to_owned()),
+        ("OTHER".to_owned(), "x".to_owned()),
+    ];
+    let e = load::load_with_env(Some(&file), load::ENV_PREFIX, env.clone()).unwrap_err();
+    assert!(e.source.contains("GATEWAY__* overrides"), "{e}");
+    assert!(e.mentions("unknown upstream `nope`"), "{e}");
+    let ok = load::load_with_env(Some(&file), load::ENV_PREFIX, env[..1].to_vec()).unwrap();
+    assert_eq!(ok.server.listen.port(), 9999);
+}
