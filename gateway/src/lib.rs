@@ -1,9 +1,138 @@
-//! gateway (being built).
+//! # gateway — the single front door
+//!
+//! Every client request enters the system here (port 8080). The gateway normalises the path,
+//! picks a route by longest segment prefix, verifies the bearer token (once, for every service
+//! behind it), checks the route's roles, replaces any identity headers the client sent with the
+//! verified ones, and streams the request to the upstream service and its response back. Every
+//! refusal is problem+json with a stable reason and the request id; every request leaves one
+//! access-log line. Routes, upstreams and policies are declared in one TOML file
+//! (`gateway.toml`), validated at start with messages that name the line and the fix.
+//!
+//! # Layout
+//!
+//! - [`config`]: the TOML file and `GATEWAY__…` overrides; validation with located messages.
+//! - [`normalize`]: the one canonical spelling of a path (pure, heavily tested).
+//! - [`routing`]: the compiled route table (segment prefixes, exact routes, methods).
+//! - [`handler`]: the pipeline below, in one place.
+//! - [`auth`] (who is calling), [`policy`] (may they), [`identity`] (tell the backend).
+//! - [`proxy`]: hop-by-hop hygiene, the upstream URI, streaming, failure classification.
+//! - [`forwarded`]: `X-Forwarded-*` / `Forwarded` and trusted proxies.
+//! - [`upstream`]: targets, pooled keep-alive clients, round-robin (load balancing, health and
+//!   circuit breaking will grow here).
+//! - [`limits`]: URI and body limits (the body counted on the stream).
+//! - [`error`]: every gateway error with its status, reason and side (downstream/upstream).
+//! - [`access_log`]: one structured line per request.
+//! - [`health`]: `/healthz`, `/readyz`.
+//!
+//! A request's path: `shared::server` (connection limits, header-read timeout, 431) →
+//! `shared::request_id` (id kept or assigned) → [`handler::handle`]: URI length (414) →
+//! [`normalize`] (400) → [`routing`] (404/405) → `Content-Length` (413) → [`auth`] (401) →
+//! [`policy`] (403) → [`identity`] → [`proxy`] (502/504, streamed 413) → [`access_log`].
+//!
+//! Aggregation (`/api/dashboard`: several upstream calls merged into one response) is a later
+//! step; it will be an `aggregate` module with its own `[[aggregates]]` config section, served
+//! by the same pipeline after routing.
+
+pub mod access_log;
+pub mod auth;
 pub mod config;
+pub mod error;
 pub mod forwarded;
+pub mod handler;
+pub mod health;
+pub mod identity;
 pub mod limits;
 pub mod normalize;
+pub mod policy;
+pub mod proxy;
 pub mod routing;
 pub mod upstream;
 
 pub use config::Config;
+
+use axum::{Router, routing::get};
+use shared::server::{Server, ServerLimits};
+use std::{net::SocketAddr, sync::Arc};
+
+/// Everything a request needs, compiled once from the configuration. Shared read-only by all
+/// requests: no locks on the hot path.
+#[derive(Debug)]
+pub struct Gateway {
+    /// The route table.
+    pub routes: routing::RouteTable,
+    /// The upstreams, indexed by `Route::upstream`.
+    pub upstreams: Vec<upstream::Upstream>,
+    /// Token verification (static keys or a JWKS cache).
+    pub verifier: shared::Verifier,
+    /// Peers whose forwarding headers are believed.
+    pub trusted_proxies: forwarded::TrustedProxies,
+    /// Longest request target, in bytes.
+    pub max_uri_bytes: usize,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: u64,
+}
+
+impl Gateway {
+    /// Validates `config` and compiles it.
+    pub fn new(config: &Config) -> anyhow::Result<Gateway> {
+        config.validate()?;
+        let verifier = config
+            .auth
+            .build()
+            .map_err(|e| anyhow::anyhow!("[auth]: {e}"))?;
+        Ok(Gateway {
+            routes: routing::RouteTable::compile(config),
+            upstreams: config
+                .upstreams
+                .iter()
+                .map(upstream::Upstream::new)
+                .collect(),
+            verifier,
+            trusted_proxies: forwarded::TrustedProxies::new(&config.trusted_proxies),
+            max_uri_bytes: config.server.max_uri_bytes,
+            max_body_bytes: config.server.max_body_bytes,
+        })
+    }
+}
+
+/// The router's state.
+pub type AppState = Arc<Gateway>;
+
+/// The gateway's routes: its own health endpoints, and everything else through the pipeline.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(handler::handle)
+        // Outermost: every response, errors included, carries the request id.
+        .layer(axum::middleware::from_fn(shared::request_id::layer))
+        .with_state(state)
+}
+
+/// A gateway bound to its listener, ready to run.
+pub struct App {
+    server: Server,
+}
+
+/// Validates the configuration, compiles it, and binds the listener (port 0 allowed).
+pub async fn build(config: Config) -> anyhow::Result<App> {
+    let gateway = Gateway::new(&config)?;
+    let limits: ServerLimits = config.server.limits.clone();
+    let server = Server::bind(config.server.listen, router(Arc::new(gateway)), limits).await?;
+    Ok(App { server })
+}
+
+impl App {
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    pub async fn run_until<F: Future<Output = ()> + Send>(
+        self,
+        shutdown: F,
+    ) -> std::io::Result<()> {
+        self.server.run_until(shutdown).await
+    }
+}

@@ -1,0 +1,60 @@
+//! The access log: one structured `tracing` line per request, written when the response head
+//! leaves the gateway.
+//!
+//! Fields: method, normalised path, route, upstream, status, latency (to the response head),
+//! user id, request id, and — for requests the gateway answered itself — the stable reason and
+//! whose fault it was (`side`). Together with the reason in the problem+json body, a user's "why
+//! was I refused?" is answered by grepping one request id. The token and the `Authorization`
+//! header are never logged.
+
+use http::{Method, StatusCode};
+use std::time::Instant;
+
+/// What the pipeline learned about a request, filled in as it goes.
+#[derive(Debug, Default)]
+pub struct Trace<'a> {
+    /// The matched route's name.
+    pub route: Option<&'a str>,
+    /// The chosen upstream's name.
+    pub upstream: Option<&'a str>,
+    /// The verified caller's id (`sub`).
+    pub user: Option<String>,
+}
+
+/// Everything one log line needs.
+pub struct Entry<'a> {
+    /// When the request arrived.
+    pub started: Instant,
+    /// Request method.
+    pub method: &'a Method,
+    /// Normalised path (or the raw one when normalisation refused it).
+    pub path: &'a str,
+    /// Response status.
+    pub status: StatusCode,
+    /// Request id.
+    pub request_id: &'a str,
+    /// What the pipeline learned.
+    pub trace: &'a Trace<'a>,
+    /// Reason and side of an error the gateway answered itself.
+    pub error: Option<(&'static str, &'static str)>,
+}
+
+/// Writes the line (target `gateway::access`, level info).
+pub fn write(entry: &Entry<'_>) {
+    let latency_ms = entry.started.elapsed().as_secs_f64() * 1000.0;
+    let (reason, side) = entry.error.unwrap_or(("", ""));
+    tracing::info!(
+        target: "gateway::access",
+        method = %entry.method,
+        path = %entry.path,
+        route = entry.trace.route.unwrap_or("-"),
+        upstream = entry.trace.upstream.unwrap_or("-"),
+        status = entry.status.as_u16(),
+        latency_ms = (latency_ms * 1000.0).round() / 1000.0,
+        user = entry.trace.user.as_deref().unwrap_or("-"),
+        request_id = entry.request_id,
+        reason,
+        side,
+        "request"
+    );
+}

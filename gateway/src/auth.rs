@@ -1,0 +1,39 @@
+//! Authentication: who is calling, decided once at the front door.
+//!
+//! Only `Authorization: Bearer <jwt>` is read (`shared::bearer::token_from_headers`); a token in
+//! the query string is ignored, never accepted — query strings end up in logs and `Referer`s.
+//! The route's mode decides what happens:
+//!
+//! | mode | no token | valid token | invalid token |
+//! |---|---|---|---|
+//! | `public` | passes | passes (not even looked at) | passes |
+//! | `required` | 401 `token_missing` | identity | 401 with the reason |
+//! | `optional` | passes anonymously | identity | 401 with the reason |
+//!
+//! A 401 carries `WWW-Authenticate: Bearer error="invalid_token", error_description="…"` and the
+//! stable reason (`token_expired`, `bad_signature`, `algorithm_not_allowed`, …): "why did I get
+//! 401?" is the question users of other gateways ask most.
+
+use crate::{config::AuthMode, routing::Route};
+use http::HeaderMap;
+use shared::{Claims, TokenError, Verifier, bearer::token_from_headers};
+
+/// The verified caller, or `None` for an anonymous request on a public/optional route.
+pub async fn authenticate(
+    route: &Route,
+    headers: &HeaderMap,
+    verifier: &Verifier,
+) -> Result<Option<Claims>, TokenError> {
+    match route.auth {
+        AuthMode::Public => Ok(None),
+        AuthMode::Required => {
+            let token = token_from_headers(headers)?;
+            verifier.verify(token).await.map(Some)
+        }
+        AuthMode::Optional => match token_from_headers(headers) {
+            Err(TokenError::Missing) => Ok(None),
+            Err(e) => Err(e),
+            Ok(token) => verifier.verify(token).await.map(Some),
+        },
+    }
+}

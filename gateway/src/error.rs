@@ -1,0 +1,171 @@
+//! Every way the gateway refuses or fails a request, each with its status and stable reason.
+//!
+//! Errors are tagged by **side** (pingora's idea): a *downstream* error is the client's doing
+//! (a bad path, a missing token, a body too large) and says nothing about our health; an
+//! *upstream* error is a backend failing (refused connection, timeout) and is what alerts and,
+//! later, circuit breakers watch. The access log records the side with the reason.
+
+use crate::{
+    limits::BodyError,
+    normalize::PathError,
+    routing::{MethodSet, Miss, RoleSet},
+};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use shared::{Problem, TokenError};
+
+/// Whose fault an error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The client's request was refused (4xx).
+    Downstream,
+    /// A backend failed (5xx).
+    Upstream,
+}
+
+impl Side {
+    /// `downstream` / `upstream`, for the access log.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Side::Downstream => "downstream",
+            Side::Upstream => "upstream",
+        }
+    }
+}
+
+/// Why the gateway answered itself instead of forwarding the backend's response.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// 414 `uri_too_long`: the request target is longer than `server.max_uri_bytes`.
+    #[error("the request target is longer than {limit} bytes")]
+    UriTooLong {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// 400 `bad_path`: the path breaks a normalisation rule.
+    #[error("{}", .0.detail())]
+    BadPath(PathError),
+    /// 404 `no_route`: no route's prefix matches the path.
+    #[error("no route matches this path")]
+    NoRoute,
+    /// 405 `method_not_allowed`: routes match the path, not the method.
+    #[error("this path does not accept this method")]
+    MethodNotAllowed(MethodSet),
+    /// 401 with the token's reason (`token_missing`, `token_expired`, `bad_signature`, …).
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// 403 `role_required`: the token is valid but its role is not one the route accepts.
+    #[error("this route needs the role {}", .0.describe())]
+    RoleRequired(RoleSet),
+    /// 413 `body_too_large`: by `Content-Length`, or counted on the stream.
+    #[error("the request body is larger than {limit} bytes")]
+    BodyTooLarge {
+        /// The configured limit.
+        limit: u64,
+    },
+    /// 400 `body_unreadable`: the client broke off or garbled its body while we forwarded it.
+    #[error("the request body could not be read")]
+    BodyUnreadable,
+    /// 400 `bad_identity`: the verified token's subject cannot be put in a header.
+    #[error("the token's subject cannot be forwarded")]
+    BadIdentity,
+    /// 502 `upstream_unavailable`: connecting failed, or the upstream broke the exchange.
+    #[error("the upstream `{upstream}` could not be reached or failed to answer")]
+    UpstreamUnavailable {
+        /// Its name.
+        upstream: Box<str>,
+    },
+    /// 504 `upstream_timeout`: no response head within the upstream's `request_timeout_ms`.
+    #[error("the upstream `{upstream}` did not answer within {timeout_ms} ms")]
+    UpstreamTimeout {
+        /// Its name.
+        upstream: Box<str>,
+        /// The timeout that passed.
+        timeout_ms: u128,
+    },
+}
+
+impl GatewayError {
+    /// Whose fault it is.
+    pub fn side(&self) -> Side {
+        match self {
+            GatewayError::UpstreamUnavailable { .. } | GatewayError::UpstreamTimeout { .. } => {
+                Side::Upstream
+            }
+            _ => Side::Downstream,
+        }
+    }
+
+    /// The stable reason code.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            GatewayError::UriTooLong { .. } => "uri_too_long",
+            GatewayError::BadPath(_) => "bad_path",
+            GatewayError::NoRoute => "no_route",
+            GatewayError::MethodNotAllowed(_) => "method_not_allowed",
+            GatewayError::Token(e) => e.reason(),
+            GatewayError::RoleRequired(_) => "role_required",
+            GatewayError::BodyTooLarge { .. } => "body_too_large",
+            GatewayError::BodyUnreadable => "body_unreadable",
+            GatewayError::BadIdentity => "bad_identity",
+            GatewayError::UpstreamUnavailable { .. } => "upstream_unavailable",
+            GatewayError::UpstreamTimeout { .. } => "upstream_timeout",
+        }
+    }
+
+    /// The problem+json answer.
+    pub fn to_problem(&self) -> Problem {
+        let detail = self.to_string();
+        match self {
+            GatewayError::UriTooLong { .. } => {
+                Problem::new(StatusCode::URI_TOO_LONG, self.reason(), detail)
+            }
+            GatewayError::BadPath(_) | GatewayError::BodyUnreadable | GatewayError::BadIdentity => {
+                Problem::bad_request(self.reason(), detail)
+            }
+            GatewayError::NoRoute => Problem::new(StatusCode::NOT_FOUND, self.reason(), detail),
+            GatewayError::MethodNotAllowed(allow) => {
+                Problem::new(StatusCode::METHOD_NOT_ALLOWED, self.reason(), detail)
+                    .with_header(header::ALLOW, allow.describe())
+            }
+            GatewayError::Token(e) => Problem::from(e.clone()),
+            GatewayError::RoleRequired(_) => Problem::forbidden(self.reason(), detail),
+            // The body was not read: close the connection rather than leave its bytes to be
+            // parsed as the next request.
+            GatewayError::BodyTooLarge { .. } => {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, self.reason(), detail)
+                    .with_header(header::CONNECTION, HeaderValue::from_static("close"))
+            }
+            GatewayError::UpstreamUnavailable { .. } => {
+                Problem::new(StatusCode::BAD_GATEWAY, self.reason(), detail)
+            }
+            GatewayError::UpstreamTimeout { .. } => {
+                Problem::new(StatusCode::GATEWAY_TIMEOUT, self.reason(), detail)
+            }
+        }
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        self.to_problem().into_response()
+    }
+}
+
+impl From<Miss> for GatewayError {
+    fn from(miss: Miss) -> Self {
+        match miss {
+            Miss::NoRoute => GatewayError::NoRoute,
+            Miss::MethodNotAllowed(allow) => GatewayError::MethodNotAllowed(allow),
+        }
+    }
+}
+
+impl From<&BodyError> for GatewayError {
+    fn from(error: &BodyError) -> Self {
+        match error {
+            BodyError::TooLarge { limit } => GatewayError::BodyTooLarge { limit: *limit },
+            BodyError::Client(_) => GatewayError::BodyUnreadable,
+        }
+    }
+}

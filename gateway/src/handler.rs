@@ -1,0 +1,122 @@
+//! The gateway's request pipeline: every request that is not `/healthz` or `/readyz` goes
+//! through [`handle`], in this order:
+//!
+//! 1. **limits** — the request target's length (414) is checked before anything else;
+//! 2. **normalise** — one canonical path, or 400 `bad_path` ([`crate::normalize`]);
+//! 3. **route** — longest segment prefix, then method (404 / 405) ([`crate::routing`]);
+//! 4. **body limit by `Content-Length`** — 413 before a byte is read ([`crate::limits`]);
+//! 5. **authenticate** — per the route's mode (401) ([`crate::auth`]);
+//! 6. **authorize** — the route's roles (403) ([`crate::policy`]);
+//! 7. **identity** — strip client `X-User-*`, set the verified ones ([`crate::identity`]);
+//! 8. **proxy** — rewrite the prefix, clean the headers, stream both ways, with the
+//!    per-request timeout (502 / 504, 413 for a streamed body over the limit) ([`crate::proxy`]);
+//! 9. **access log** — one line, whatever happened ([`crate::access_log`]).
+
+use crate::{
+    Gateway,
+    access_log::{self, Trace},
+    auth,
+    error::GatewayError,
+    identity, limits,
+    normalize::normalize,
+    policy, proxy,
+};
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    response::{IntoResponse, Response},
+};
+use shared::request_id::RequestId;
+use std::{borrow::Cow, net::SocketAddr, sync::Arc, time::Instant};
+
+/// The fallback handler: everything the gateway forwards.
+pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+    let started = Instant::now();
+    // Cheap clones: a standard `Method` is a tag, a `Uri` shares its bytes.
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| Arc::clone(&id.0));
+    let mut trace = Trace::default();
+
+    let (path, result) = match precheck(&gateway, &uri) {
+        Err(e) => (Cow::Borrowed(uri.path()), Err(e)),
+        Ok(path) => {
+            let result = pipeline(&gateway, request, &path, uri.query(), &mut trace).await;
+            (path, result)
+        }
+    };
+    let (response, error) = match result {
+        Ok(response) => (response, None),
+        Err(e) => {
+            let tag = (e.reason(), e.side().as_str());
+            (e.into_response(), Some(tag))
+        }
+    };
+    access_log::write(&access_log::Entry {
+        started,
+        method: &method,
+        path: &path,
+        status: response.status(),
+        request_id: request_id.as_deref().unwrap_or("-"),
+        trace: &trace,
+        error,
+    });
+    response
+}
+
+/// Steps 1–2: the URI length, then the canonical path.
+fn precheck<'u>(gateway: &Gateway, uri: &'u http::Uri) -> Result<Cow<'u, str>, GatewayError> {
+    let target_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    if target_len > gateway.max_uri_bytes {
+        return Err(GatewayError::UriTooLong {
+            limit: gateway.max_uri_bytes,
+        });
+    }
+    normalize(uri.path()).map_err(GatewayError::BadPath)
+}
+
+/// Steps 3–8.
+async fn pipeline<'g>(
+    gateway: &'g Gateway,
+    request: Request,
+    path: &str,
+    query: Option<&str>,
+    trace: &mut Trace<'g>,
+) -> Result<Response, GatewayError> {
+    let route = gateway.routes.find(request.method(), path)?;
+    let upstream = &gateway.upstreams[route.upstream];
+    trace.route = Some(&route.name);
+    trace.upstream = Some(&upstream.name);
+
+    let (mut parts, body) = request.into_parts();
+    if limits::content_length(&parts.headers).is_some_and(|len| len > gateway.max_body_bytes) {
+        return Err(GatewayError::BodyTooLarge {
+            limit: gateway.max_body_bytes,
+        });
+    }
+
+    let claims = auth::authenticate(route, &parts.headers, &gateway.verifier).await?;
+    policy::authorize(route, claims.as_ref())?;
+    identity::apply(&mut parts.headers, claims.as_ref())?;
+    trace.user = claims.map(|c| c.sub);
+
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let forward_path = route.forward_path(path);
+    proxy::forward(
+        proxy::Forward {
+            upstream,
+            path: &forward_path,
+            query,
+            trusted_peer: gateway.trusted_proxies.trusts(peer),
+            max_body_bytes: gateway.max_body_bytes,
+        },
+        parts,
+        body,
+    )
+    .await
+}

@@ -1,0 +1,23 @@
+//! Authorization: may this caller use this route? (Authentication said *who*; this says *may*.)
+//!
+//! A route lists the roles it accepts (any of them). A valid token with another role gets 403
+//! `role_required` with `WWW-Authenticate: Bearer error="insufficient_scope"` — not 401, because
+//! logging in again would not help. Editing the role inside the token (the lecture's
+//! `STUDENT` → `ADMIN`) never reaches this point: the signature check already refused it.
+
+use crate::{error::GatewayError, routing::Route};
+use shared::{Claims, TokenError};
+
+/// Checks the route's roles against the verified claims.
+pub fn authorize(route: &Route, claims: Option<&Claims>) -> Result<(), GatewayError> {
+    if route.roles.is_empty() {
+        return Ok(());
+    }
+    match claims {
+        // Validation only allows roles on `auth = "required"` routes; refuse anyway if that
+        // ever changes, rather than let an anonymous caller through.
+        None => Err(GatewayError::Token(TokenError::Missing)),
+        Some(c) if route.roles.allows(c.role) => Ok(()),
+        Some(_) => Err(GatewayError::RoleRequired(route.roles)),
+    }
+}
