@@ -1,0 +1,246 @@
+//! Starting a service for a test, and typed helpers for its endpoints.
+
+use auth_service::{
+    Config,
+    clock::ManualClock,
+    config::{KeyAlgorithm, SigningConfig, SigningKeyConfig},
+};
+use reqwest::{Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use shared::{TokenVerifier, VerificationKey, VerifierSettings};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+/// The HS256 secret of test configurations (not the demo secret, so non-demo mode accepts it).
+pub const TEST_SECRET: &str = "test-only-hs256-secret-0123456789-abcdefghijklmnop";
+
+/// A fixture key file under `tests/fixtures/keys`.
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/keys")
+        .join(name)
+}
+
+pub fn hs256_key(secret: &str) -> SigningKeyConfig {
+    SigningKeyConfig {
+        kid: None,
+        alg: KeyAlgorithm::HS256,
+        secret: Some(SecretString::from(secret)),
+        private_key_file: None,
+    }
+}
+
+pub fn file_key(kid: &str, alg: KeyAlgorithm, file: &str) -> SigningKeyConfig {
+    SigningKeyConfig {
+        kid: Some(kid.to_owned()),
+        alg,
+        secret: None,
+        private_key_file: Some(fixture(file)),
+    }
+}
+
+/// A non-demo configuration: port 0, in-memory SQLite, the test HS256 secret.
+pub fn test_config() -> Config {
+    Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        signing: SigningConfig {
+            keys: vec![hs256_key(TEST_SECRET)],
+        },
+        ..Config::default()
+    }
+}
+
+/// A running service and a client for it. Dropping it stops the server.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: ManualClock,
+    pub state: auth_service::AppState,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(test_config()).await
+}
+
+pub async fn spawn_app_with(config: Config) -> TestApp {
+    try_spawn_app_with(config)
+        .await
+        .expect("the service starts")
+}
+
+pub async fn try_spawn_app_with(config: Config) -> anyhow::Result<TestApp> {
+    let clock = ManualClock::new();
+    let app = auth_service::build_with_clock(config, Arc::new(clock.clone())).await?;
+    let base = format!("http://{}", app.local_addr());
+    let state = app.state().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    Ok(TestApp {
+        base,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        clock,
+        state,
+        _stop: stop,
+    })
+}
+
+/// The tokens of a successful login or refresh.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_register(&self, email: &str, password: &str, name: &str) -> Response {
+        self.post_json(
+            "/auth/register",
+            &json!({"email": email, "password": password, "name": name}),
+        )
+        .await
+    }
+
+    /// Registers and asserts 201.
+    pub async fn register(&self, email: &str, password: &str, name: &str) -> Value {
+        let response = self.post_register(email, password, name).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    pub async fn post_login(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/auth/login",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Logs in and asserts 200.
+    pub async fn login(&self, email: &str, password: &str) -> Tokens {
+        let response = self.post_login(email, password).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        tokens(response).await
+    }
+
+    pub async fn post_refresh(&self, refresh_token: &str) -> Response {
+        self.post_json("/auth/refresh", &json!({"refresh_token": refresh_token}))
+            .await
+    }
+
+    pub async fn post_logout(&self, access_token: &str, refresh_token: &str) -> Response {
+        self.client
+            .post(self.url("/auth/logout"))
+            .bearer_auth(access_token)
+            .json(&json!({"refresh_token": refresh_token}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_token(&self, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url("/oauth/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_token_basic(
+        &self,
+        id: &str,
+        secret: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        self.client
+            .post(self.url("/oauth/token"))
+            .basic_auth(id, Some(secret))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Reads a token pair from a 200 response.
+pub async fn tokens(response: Response) -> Tokens {
+    let body: Value = response.json().await.unwrap();
+    Tokens {
+        access_token: body["access_token"].as_str().unwrap().to_owned(),
+        refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// Asserts a problem+json response with `status` and `reason`, and returns its body.
+pub async fn assert_problem(response: Response, status: StatusCode, reason: &str) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["reason"], reason, "{body}");
+    assert_eq!(body["status"], status.as_u16());
+    body
+}
+
+/// Asserts an RFC 6749 §5.2 error response and returns its body.
+pub async fn assert_oauth_error(response: Response, status: StatusCode, error: &str) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], error, "{body}");
+    assert!(body["error_description"].is_string(), "{body}");
+    body
+}
+
+/// Verifier settings matching the default configuration's issuer and audience.
+pub fn verifier_settings() -> VerifierSettings {
+    VerifierSettings {
+        issuer: shared::demo::ISSUER.to_owned(),
+        audience: shared::demo::AUDIENCE.to_owned(),
+        leeway: Duration::from_secs(0),
+    }
+}
+
+/// A verifier for the test HS256 secret, as the gateway would build it.
+pub fn hs256_verifier() -> TokenVerifier {
+    TokenVerifier::new(
+        verifier_settings(),
+        vec![VerificationKey::hs256(None, TEST_SECRET.as_bytes()).unwrap()],
+    )
+}
+
+/// The decoded JSON header of a JWT.
+pub fn jwt_header(token: &str) -> Value {
+    use base64::Engine;
+    let first = token.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(first)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}

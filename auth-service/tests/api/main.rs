@@ -1,0 +1,13 @@
+//! The auth-service's integration tests: one binary (faster to link), one module per area.
+//! Every test starts its own service on 127.0.0.1 port 0 with its own fresh database.
+
+mod bad_input;
+mod demo;
+mod helpers;
+mod keys;
+mod login;
+mod logout;
+mod oauth;
+mod refresh;
+mod register;
+mod storage;
