@@ -6,7 +6,7 @@
 //! toggles off. Without `demo = true` an `[auth]` section is required, so the service never
 //! silently trusts the public demo secret in production.
 
-use crate::service_kit::{db::DatabaseConfig, toggles::Toggles};
+use crate::service_kit::{db::DatabaseConfig, settings, toggles::Toggles};
 use serde::Deserialize;
 use shared::{VerifierConfig, config::ConfigError, server::ServerLimits};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -49,7 +49,7 @@ fn default_listen() -> SocketAddr {
 }
 
 fn default_body_limit() -> usize {
-    64 * 1024
+    settings::DEFAULT_BODY_LIMIT_BYTES
 }
 
 impl Default for Config {
@@ -86,27 +86,13 @@ impl Config {
 
     /// Checks what serde cannot: value ranges and the presence of `[auth]`.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.toggles
-            .validate()
-            .map_err(|message| ConfigError::new(format!("[toggles] {message}")))?;
-        if self.body_limit_bytes == 0 {
-            return Err(ConfigError::new(
-                "key `body_limit_bytes` must be greater than 0 (the default is 65536)",
-            ));
-        }
+        settings::validate_common(&self.toggles, self.body_limit_bytes)?;
         self.verifier_config().map(|_| ())
     }
 
     /// The `[auth]` section in force: the configured one, or the demo one in demo mode.
     pub fn verifier_config(&self) -> Result<VerifierConfig, ConfigError> {
-        match (&self.auth, self.demo) {
-            (Some(auth), _) => Ok(auth.clone()),
-            (None, true) => Ok(VerifierConfig::demo()),
-            (None, false) => Err(ConfigError::new(
-                "section `[auth]` is missing: set `auth.issuer`, `auth.audience` and a key \
-                 (`auth.hs256_secret`, `auth.public_keys` or `auth.jwks_url`), or set `demo = true`",
-            )),
-        }
+        settings::resolve_auth(self.auth.as_ref(), self.demo)
     }
 }
 

@@ -18,6 +18,7 @@
 //!   sleeper; [`fault_injection`] applies them as middleware; [`admin`] serves
 //!   `GET`/`PUT /admin/toggles`.
 //! - [`roles`]: the one authorisation helper, "ADMIN only", as a 403 problem.
+//! - [`settings`]: configuration rules both backends share (`[auth]` resolution, range checks).
 //!
 //! A business request passes: [`stack`] (request id, trace, limits) → [`fault_injection`]
 //! (maybe wait, maybe fail with 503) → the service's handler, which authenticates with
@@ -30,6 +31,7 @@ pub mod db;
 pub mod fault_injection;
 pub mod health;
 pub mod roles;
+pub mod settings;
 pub mod stack;
 pub mod toggles;
 
