@@ -171,3 +171,39 @@ pub struct ClientConfig {
 fn default_grant_types() -> Vec<String> {
     vec!["client_credentials".to_owned()]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn example() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("auth-service.example.toml")
+    }
+
+    #[test]
+    fn the_example_file_parses_with_every_key() {
+        let config: Config =
+            shared::config::load(Some(&example()), "AUTH_EXAMPLE_TEST_UNUSED__").unwrap();
+        assert!(!config.demo);
+        assert_eq!(config.database_url, "sqlite://auth.db?mode=rwc");
+        assert_eq!(config.signing.keys.len(), 1);
+        assert_eq!(config.signing.keys[0].alg, KeyAlgorithm::RS256);
+        assert_eq!(config.throttle.max_failures, 5);
+        assert_eq!(config.clients[0].grant_types, ["client_credentials"]);
+        argon2::PasswordHash::new(&config.clients[0].secret_hash).expect("a PHC string");
+        assert_eq!(config.server.max_connections, 10_000);
+    }
+
+    #[test]
+    fn a_misspelt_key_is_refused_by_name() {
+        let dir = std::env::temp_dir().join(format!("auth-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("auth.toml");
+        std::fs::write(&file, "[throttle]\nmax_failure = 3\n").unwrap();
+        let error =
+            shared::config::load::<Config>(Some(&file), "AUTH_EXAMPLE_TEST_UNUSED__").unwrap_err();
+        assert!(error.to_string().contains("max_failure"), "{error}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

