@@ -322,3 +322,17 @@ async fn a_throttled_password_grant_is_429_with_retry_after() {
     assert_eq!(response.headers()["retry-after"], "30");
     assert_oauth_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
 }
+
+#[tokio::test]
+async fn a_one_megabyte_form_is_413_in_the_oauth_error_format() {
+    let app = app_with_clients().await;
+    let huge = "p".repeat(1024 * 1024);
+    let response = app
+        .post_token(&[
+            ("grant_type", "password"),
+            ("username", "ada@example.edu"),
+            ("password", &huge),
+        ])
+        .await;
+    assert_oauth_error(response, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request").await;
+}
