@@ -1,0 +1,259 @@
+//! Test fixtures: the echo backend, a gateway configured in front of it, and token minting.
+
+use axum::{Router, extract::Request, http::HeaderMap, response::IntoResponse};
+use gateway::{
+    Config,
+    config::{AuthMode, RouteConfig, UpstreamConfig},
+};
+use jsonwebtoken::{EncodingKey, Header, encode};
+use serde_json::{Value, json};
+use shared::{Claims, Role, demo};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+use tokio::sync::oneshot;
+
+pub const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/keys");
+
+/// A backend that answers every request with what it received, as JSON:
+/// `{"method", "uri", "headers": {name: [values]}, "body_len"}`. A request carrying
+/// `x-echo-sleep-ms: N` is answered after N ms.
+pub struct Echo {
+    pub addr: SocketAddr,
+    /// `METHOD uri` of every request received, in order.
+    pub seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Echo {
+    pub async fn spawn() -> Echo {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let app = Router::new().fallback(move |request: Request| {
+            let log = Arc::clone(&log);
+            async move { echo(request, log).await }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Echo { addr, seen }
+    }
+
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn echo(request: Request, log: Arc<Mutex<Vec<String>>>) -> impl IntoResponse {
+    let (parts, body) = request.into_parts();
+    log.lock()
+        .unwrap()
+        .push(format!("{} {}", parts.method, parts.uri));
+    if let Some(ms) = parts
+        .headers
+        .get("x-echo-sleep-ms")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let body_len = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes.len() as i64,
+        Err(_) => -1,
+    };
+    let mut response = axum::Json(json!({
+        "method": parts.method.as_str(),
+        "uri": parts.uri.to_string(),
+        "headers": headers_json(&parts.headers),
+        "body_len": body_len,
+    }))
+    .into_response();
+    // Hop-by-hop headers on the way back: the gateway must drop them.
+    let h = response.headers_mut();
+    h.insert("keep-alive", "timeout=99".parse().unwrap());
+    h.insert("proxy-authenticate", "Basic".parse().unwrap());
+    h.insert("x-echo", "yes".parse().unwrap());
+    response
+}
+
+fn headers_json(headers: &HeaderMap) -> Value {
+    let mut map = serde_json::Map::new();
+    for name in headers.keys() {
+        let values: Vec<Value> = headers
+            .get_all(name)
+            .iter()
+            .map(|v| Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        map.insert(name.as_str().to_owned(), Value::Array(values));
+    }
+    Value::Object(map)
+}
+
+/// An address nothing listens on.
+pub async fn absent_addr() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap()
+}
+
+pub const MAX_BODY: u64 = 1024;
+pub const SLOW_TIMEOUT_MS: u64 = 300;
+
+/// The test configuration: the demo's routes, plus a few for the test's needs, all pointing at
+/// the echo backend (except `down`).
+pub async fn test_config(echo: SocketAddr) -> Config {
+    let mut config = Config::demo();
+    config.server.listen = "127.0.0.1:0".parse().unwrap();
+    config.server.max_body_bytes = MAX_BODY;
+    config.server.max_uri_bytes = 2048;
+    config.server.limits.header_read_timeout_ms = 500;
+    for upstream in &mut config.upstreams {
+        upstream.targets = vec![format!("http://{echo}")];
+    }
+    let absent = absent_addr().await;
+    config.upstreams.push(UpstreamConfig {
+        name: "down".into(),
+        targets: vec![format!("http://{absent}")],
+        connect_timeout_ms: 1000,
+        request_timeout_ms: 5000,
+    });
+    config.upstreams.push(UpstreamConfig {
+        name: "slow".into(),
+        targets: vec![format!("http://{echo}")],
+        connect_timeout_ms: 1000,
+        request_timeout_ms: SLOW_TIMEOUT_MS,
+    });
+    let route = |name: &str, prefix: &str, upstream: &str, auth| RouteConfig {
+        name: name.into(),
+        prefix: prefix.into(),
+        exact: false,
+        methods: Vec::new(),
+        strip_prefix: true,
+        rewrite_prefix: None,
+        upstream: upstream.into(),
+        auth,
+        roles: Vec::new(),
+    };
+    config.routes.extend([
+        route("optional", "/api/optional", "users", AuthMode::Optional),
+        route("public", "/api/public", "users", AuthMode::Public),
+        route("down", "/api/down", "down", AuthMode::Public),
+        route("slow", "/api/slow", "slow", AuthMode::Public),
+        RouteConfig {
+            methods: vec!["GET".into()],
+            ..route("readonly", "/api/readonly", "users", AuthMode::Public)
+        },
+    ]);
+    config
+}
+
+/// A running gateway in front of a running echo backend.
+pub struct TestGateway {
+    pub addr: SocketAddr,
+    pub echo: Echo,
+    pub http: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+impl TestGateway {
+    pub async fn spawn() -> TestGateway {
+        let echo = Echo::spawn().await;
+        let config = test_config(echo.addr).await;
+        Self::spawn_with(echo, config).await
+    }
+
+    pub async fn spawn_with(echo: Echo, config: Config) -> TestGateway {
+        let app = gateway::build(config)
+            .await
+            .expect("the test config is valid");
+        let addr = app.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        TestGateway {
+            addr,
+            echo,
+            http: reqwest::Client::new(),
+            _stop: stop,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(self.url(path))
+    }
+}
+
+/// Status, headers and JSON body of a response.
+pub async fn parts(response: reqwest::Response) -> (u16, reqwest::header::HeaderMap, Value) {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, headers, body)
+}
+
+/// Asserts a problem+json refusal with `status` and `reason`, and returns its body.
+pub async fn assert_problem(response: reqwest::Response, status: u16, reason: &str) -> Value {
+    let (got, headers, body) = parts(response).await;
+    assert_eq!(got, status, "{body}");
+    assert_eq!(
+        headers["content-type"], "application/problem+json",
+        "{body}"
+    );
+    assert_eq!(body["reason"], reason, "{body}");
+    assert_eq!(body["status"], status);
+    let id = headers["x-request-id"].to_str().unwrap();
+    assert_eq!(body["request_id"], id, "the body quotes the request id");
+    body
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+pub fn claims(role: Role) -> Claims {
+    let (sub, name) = match role {
+        Role::Admin => (demo::admin::ID, demo::admin::NAME),
+        _ => (demo::student::ID, demo::student::NAME),
+    };
+    Claims {
+        sub: sub.into(),
+        name: name.into(),
+        role,
+        exp: now() + 600,
+        iat: now(),
+        iss: demo::ISSUER.into(),
+        aud: demo::AUDIENCE.into(),
+        jti: "test-jti".into(),
+        email: None,
+        scope: None,
+    }
+}
+
+pub fn sign(claims: &Claims) -> String {
+    sign_with(claims, demo::HS256_SECRET.as_bytes())
+}
+
+pub fn sign_with(claims: &Claims, secret: &[u8]) -> String {
+    encode(
+        &Header::default(),
+        claims,
+        &EncodingKey::from_secret(secret).unwrap(),
+    )
+    .unwrap()
+}
+
+pub fn token(role: Role) -> String {
+    sign(&claims(role))
+}
+
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}

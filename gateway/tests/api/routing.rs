@@ -1,0 +1,85 @@
+//! Routing: segment-boundary prefixes, exact routes, rewrites, 404 and 405.
+
+use crate::helpers::*;
+use shared::Role;
+
+#[tokio::test]
+async fn a_prefix_matches_whole_segments_and_is_rewritten() {
+    let gw = TestGateway::spawn().await;
+    let (status, _, body) = parts(
+        gw.get("/api/users/7?expand=a&x=%2F")
+            .header("authorization", bearer(&token(Role::Student)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // The prefix is rewritten; the query string goes through byte for byte.
+    assert_eq!(body["uri"], "/users/7?expand=a&x=%2F");
+
+    let response = gw.get("/api/users-admin").send().await.unwrap();
+    assert_problem(response, 404, "no_route").await;
+}
+
+#[tokio::test]
+async fn strip_prefix_and_unrewritten_routes() {
+    let gw = TestGateway::spawn().await;
+    let (_, _, body) = parts(gw.get("/api/public/a/b?q=1").send().await.unwrap()).await;
+    assert_eq!(body["uri"], "/a/b?q=1");
+    let (_, _, body) = parts(gw.get("/api/public").send().await.unwrap()).await;
+    assert_eq!(body["uri"], "/");
+    let (_, _, body) = parts(gw.get("/.well-known/jwks.json").send().await.unwrap()).await;
+    assert_eq!(body["uri"], "/.well-known/jwks.json");
+    let (_, _, body) = parts(
+        gw.http
+            .post(gw.url("/api/auth/login"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body["uri"], "/auth/login");
+    assert_eq!(body["method"], "POST");
+}
+
+#[tokio::test]
+async fn unknown_paths_get_404_no_route() {
+    let gw = TestGateway::spawn().await;
+    for path in ["/", "/api", "/nope", "/api/userss", "/apiusers"] {
+        let body = assert_problem(gw.get(path).send().await.unwrap(), 404, "no_route").await;
+        assert_eq!(body["type"], "urn:api-gateway-pattern:problem:no_route");
+    }
+    assert!(gw.echo.seen().is_empty());
+}
+
+#[tokio::test]
+async fn a_method_the_route_does_not_answer_gets_405_with_allow() {
+    let gw = TestGateway::spawn().await;
+    let response = gw
+        .http
+        .delete(gw.url("/api/readonly/x"))
+        .send()
+        .await
+        .unwrap();
+    let allow = response.headers()["allow"].to_str().unwrap().to_owned();
+    assert_problem(response, 405, "method_not_allowed").await;
+    assert_eq!(allow, "GET, HEAD");
+    assert!(gw.echo.seen().is_empty());
+}
+
+#[tokio::test]
+async fn health_endpoints_answer() {
+    let gw = TestGateway::spawn().await;
+    let (status, _, body) = parts(gw.get("/healthz").send().await.unwrap()).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    // One upstream (`down`) has nothing listening: not ready, and it says which.
+    let body = assert_problem(
+        gw.get("/readyz").send().await.unwrap(),
+        503,
+        "upstream_unavailable",
+    )
+    .await;
+    assert_eq!(body["detail"], "not reachable: down");
+}
