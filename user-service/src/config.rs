@@ -123,4 +123,21 @@ mod tests {
         let error = config.validate().unwrap_err().to_string();
         assert!(error.contains("error_rate"), "{error}");
     }
+
+    #[test]
+    fn the_example_file_is_valid_and_shows_the_defaults() {
+        let path = std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/user-service.example.toml"
+        ));
+        let config: Config =
+            shared::config::load(Some(path), "EXAMPLE_FILE_TEST_UNUSED__").unwrap();
+        config.validate().unwrap();
+        let defaults = Config::default();
+        assert_eq!(config.listen, defaults.listen);
+        assert_eq!(config.body_limit_bytes, defaults.body_limit_bytes);
+        assert_eq!(config.toggles, defaults.toggles);
+        assert_eq!(config.database.url, defaults.database.url);
+        assert!(!config.demo);
+    }
 }
