@@ -93,9 +93,10 @@ pub fn apply(
     let ip = peer.map(|p| p.ip().to_canonical());
     let client = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
 
-    let xff = match (trusted, joined(headers, &X_FORWARDED_FOR)) {
-        (true, Some(chain)) => format!("{chain}, {client}"),
-        _ => client.clone(),
+    // Only a trusted peer's chain is read at all; an untrusted one costs nothing.
+    let xff = match trusted.then(|| joined(headers, &X_FORWARDED_FOR)).flatten() {
+        Some(chain) => format!("{chain}, {client}"),
+        None => client.clone(),
     };
     let node = match ip {
         Some(IpAddr::V6(v6)) => format!("\"[{v6}]\""),
@@ -111,9 +112,12 @@ pub fn apply(
         element.push_str(host);
         element.push('"');
     }
-    let forwarded = match (trusted, joined(headers, &header::FORWARDED)) {
-        (true, Some(chain)) => format!("{chain}, {element}"),
-        _ => element,
+    let forwarded = match trusted
+        .then(|| joined(headers, &header::FORWARDED))
+        .flatten()
+    {
+        Some(chain) => format!("{chain}, {element}"),
+        None => element,
     };
     let proto = trusted
         .then(|| headers.get(&X_FORWARDED_PROTO).cloned())

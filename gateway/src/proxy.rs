@@ -79,7 +79,8 @@ pub async fn forward(
         .headers
         .insert(header::HOST, target.host_header.clone());
     // The id again, in case the client listed `X-Request-Id` in `Connection`.
-    if let Some(id) = parts.extensions.get::<RequestId>()
+    if !parts.headers.contains_key(&X_REQUEST_ID)
+        && let Some(id) = parts.extensions.get::<RequestId>()
         && let Ok(value) = HeaderValue::from_str(&id.0)
     {
         parts.headers.insert(X_REQUEST_ID.clone(), value);
