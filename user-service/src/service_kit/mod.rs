@@ -3,14 +3,14 @@
 //! The user-service and the billing-service are different programs with the same *shape*: a
 //! SQLite store, health probes, failure toggles for the classroom, the same middleware stack and
 //! the same `App` wrapper around [`shared::server::Server`]. Nothing in this module knows about
-//! users: it depends only on `shared`, axum, sqlx and rand, so it can move into the `shared` crate
-//! unchanged (the billing-service uses it from here until then).
+//! users: it depends only on `shared` and general crates (axum, tower-http, sqlx, rand, tokio),
+//! so it can move into the `shared` crate unchanged (the billing-service uses it from here until then).
 //!
 //! # Layout
 //!
 //! - [`app`]: [`App`], a bound server plus `local_addr` / `run_until`.
-//! - [`stack`]: the middleware every backend wraps its router in, in one place, outermost last:
-//!   request id → tracing → panic → body limit → 404/405 fallbacks.
+//! - [`stack`]: the middleware every backend wraps its router in, in one place, from the outermost
+//!   layer in: request id → tracing → panic guard → body limit → 404/405 fallbacks.
 //! - [`body_limit`]: refuse bodies over the configured size with 413 problem+json.
 //! - [`db`]: opening a SQLite pool safely (in-memory databases need exactly one connection).
 //! - [`health`]: `GET /healthz` (liveness) and `GET /readyz` (the database answers).
