@@ -7,9 +7,9 @@
 
 use crate::validation::is_currency_code;
 use serde::Deserialize;
+use shared::service_kit::{db::DatabaseConfig, settings, toggles::Toggles};
 use shared::{VerifierConfig, config::ConfigError, server::ServerLimits};
 use std::net::{Ipv4Addr, SocketAddr};
-use user_service::service_kit::{db::DatabaseConfig, settings, toggles::Toggles};
 
 /// The port of the billing-service in the design.
 pub const DEFAULT_PORT: u16 = 8083;

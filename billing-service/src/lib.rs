@@ -29,7 +29,7 @@
 //! - [`error`]: [`error::ApiError`] and the problem+json each variant becomes.
 //!
 //! The app wrapper, middleware stack, database set-up, health probes and teaching toggles come
-//! from `user_service::service_kit`, shared by both backends until it moves into `shared`.
+//! from `shared::service_kit`, which both backends share.
 //!
 //! A request travels: `shared::server` → `service_kit::stack` (request id, trace, panic guard,
 //! body limit) → `service_kit::fault_injection` (business routes only) → [`routes`] handler →
@@ -47,11 +47,11 @@ pub mod state;
 pub mod validation;
 
 pub use config::Config;
+pub use shared::service_kit::App;
 pub use state::AppState;
-pub use user_service::service_kit::App;
 
 use axum::Router;
-use user_service::service_kit;
+use shared::service_kit;
 
 /// Starts the service's pieces from `config`: database (migrated, seeded in demo mode),
 /// verifier, toggles, and a bound listener. Serve it with [`App::run_until`].

@@ -16,8 +16,8 @@ use axum::{
 };
 use http::{StatusCode, header};
 use serde::Deserialize;
+use shared::service_kit::roles::require_admin;
 use shared::{AppJson, Authenticated, Role};
-use user_service::service_kit::roles::require_admin;
 
 /// The business routes (wrapped in the fault injection by [`crate::router`]).
 pub fn router() -> Router<AppState> {

@@ -7,9 +7,9 @@ use crate::{
 };
 use axum::extract::FromRef;
 use shared::Verifier;
+use shared::service_kit::{FaultInjector, db};
 use sqlx::SqlitePool;
 use std::sync::Arc;
-use user_service::service_kit::{FaultInjector, db};
 
 /// The billing-service's state. Every field is a cheap handle; nothing lives in a static.
 #[derive(Clone, FromRef)]

@@ -21,6 +21,8 @@
 //! - [`config`]: loading a service's TOML file with environment overrides.
 //! - [`server`]: the accept loop every service runs: header-read timeout, connection cap, graceful
 //!   shutdown that drains in-flight requests.
+//! - `service_kit` (feature `service-kit`): what the two stand-in backends share — the `App`
+//!   wrapper, middleware stack, SQLite pool, health probes and the teaching failure toggles.
 //! - [`telemetry`]: one `tracing` set-up for all services.
 //!
 //! A request to any service passes: [`server`] (connection accepted, headers read within the
@@ -36,6 +38,8 @@ pub mod key_source;
 pub mod problem;
 pub mod request_id;
 pub mod server;
+#[cfg(feature = "service-kit")]
+pub mod service_kit;
 pub mod telemetry;
 pub mod verifier;
 

@@ -6,8 +6,8 @@
 //! toggles off. Without `demo = true` an `[auth]` section is required, so the service never
 //! silently trusts the public demo secret in production.
 
-use crate::service_kit::{db::DatabaseConfig, settings, toggles::Toggles};
 use serde::Deserialize;
+use shared::service_kit::{db::DatabaseConfig, settings, toggles::Toggles};
 use shared::{VerifierConfig, config::ConfigError, server::ServerLimits};
 use std::net::{Ipv4Addr, SocketAddr};
 

@@ -28,12 +28,11 @@
 //! - [`routes`]: the `/users/*` handlers and their authorisation rules.
 //! - [`profiles`]: the SQL, behind typed functions. [`seed`]: demo data.
 //! - [`error`]: [`error::ApiError`] and the problem+json each variant becomes.
-//! - [`service_kit`]: what both backends share (app wrapper, middleware stack, body limit,
-//!   database, health, teaching toggles). It knows nothing about users and is meant to move into
-//!   the `shared` crate; the billing-service uses it from here until then.
+//! - `shared::service_kit`: what both backends share (app wrapper, middleware stack, body limit,
+//!   database, health, teaching toggles).
 //!
-//! A request travels: [`shared::server`] → [`service_kit::stack`] (request id, trace, panic
-//! guard, body limit) → [`service_kit::fault_injection`] (business routes only) →
+//! A request travels: [`shared::server`] → `service_kit::stack` (request id, trace, panic
+//! guard, body limit) → `service_kit::fault_injection` (business routes only) →
 //! [`routes`] handler → [`caller::Caller`] ([`shared::Authenticated`], then
 //! [`profiles::sync_from_claims`]) → the handler's rule → [`profiles`] → JSON or a problem.
 
@@ -43,11 +42,12 @@ pub mod error;
 pub mod profiles;
 pub mod routes;
 pub mod seed;
-pub mod service_kit;
+
 pub mod state;
 
 pub use config::Config;
-pub use service_kit::App;
+use shared::service_kit;
+pub use shared::service_kit::App;
 pub use state::AppState;
 
 use axum::Router;

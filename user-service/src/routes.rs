@@ -1,7 +1,6 @@
 //! The `/users/*` handlers. Each one starts from a [`Caller`] (token verified, profile synced)
 //! and decides *authorisation* itself: own record, or ADMIN.
 
-use crate::service_kit::roles::require_admin;
 use crate::{caller::Caller, error::ApiError, profiles, profiles::Profile, state::AppState};
 use axum::{
     Router,
@@ -10,6 +9,7 @@ use axum::{
 };
 use serde::Deserialize;
 use shared::AppJson;
+use shared::service_kit::roles::require_admin;
 
 /// Longest display name, in characters (not bytes: "María" is 5 characters, 6 bytes).
 pub const MAX_NAME_CHARS: usize = 100;

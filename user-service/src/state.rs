@@ -1,9 +1,9 @@
 //! [`AppState`]: everything a handler may need, built once at start and cloned per request.
 
-use crate::service_kit::{FaultInjector, db};
 use crate::{config::Config, seed};
 use axum::extract::FromRef;
 use shared::Verifier;
+use shared::service_kit::{FaultInjector, db};
 use sqlx::SqlitePool;
 
 /// The user-service's state. Every field is a cheap handle (`Arc` inside); nothing lives in a

@@ -9,6 +9,7 @@ use billing_service::{
 use jsonwebtoken::{EncodingKey, Header, encode};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
+use shared::service_kit::FaultInjector;
 use shared::{Claims, Role, VerifierConfig, demo};
 use std::{
     net::SocketAddr,
@@ -17,7 +18,6 @@ use std::{
 };
 use time::{Date, macros::date};
 use tokio::sync::oneshot;
-use user_service::service_kit::FaultInjector;
 
 /// "Today" in every test unless a test says otherwise.
 pub const TODAY: Date = date!(2026 - 03 - 15);

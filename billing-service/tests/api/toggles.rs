@@ -4,13 +4,13 @@ use crate::helpers::*;
 use futures::future::BoxFuture;
 use reqwest::StatusCode;
 use serde_json::json;
+use shared::service_kit::{
+    FaultInjector, Sleeper, Toggles,
+    toggles::{Dice, TokioSleeper},
+};
 use std::{
     sync::{Arc, Mutex},
     time::Duration,
-};
-use user_service::service_kit::{
-    FaultInjector, Sleeper, Toggles,
-    toggles::{Dice, TokioSleeper},
 };
 
 #[derive(Debug, Default)]
@@ -87,7 +87,7 @@ async fn latency_set_by_an_admin_delays_business_requests() {
     let sleeper = Arc::new(RecordingSleeper::default());
     let injector = FaultInjector::with_parts(
         Toggles::default(),
-        Arc::new(user_service::service_kit::toggles::ThreadRngDice),
+        Arc::new(shared::service_kit::toggles::ThreadRngDice),
         sleeper.clone(),
     );
     let app = spawn(config(true), TODAY, Some(injector)).await;

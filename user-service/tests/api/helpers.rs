@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 use jsonwebtoken::{EncodingKey, Header, encode};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
+use shared::service_kit::{FaultInjector, Sleeper, Toggles, toggles::ThreadRngDice};
 use shared::{Claims, Role, VerifierConfig, demo};
 use std::{
     net::SocketAddr,
@@ -13,10 +14,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 use tokio::sync::oneshot;
-use user_service::{
-    AppState, Config,
-    service_kit::{FaultInjector, Sleeper, Toggles, toggles::ThreadRngDice},
-};
+use user_service::{AppState, Config};
 
 /// A running service. Dropping it shuts the server down.
 pub struct TestApp {

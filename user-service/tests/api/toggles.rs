@@ -3,8 +3,8 @@
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use shared::service_kit::{FaultInjector, Toggles};
 use std::time::Duration;
-use user_service::service_kit::{FaultInjector, Toggles};
 
 #[tokio::test]
 async fn toggles_are_off_by_default() {

@@ -4,6 +4,7 @@
 //! business request fails, and the teacher still needs a way to switch it off.
 
 use super::{roles::require_admin, toggles::FaultInjector, toggles::Toggles};
+use crate::{AppJson, Authenticated, Problem, Verifier};
 use axum::{
     Router,
     extract::{FromRef, State},
@@ -11,7 +12,6 @@ use axum::{
 };
 use http::StatusCode;
 use serde::Deserialize;
-use shared::{AppJson, Authenticated, Problem, Verifier};
 
 /// `PUT /admin/toggles` body. Both fields are required: a PUT replaces the whole setting, and a
 /// forgotten field silently reset to zero would surprise a teacher mid-exercise.

@@ -5,12 +5,13 @@
 //! - a `Content-Length` over the limit is refused *before* the body is read (this middleware), so
 //!   a client cannot make us buffer 1 GiB just to be told no;
 //! - a body without a length (chunked) is counted while it is read: axum's
-//!   [`DefaultBodyLimit`] stops the extractor at the limit and [`shared::AppJson`] turns that into
+//!   [`DefaultBodyLimit`] stops the extractor at the limit and [`crate::AppJson`] turns that into
 //!   the same 413 problem.
 //!
 //! tower-http's `RequestBodyLimitLayer` does the first check too, but answers in plain text; every
 //! error here must be problem+json.
 
+use crate::Problem;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Request, State},
@@ -18,7 +19,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http::{StatusCode, header};
-use shared::Problem;
 
 /// The 413 every over-size body gets, whichever check caught it.
 pub fn too_large(limit: usize) -> Problem {

@@ -4,8 +4,8 @@
 //! request and the last to see its response. Read [`wrap`] bottom-up to follow a request.
 
 use super::body_limit;
+use crate::Problem;
 use axum::{Router, response::IntoResponse};
-use shared::Problem;
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 /// Adds problem+json fallbacks (404, 405), the body limit, panic recovery, request tracing and
@@ -33,5 +33,5 @@ pub fn wrap(router: Router, body_limit_bytes: usize) -> Router {
         // One log line per request and response, inside the request-id span.
         .layer(TraceLayer::new_for_http())
         // Outermost: every response, even a 413 or a 404, carries `X-Request-Id`.
-        .layer(axum::middleware::from_fn(shared::request_id::layer))
+        .layer(axum::middleware::from_fn(crate::request_id::layer))
 }

@@ -3,8 +3,8 @@
 //! Binding and serving are two steps on purpose: a test binds `127.0.0.1:0`, asks
 //! [`App::local_addr`] which port the OS chose, spawns [`App::run_until`], and talks to it.
 
+use crate::server::{Server, ServerLimits};
 use axum::Router;
-use shared::server::{Server, ServerLimits};
 use std::{future::Future, net::SocketAddr};
 
 /// A built service: listener bound, migrations run, data seeded.

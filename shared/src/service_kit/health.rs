@@ -6,10 +6,10 @@
 //!   instance out of rotation instead of sending users into errors.
 
 use super::db;
+use crate::Problem;
 use axum::{Json, Router, extract::FromRef, extract::State, routing::get};
 use http::StatusCode;
 use serde_json::{Value, json};
-use shared::Problem;
 use sqlx::SqlitePool;
 use std::time::Duration;
 

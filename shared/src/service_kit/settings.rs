@@ -3,7 +3,7 @@
 //! `deny_unknown_fields`, so a typo is an error), and calls these.
 
 use super::toggles::Toggles;
-use shared::{VerifierConfig, config::ConfigError};
+use crate::{VerifierConfig, config::ConfigError};
 
 /// Default largest request body, in bytes (64 KiB: far above any real JSON request here).
 pub const DEFAULT_BODY_LIMIT_BYTES: usize = 64 * 1024;

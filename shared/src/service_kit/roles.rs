@@ -1,9 +1,9 @@
-//! Role checks. Authentication (is the token genuine?) is [`shared::Authenticated`]'s job;
+//! Role checks. Authentication (is the token genuine?) is [`crate::Authenticated`]'s job;
 //! authorisation (may this caller do this?) is decided here, from the *verified* claims — never
 //! from the `X-User-Role` header the gateway forwards, which anyone reaching the service directly
 //! could forge.
 
-use shared::{Claims, Problem, Role};
+use crate::{Claims, Problem, Role};
 
 /// `Ok` for an ADMIN; otherwise 403 `role_required` with `WWW-Authenticate: Bearer
 /// error="insufficient_scope"` (the token is fine, the role is not enough).

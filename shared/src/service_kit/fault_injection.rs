@@ -5,6 +5,7 @@
 //! `error_rate = 1.0` must still be able to switch it off again.
 
 use super::toggles::FaultInjector;
+use crate::Problem;
 use axum::{
     Router,
     extract::{Request, State},
@@ -12,7 +13,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http::{StatusCode, header};
-use shared::Problem;
 
 /// Wraps every route of `router` in the fault injection.
 pub fn apply<S>(router: Router<S>, injector: FaultInjector) -> Router<S>

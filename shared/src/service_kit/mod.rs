@@ -2,9 +2,9 @@
 //!
 //! The user-service and the billing-service are different programs with the same *shape*: a
 //! SQLite store, health probes, failure toggles for the classroom, the same middleware stack and
-//! the same `App` wrapper around [`shared::server::Server`]. Nothing in this module knows about
-//! users: it depends only on `shared` and general crates (axum, tower-http, sqlx, rand, tokio),
-//! so it can move into the `shared` crate unchanged (the billing-service uses it from here until then).
+//! the same `App` wrapper around [`crate::server::Server`]. Nothing in this module knows about
+//! users or invoices. It is behind the `service-kit` cargo feature, so the gateway, which has no
+//! database, does not compile sqlx.
 //!
 //! # Layout
 //!
@@ -22,7 +22,7 @@
 //!
 //! A business request passes: [`stack`] (request id, trace, limits) → [`fault_injection`]
 //! (maybe wait, maybe fail with 503) → the service's handler, which authenticates with
-//! [`shared::Authenticated`] and checks roles with [`roles`].
+//! [`crate::Authenticated`] and checks roles with [`roles`].
 
 pub mod admin;
 pub mod app;
