@@ -1,1 +1,44 @@
-fn main() {}
+//! `cargo run --release`: the whole demo, zero setup.
+//!
+//! Starts the gateway (:8080), auth-service (:8081), user-service (:8082) and billing-service
+//! (:8083) in one process, in demo mode, and prints what to try. Ctrl-C stops everything after
+//! in-flight requests finish.
+
+use api_gateway_pattern::{Demo, Ports};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    shared::telemetry::init("info");
+    let ports = Ports::from_env()?;
+    let demo = Demo::start(ports).await?;
+    let gateway = demo.addresses.gateway;
+    println!(
+        r#"
+  API Gateway demo is running (demo mode: public demo secret, seeded accounts, in-memory data)
+
+    gateway          http://{gateway}      <- the only address a client needs
+    auth-service     http://{auth}
+    user-service     http://{users}
+    billing-service  http://{billing}
+
+  Try it:
+
+    curl -s -X POST http://{gateway}/api/auth/login \
+         -H 'Content-Type: application/json' \
+         -d '{{"email":"student@example.edu","password":"student123"}}'
+
+    TOKEN=<the access_token from above>
+    curl -s http://{gateway}/api/users/me -H "Authorization: Bearer $TOKEN"
+    curl -s http://{gateway}/api/billing/invoices -H "Authorization: Bearer $TOKEN"
+    curl -si http://{gateway}/api/users -H "Authorization: Bearer $TOKEN"   # 403: ADMIN only
+
+  Accounts: student@example.edu / student123 (STUDENT), admin@example.edu / admin123 (ADMIN)
+  Press Ctrl-C to stop.
+"#,
+        auth = demo.addresses.auth,
+        users = demo.addresses.users,
+        billing = demo.addresses.billing,
+    );
+    shared::server::shutdown_signal().await;
+    demo.shutdown().await
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the four services started in-process on port 0, driven over real HTTP.
+//!
+//! One test binary with a module per area keeps link time down (cargo's own test suite does the
+//! same). Each test starts its own [`helpers::TestDemo`], so tests never share state or ports.
+
+mod helpers;
+mod lecture;
