@@ -42,7 +42,7 @@ pub struct Entry<'a> {
 /// Writes the line (target `gateway::access`, level info).
 pub fn write(entry: &Entry<'_>) {
     let latency_ms = entry.started.elapsed().as_secs_f64() * 1000.0;
-    let (reason, side) = entry.error.unwrap_or(("", ""));
+    let (reason, side) = entry.error.unwrap_or(("-", "-"));
     tracing::info!(
         target: "gateway::access",
         method = %entry.method,

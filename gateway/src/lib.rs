@@ -118,7 +118,10 @@ pub struct App {
 pub async fn build(config: Config) -> anyhow::Result<App> {
     let gateway = Gateway::new(&config)?;
     let limits: ServerLimits = config.server.limits.clone();
-    let server = Server::bind(config.server.listen, router(Arc::new(gateway)), limits).await?;
+    let listen = config.server.listen;
+    let server = Server::bind(listen, router(Arc::new(gateway)), limits)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`server.listen`): {e}"))?;
     Ok(App { server })
 }
 
