@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# The classroom path, verified: `docker compose up` from nothing to a working system, and back.
+#
+#   scripts/compose-smoke.sh
+#
+# 1. checks docker-compose.yml for every profile, with each compose spelling this machine has
+#    (`docker compose` and/or `docker-compose`);
+# 2. makes the base images locally when they cannot be pulled (scripts/docker-bases.sh);
+# 3. builds the images, validates the gateway's TOML with the gateway image's `check-config`;
+# 4. brings the default profile up and waits until every service is healthy (with a deadline);
+# 5. runs the lecture's flow against the published gateway port: login, a routed call, 403, a
+#    tampered token (401 bad_signature), the dashboard; then stops billing-service and checks the
+#    gateway degrades (partial dashboard, 502 for billing, users still served);
+# 6. checks the images run as non-root and that our own layers are small; prints the timings;
+# 7. tears everything down (`down -v`), also on failure or Ctrl-C.
+#
+# Settings: SMOKE_PORT (published gateway port, default 18080, so a demo on 8080 can keep
+# running), SMOKE_HEALTH_DEADLINE (seconds, default 240), COMPOSE_PROJECT_NAME (default
+# apigw-smoke, so the classroom's own stack is never touched).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-apigw-smoke}"
+export GATEWAY_PORT="${SMOKE_PORT:-18080}"
+export GATEWAY_BIND=127.0.0.1
+DEADLINE="${SMOKE_HEALTH_DEADLINE:-240}"
+SERVICES=(auth-service user-service billing-service gateway)
+DEMO_SECRET="demo-only-hs256-secret-do-not-use-in-production"   # DEMO ONLY (shared::demo)
+MAX_OWN_MB=30
+BASE="http://127.0.0.1:${GATEWAY_PORT}"
+
+passed=0
+failed=0
+say() { echo "compose-smoke: $*"; }
+pass() { passed=$((passed + 1)); echo "  ok   $*"; }
+fail() { failed=$((failed + 1)); echo "  FAIL $*"; }
+die() { echo "compose-smoke: ERROR: $*" >&2; exit 1; }
+
+# --- which compose ---------------------------------------------------------------------------------
+spellings=()
+if docker compose version >/dev/null 2>&1; then spellings+=("docker compose"); fi
+if command -v docker-compose >/dev/null 2>&1 && docker-compose version >/dev/null 2>&1; then
+  spellings+=("docker-compose")
+fi
+[ ${#spellings[@]} -gt 0 ] || die "neither 'docker compose' nor 'docker-compose' is installed"
+read -r -a COMPOSE <<<"${spellings[0]}"
+compose() { "${COMPOSE[@]}" "$@"; }
+command -v curl >/dev/null || die "curl is needed"
+command -v python3 >/dev/null || die "python3 is needed (to read JSON and edit a token)"
+docker info >/dev/null 2>&1 || die "the Docker daemon does not answer (is it running?)"
+
+started=""
+cleanup() {
+  local code=$?
+  if [ -n "$started" ]; then
+    if [ "$code" != 0 ]; then
+      say "failed; state and recent logs:"
+      compose ps || true
+      compose logs --no-color --tail 60 || true
+    fi
+    say "tearing down (down -v)"
+    compose --profile postgres --profile scale down -v --remove-orphans >/dev/null 2>&1 || true
+  fi
+  exit "$code"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- 1. the compose file, every profile, every spelling ----------------------------------------------
+say "compose config (${spellings[*]})"
+for spelling in "${spellings[@]}"; do
+  read -r -a cmd <<<"$spelling"
+  for profile in "" postgres scale; do
+    args=()
+    [ -n "$profile" ] && args=(--profile "$profile")
+    if "${cmd[@]}" "${args[@]}" config -q; then
+      pass "$spelling ${args[*]} config -q"
+    else
+      fail "$spelling ${args[*]} config -q"
+    fi
+  done
+done
+
+# --- 2. base images ----------------------------------------------------------------------------------
+scripts/docker-bases.sh
+
+# --- 3. build --------------------------------------------------------------------------------------
+if (exec 3<>"/dev/tcp/127.0.0.1/${GATEWAY_PORT}") 2>/dev/null; then
+  die "port ${GATEWAY_PORT} is taken; choose another with SMOKE_PORT=..."
+fi
+say "building the images (the first build compiles the workspace: several minutes)"
+t0=$(date +%s)
+compose build
+build_secs=$(( $(date +%s) - t0 ))
+
+say "gateway check-config docker/gateway.toml"
+if docker run --rm -e GATEWAY__AUTH__HS256_SECRET="$DEMO_SECRET" \
+    -v "$PWD/docker/gateway.toml:/etc/gateway/gateway.toml:ro" \
+    api-gateway-pattern/gateway:latest check-config /etc/gateway/gateway.toml; then
+  pass "docker/gateway.toml is a valid gateway configuration"
+else
+  fail "docker/gateway.toml is not a valid gateway configuration"
+fi
+
+# --- 4. up, and wait for health ---------------------------------------------------------------------
+say "docker compose up -d (project ${COMPOSE_PROJECT_NAME}, gateway on 127.0.0.1:${GATEWAY_PORT})"
+started=yes
+t0=$(date +%s.%N)
+compose up -d
+health_of() {
+  local id
+  id=$(compose ps -q "$1" 2>/dev/null || true)
+  [ -n "$id" ] || { echo missing; return; }
+  docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id"
+}
+while :; do
+  states=()
+  all=yes
+  for s in "${SERVICES[@]}"; do
+    h=$(health_of "$s")
+    states+=("$s=$h")
+    [ "$h" = healthy ] || all=""
+  done
+  [ -n "$all" ] && break
+  if awk -v a="$(date +%s.%N)" -v b="$t0" -v d="$DEADLINE" 'BEGIN { exit !(a - b > d) }'; then
+    die "not healthy within ${DEADLINE}s: ${states[*]}"
+  fi
+  sleep 0.5
+done
+healthy_secs=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
+pass "all four services healthy ${healthy_secs}s after 'up' (${states[*]})"
+
+# --- 5. the lecture's flow through the published port -------------------------------------------------
+# request METHOD PATH [TOKEN] [BODY] → sets $status, $body, $headers
+request() {
+  local method="$1" path="$2" token="${3:-}" data="${4:-}" args=()
+  args=(-s -X "$method" -D /tmp/compose-smoke-headers -o /tmp/compose-smoke-body -w '%{http_code}'
+        --max-time 10)
+  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+  [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data "$data")
+  status=$(curl "${args[@]}" "$BASE$path" || echo 000)
+  body=$(cat /tmp/compose-smoke-body 2>/dev/null || true)
+  headers=$(cat /tmp/compose-smoke-headers 2>/dev/null || true)
+}
+json() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {}, {"d": d}))' "$body" "$1" 2>/dev/null || true; }
+expect() {   # expect WHAT STATUS [PYTHON-EXPR-ON-d EXPECTED]
+  local what="$1" want="$2" expr="${3:-}" value="${4:-}"
+  if [ "$status" != "$want" ]; then
+    fail "$what: HTTP $status, expected $want; body: ${body:0:300}"
+  elif [ -n "$expr" ] && [ "$(json "$expr")" != "$value" ]; then
+    fail "$what: $expr = '$(json "$expr")', expected '$value'; body: ${body:0:300}"
+  else
+    pass "$what: HTTP $status${expr:+, $expr = $value}"
+  fi
+}
+
+say "smoke flow against $BASE"
+request POST /api/auth/login "" '{"email":"student@example.edu","password":"student123"}'
+expect "login as the demo student" 200 "bool(d.get('access_token'))" True
+token=$(json "d['access_token']")
+
+request GET /api/users/me "$token"
+expect "GET /api/users/me (routed to user-service)" 200 "d['id']" 1905551042
+
+request GET /api/billing/invoices "$token"
+expect "GET /api/billing/invoices (routed to billing-service)" 200
+
+request GET /api/users "$token"
+expect "GET /api/users as STUDENT" 403 "d['reason']" role_required
+
+# Same header and signature, payload's role changed to ADMIN: the signature no longer matches.
+tampered=$(python3 - "$token" <<'PY'
+import base64, json, sys
+h, p, s = sys.argv[1].split(".")
+claims = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+claims["role"] = "ADMIN"
+p = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=").decode()
+print(f"{h}.{p}.{s}")
+PY
+)
+request GET /api/users "$tampered"
+expect "token with role edited to ADMIN" 401 "d['reason']" bad_signature
+
+request GET /api/dashboard "$token"
+dashboard=""
+if [ "$status" = 404 ]; then
+  say "SKIP /api/dashboard: this gateway has no dashboard aggregate yet (404 $(json "d.get('reason')"))"
+else
+  dashboard=yes
+  expect "GET /api/dashboard" 200 "all(d.get(k) is not None for k in ('profile','invoices','summary'))" True
+fi
+
+say "stopping billing-service: the gateway must degrade, not fail"
+compose stop billing-service >/dev/null 2>&1
+request GET /api/billing/invoices "$token"
+expect "GET /api/billing/invoices with billing stopped" 502 "d['reason']" upstream_unavailable
+request GET /api/users/me "$token"
+expect "GET /api/users/me with billing stopped" 200 "d['id']" 1905551042
+if [ -n "$dashboard" ]; then
+  request GET /api/dashboard "$token"
+  expect "GET /api/dashboard with billing stopped (partial)" 200 \
+    "(d['_meta']['partial'], d['profile'] is not None, d['invoices'])" "(True, True, None)"
+  if grep -qi '^x-gateway-partial: *true' <<<"$headers"; then
+    pass "partial dashboard says X-Gateway-Partial: true"
+  else
+    fail "partial dashboard lacks X-Gateway-Partial: true"
+  fi
+else
+  say "SKIP partial dashboard: no dashboard aggregate in this gateway yet"
+fi
+gateway_health=$(health_of gateway)
+if [ "$gateway_health" = healthy ]; then
+  pass "gateway stays healthy with billing stopped"
+else
+  fail "gateway is '$gateway_health' with billing stopped"
+fi
+
+# --- 6. images: non-root, small -----------------------------------------------------------------------
+say "images"
+base_bytes=$(docker image inspect -f '{{.Size}}' debian:bookworm-slim)
+for s in "${SERVICES[@]}"; do
+  image="api-gateway-pattern/$s:latest"
+  user=$(docker image inspect -f '{{.Config.User}}' "$image")
+  case "$user" in
+    "" | root | 0 | 0:* | root:*) fail "$image runs as root (User='$user')" ;;
+    *) pass "$image runs as user $user" ;;
+  esac
+  bytes=$(docker image inspect -f '{{.Size}}' "$image")
+  own_mb=$(awk -v a="$bytes" -v b="$base_bytes" 'BEGIN { printf "%.1f", (a - b) / 1e6 }')
+  if awk -v o="$own_mb" -v m="$MAX_OWN_MB" 'BEGIN { exit !(o < m) }'; then
+    pass "$image: our layers ${own_mb} MB over debian:bookworm-slim (limit ${MAX_OWN_MB} MB)"
+  else
+    fail "$image: our layers ${own_mb} MB over debian:bookworm-slim (limit ${MAX_OWN_MB} MB)"
+  fi
+done
+if id=$(compose exec -T gateway id -u 2>/dev/null) && [ "${id//[$'\r\n']/}" != 0 ]; then
+  pass "the running gateway's uid is ${id//[$'\r\n']/}"
+else
+  fail "the running gateway's uid is '${id:-?}'"
+fi
+
+echo
+say "build ${build_secs}s; time to healthy ${healthy_secs}s"
+docker images --format 'table {{.Repository}}:{{.Tag}}\t{{.Size}}' \
+  | grep -E 'REPOSITORY|api-gateway-pattern|debian|rust' || true
+echo
+echo "compose-smoke: ${passed} passed, ${failed} failed"
+[ "$failed" = 0 ]
