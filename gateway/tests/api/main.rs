@@ -7,5 +7,6 @@ mod cli;
 mod failures;
 mod headers;
 mod helpers;
+mod ratelimit;
 mod raw;
 mod routing;
