@@ -8,5 +8,6 @@ mod failures;
 mod headers;
 mod helpers;
 mod ratelimit;
+mod redis;
 mod raw;
 mod routing;
