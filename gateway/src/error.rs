@@ -7,8 +7,8 @@
 
 use crate::{
     limits::BodyError,
-    ratelimit::headers::Refusal,
     normalize::PathError,
+    ratelimit::headers::Refusal,
     routing::{MethodSet, Miss, RoleSet},
 };
 use axum::response::{IntoResponse, Response};

@@ -7,9 +7,9 @@
 //! 4. **body limit by `Content-Length`** — 413 before a byte is read ([`crate::limits`]);
 //! 5. **authenticate** — per the route's mode (401) ([`crate::auth`]);
 //! 6. **authorize** — the route's roles (403) ([`crate::policy`]);
-//! 7. **identity** — strip client `X-User-*`, set the verified ones ([`crate::identity`]);
-//! 7½. **rate limit** — the route's policies and quotas (429 / 503); their `RateLimit`
-//!    headers go on the response ([`crate::ratelimit`]);
+//! 7. **identity** — strip client `X-User-*`, set the verified ones ([`crate::identity`]),
+//!    then **rate limit** — the route's policies and quotas (429, or 503 when Redis fails
+//!    closed), whose `RateLimit` headers go on the response ([`crate::ratelimit`]);
 //! 8. **proxy** — rewrite the prefix, clean the headers, stream both ways, with the
 //!    per-request timeout (502 / 504, 413 for a streamed body over the limit) ([`crate::proxy`]);
 //! 9. **access log** — one line, whatever happened ([`crate::access_log`]).

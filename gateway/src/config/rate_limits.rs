@@ -139,9 +139,7 @@ pub struct RateLimitConfig {
 impl RateLimitConfig {
     /// The period in seconds (validation made sure exactly one way of giving it is used).
     pub fn period_secs(&self) -> u64 {
-        self.period_secs
-            .or(self.per.map(Per::secs))
-            .unwrap_or(1)
+        self.period_secs.or(self.per.map(Per::secs)).unwrap_or(1)
     }
 
     /// The burst (defaults to the rate).
@@ -377,12 +375,17 @@ pub fn validate(config: &Config, at: &Locator<'_>) -> Vec<Diagnostic> {
         (None, None) => {}
     }
 
-    let known: Vec<&str> = config
+    let mut known: Vec<&str> = Vec::new();
+    for name in config
         .rate_limits
         .iter()
         .map(|p| p.name.as_str())
         .chain(config.quotas.iter().map(|q| q.name.as_str()))
-        .collect();
+    {
+        if !known.contains(&name) {
+            known.push(name);
+        }
+    }
     for (i, route) in config.routes.iter().enumerate() {
         let path = KeyPath::key("routes").index(i).field("rate_limits");
         check_references(&route.rate_limits, &path, &known, &mut push);
@@ -455,5 +458,112 @@ fn check_name<'c>(
             ),
             "rate limits and quotas share one namespace: give each its own name",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, ConfigErrors};
+
+    const BASE: &str = r#"[auth]
+issuer = "http://localhost:8080"
+audience = "ecommerce-api"
+hs256_secret = "a-test-secret-that-is-long-enough-for-hs256"
+
+[[upstreams]]
+name = "users"
+targets = ["http://127.0.0.1:8082"]
+
+[[rate_limits]]
+name = "per-user"
+rate = 10
+per = "minute"
+key = ["user"]
+
+[[quotas]]
+name = "daily"
+limit = 1000
+per = "day"
+
+[[routes]]
+name = "users"
+prefix = "/api/users"
+upstream = "users"
+rate_limits = ["per-user", "daily"]
+"#;
+
+    fn errors(text: &str) -> ConfigErrors {
+        Config::from_toml(text, "gw.toml").expect_err("the configuration should be refused")
+    }
+
+    #[test]
+    fn policies_and_quotas_parse_and_attach() {
+        let config = Config::from_toml(BASE, "gw.toml").unwrap();
+        assert_eq!(config.rate_limits[0].period_secs(), 60);
+        assert_eq!(
+            config.rate_limits[0].burst(),
+            10,
+            "the burst defaults to the rate"
+        );
+        assert_eq!(config.quotas[0].as_rate_limit().period_secs(), 86_400);
+        assert_eq!(config.routes[0].rate_limits, ["per-user", "daily"]);
+    }
+
+    #[test]
+    fn an_unknown_policy_is_located_with_a_suggestion() {
+        let e = errors(&BASE.replace(
+            "rate_limits = [\"per-user\", \"daily\"]",
+            "rate_limits = [\"per-usr\"]",
+        ));
+        let d = &e.diagnostics[0];
+        assert_eq!(d.key, "routes[0].rate_limits[0]");
+        assert_eq!(d.location, Some((25, 16)));
+        assert!(
+            d.message
+                .contains("unknown rate limit `per-usr` (did you mean `per-user`?)"),
+            "{e}"
+        );
+        assert!(d.fix.contains("defined: per-user, daily"), "{e}");
+    }
+
+    #[test]
+    fn zero_rates_bursts_and_periods_are_refused() {
+        let e = errors(
+            &BASE
+                .replace("rate = 10", "rate = 0\nburst = 0")
+                .replace("limit = 1000", "limit = 0"),
+        );
+        assert!(e.mentions("a rate of 0 refuses every request"), "{e}");
+        assert!(e.mentions("a burst of 0 refuses every request"), "{e}");
+        assert!(e.mentions("a quota of 0"), "{e}");
+        assert_eq!(e.diagnostics[0].location.map(|l| l.0), Some(12), "{e}");
+
+        let e = errors(&BASE.replace("per = \"minute\"", "per = \"minute\"\nperiod_secs = 60"));
+        assert!(e.mentions("both `period_secs` and `per`"), "{e}");
+        let e = errors(&BASE.replace("per = \"minute\"\n", ""));
+        assert!(e.mentions("has no period"), "{e}");
+    }
+
+    #[test]
+    fn redis_needs_its_section_and_names_are_unique() {
+        let e = errors(&BASE.replace(
+            "key = [\"user\"]",
+            "key = [\"user\", \"user\"]\nbackend = \"redis\"",
+        ));
+        assert!(e.mentions("there is no [redis] section"), "{e}");
+        assert!(e.mentions("`user` appears twice"), "{e}");
+        let e = errors(&BASE.replace("name = \"daily\"", "name = \"per-user\""));
+        assert!(
+            e.mentions("duplicate rate limit name `per-user`: already used (line 10)"),
+            "{e}"
+        );
+        let e = errors(&format!("{BASE}\n[redis]\nurl = \"http://secret@host\"\n"));
+        assert!(e.mentions("the Redis URL cannot be parsed"), "{e}");
+        assert!(
+            !e.to_string().contains("secret@"),
+            "the URL is never echoed: {e}"
+        );
+        let e = errors(&BASE.replace("key = [\"user\"]", "key = [\"usr\"]"));
+        assert!(e.mentions("unknown variant `usr`"), "{e}");
     }
 }

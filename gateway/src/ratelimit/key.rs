@@ -123,7 +123,10 @@ pub fn client_ip(parts: &Parts, trusted: &TrustedProxies) -> Option<IpAddr> {
 
 /// Reads a login body (at most [`MAX_ACCOUNT_BODY`]) and finds the account it names. Returns
 /// the same bytes as a new body to forward.
-pub async fn read_account(parts: &Parts, body: Body) -> Result<(Body, Option<String>), GatewayError> {
+pub async fn read_account(
+    parts: &Parts,
+    body: Body,
+) -> Result<(Body, Option<String>), GatewayError> {
     let too_large = GatewayError::BodyTooLarge {
         limit: MAX_ACCOUNT_BODY,
     };
@@ -172,10 +175,12 @@ pub fn account_in(content_type: &str, body: &[u8]) -> Option<String> {
 /// `student@example.edu` are one account, and its key never holds the address in clear.
 pub fn hash_account(account: &str) -> String {
     let digest = Sha256::digest(account.trim().to_lowercase().as_bytes());
-    digest[..16].iter().fold(String::with_capacity(32), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    digest[..16]
+        .iter()
+        .fold(String::with_capacity(32), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]

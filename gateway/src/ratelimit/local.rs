@@ -48,7 +48,9 @@ impl LocalStore {
     pub fn check(&self, limit: &Gcra, key: &str) -> Outcome {
         let now = self.clock.now_ns();
         let shard = &self.shards[self.hasher.hash_one(key) as usize % SHARDS];
-        let mut map = shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = shard
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (outcome, new_tat) = limit.check(map.get(key).copied(), now);
         if let Some(tat) = new_tat {
             if let Some(slot) = map.get_mut(key) {
@@ -106,7 +108,10 @@ mod tests {
         let refused = store.check(&limit, "p:alice");
         assert!(!refused.allowed);
         assert_eq!(refused.retry_after, Duration::from_secs(10));
-        assert!(store.check(&limit, "p:bob").allowed, "bob has his own bucket");
+        assert!(
+            store.check(&limit, "p:bob").allowed,
+            "bob has his own bucket"
+        );
         clock.advance(Duration::from_secs(10));
         assert!(store.check(&limit, "p:alice").allowed);
         assert!(!store.check(&limit, "p:alice").allowed);

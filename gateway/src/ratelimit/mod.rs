@@ -117,7 +117,12 @@ impl Limiter {
             .rate_limits
             .iter()
             .map(Policy::new)
-            .chain(config.quotas.iter().map(|q| Policy::new(&q.as_rate_limit())))
+            .chain(
+                config
+                    .quotas
+                    .iter()
+                    .map(|q| Policy::new(&q.as_rate_limit())),
+            )
             .collect();
         let by_name: HashMap<Box<str>, usize> = policies
             .iter()

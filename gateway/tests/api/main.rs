@@ -8,6 +8,6 @@ mod failures;
 mod headers;
 mod helpers;
 mod ratelimit;
-mod redis;
 mod raw;
+mod redis;
 mod routing;

@@ -13,7 +13,13 @@ use shared::Role;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::sync::oneshot;
 
-pub fn policy(name: &str, rate: u64, period_secs: u64, burst: u64, key: &[KeyPart]) -> RateLimitConfig {
+pub fn policy(
+    name: &str,
+    rate: u64,
+    period_secs: u64,
+    burst: u64,
+    key: &[KeyPart],
+) -> RateLimitConfig {
     RateLimitConfig {
         name: name.into(),
         rate,
@@ -100,7 +106,9 @@ async fn a_burst_passes_then_429_with_retry_after_and_the_bucket_refills() {
     let echo = Echo::spawn().await;
     let mut config = test_config(echo.addr).await;
     // 6 per minute (one every 10 s), 3 at once, per user; and 100 a day.
-    config.rate_limits.push(policy("tight", 6, 60, 3, &[KeyPart::User]));
+    config
+        .rate_limits
+        .push(policy("tight", 6, 60, 3, &[KeyPart::User]));
     config.quotas.push(QuotaConfig {
         name: "day".into(),
         limit: 100,
@@ -119,7 +127,13 @@ async fn a_burst_passes_then_429_with_retry_after_and_the_bucket_refills() {
 
     // The burst passes, each response saying what is left.
     for remaining in [2, 1, 0] {
-        let (status, headers, _) = parts(gw.get("/api/limited/x", Role::Student).send().await.unwrap()).await;
+        let (status, headers, _) = parts(
+            gw.get("/api/limited/x", Role::Student)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, 200);
         assert_eq!(
             header(&headers, "ratelimit-policy"),
@@ -129,22 +143,36 @@ async fn a_burst_passes_then_429_with_retry_after_and_the_bucket_refills() {
         let full_in = 10 * (3 - remaining);
         assert_eq!(
             header(&headers, "ratelimit"),
-            format!("\"tight\";r={remaining};t={full_in}, \"day\";r={quota_left};t={}", 864 * (3 - remaining))
+            format!(
+                "\"tight\";r={remaining};t={full_in}, \"day\";r={quota_left};t={}",
+                864 * (3 - remaining)
+            )
         );
     }
 
     // The fourth is refused: one request fits again in 10 s.
-    let refused = gw.get("/api/limited/x", Role::Student).send().await.unwrap();
+    let refused = gw
+        .get("/api/limited/x", Role::Student)
+        .send()
+        .await
+        .unwrap();
     let headers = refused.headers().clone();
     let body = assert_problem(refused, 429, "rate_limited").await;
     assert_eq!(header(&headers, "retry-after"), "10");
     assert_eq!(header(&headers, "ratelimit"), "\"tight\";r=0;t=30");
     assert_eq!(header(&headers, "ratelimit-policy"), "\"tight\";q=6;w=60");
-    assert!(body["detail"].as_str().unwrap().contains("`tight`"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("`tight`"),
+        "{body}"
+    );
 
     // 4 s later: 6 s to go, rounded up.
     clock.advance(Duration::from_secs(4));
-    let refused = gw.get("/api/limited/x", Role::Student).send().await.unwrap();
+    let refused = gw
+        .get("/api/limited/x", Role::Student)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 429);
     assert_eq!(header(refused.headers(), "retry-after"), "6");
 
@@ -154,16 +182,31 @@ async fn a_burst_passes_then_429_with_retry_after_and_the_bucket_refills() {
 
     // Once the wait is over, exactly one more request passes.
     clock.advance(Duration::from_secs(6));
-    let again = gw.get("/api/limited/x", Role::Student).send().await.unwrap();
+    let again = gw
+        .get("/api/limited/x", Role::Student)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 200);
-    let refused = gw.get("/api/limited/x", Role::Student).send().await.unwrap();
+    let refused = gw
+        .get("/api/limited/x", Role::Student)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 429);
 
     // After a quiet spell the whole burst is back, and no more.
     clock.advance(Duration::from_secs(3_600));
     let mut passed = 0;
     for _ in 0..5 {
-        if gw.get("/api/limited/x", Role::Student).send().await.unwrap().status() == 200 {
+        if gw
+            .get("/api/limited/x", Role::Student)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+        {
             passed += 1;
         }
     }
@@ -197,24 +240,68 @@ async fn logins_are_limited_per_ip_and_per_account_and_the_body_still_arrives() 
 
     // One account from three addresses: the third attempt is refused by the account limit,
     // however the address is spelled and the e-mail cased.
-    let sent = serde_json::to_vec(&serde_json::json!({"email": "Victim@Example.edu", "password": "secret"})).unwrap();
-    let (status, headers, echoed) = parts(gw.login("198.51.100.1", "Victim@Example.edu").send().await.unwrap()).await;
+    let sent = serde_json::to_vec(
+        &serde_json::json!({"email": "Victim@Example.edu", "password": "secret"}),
+    )
+    .unwrap();
+    let (status, headers, echoed) = parts(
+        gw.login("198.51.100.1", "Victim@Example.edu")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
-    assert_eq!(echoed["body_len"], Value::from(sent.len()), "the same bytes go upstream");
+    assert_eq!(
+        echoed["body_len"],
+        Value::from(sent.len()),
+        "the same bytes go upstream"
+    );
     assert_eq!(echoed["uri"], "/");
     assert!(header(&headers, "ratelimit").contains("\"test-login-account\";r=1"));
-    assert_eq!(gw.login("198.51.100.2", "victim@example.edu ").send().await.unwrap().status(), 200);
-    let refused = gw.login("198.51.100.3", "VICTIM@example.edu").send().await.unwrap();
+    assert_eq!(
+        gw.login("198.51.100.2", "victim@example.edu ")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let refused = gw
+        .login("198.51.100.3", "VICTIM@example.edu")
+        .send()
+        .await
+        .unwrap();
     let body = assert_problem(refused, 429, "rate_limited").await;
-    assert!(body["detail"].as_str().unwrap().contains("`test-login-account`"), "{body}");
-    assert!(!body.to_string().to_lowercase().contains("victim"), "the account is never echoed");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`test-login-account`"),
+        "{body}"
+    );
+    assert!(
+        !body.to_string().to_lowercase().contains("victim"),
+        "the account is never echoed"
+    );
 
     // One address trying many accounts: the third is refused by the IP limit.
     for (i, expected) in [(1, 200), (2, 200), (3, 429)] {
-        let response = gw.login("203.0.113.9", &format!("user{i}@example.edu")).send().await.unwrap();
+        let response = gw
+            .login("203.0.113.9", &format!("user{i}@example.edu"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), expected, "attempt {i}");
     }
-    let refused = gw.login("203.0.113.9", "user4@example.edu").send().await.unwrap();
+    let refused = gw
+        .login("203.0.113.9", "user4@example.edu")
+        .send()
+        .await
+        .unwrap();
     let body = assert_problem(refused, 429, "rate_limited").await;
-    assert!(body["detail"].as_str().unwrap().contains("`test-login-ip`"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("`test-login-ip`"),
+        "{body}"
+    );
 }

@@ -121,7 +121,10 @@ async fn accepted(a: &TestGateway, b: &TestGateway, n: usize) -> usize {
         async move { request.send().await.unwrap().status().as_u16() }
     });
     let statuses = futures::future::join_all(requests).await;
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{statuses:?}"
+    );
     statuses.iter().filter(|s| **s == 200).count()
 }
 
@@ -143,9 +146,16 @@ async fn two_gateways_sharing_redis_hold_the_limit_together() {
     // Each gateway reports the shared state in its headers.
     let response = a.get("/api/shared/x").send().await.unwrap();
     assert_eq!(response.status(), 429);
-    let retry: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=6).contains(&retry), "Retry-After {retry}");
-    assert_eq!(response.headers()["ratelimit-policy"], "\"shared\";q=10;w=60");
+    assert_eq!(
+        response.headers()["ratelimit-policy"],
+        "\"shared\";q=10;w=60"
+    );
 }
 
 #[tokio::test]
@@ -156,7 +166,10 @@ async fn when_redis_stops_each_policy_fails_open_or_closed_as_configured() {
     let echo = Echo::spawn().await;
     let mut config = test_config(echo.addr).await;
     config.redis = Some(RedisConfig::new(&redis.url()));
-    for (name, on_error) in [("open", OnRedisError::Open), ("closed", OnRedisError::Closed)] {
+    for (name, on_error) in [
+        ("open", OnRedisError::Open),
+        ("closed", OnRedisError::Closed),
+    ] {
         config.rate_limits.push(gateway::config::RateLimitConfig {
             backend: Backend::Redis,
             on_redis_error: on_error,
@@ -182,16 +195,29 @@ async fn when_redis_stops_each_policy_fails_open_or_closed_as_configured() {
     // Fail open: the request passes, announced policy, no counter state to report.
     let response = gw.get("/api/open/x").send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["ratelimit-policy"], "\"open\";q=100;w=60");
+    assert_eq!(
+        response.headers()["ratelimit-policy"],
+        "\"open\";q=100;w=60"
+    );
     assert!(response.headers().get("ratelimit").is_none());
 
     // Fail closed: refused, saying why.
     let response = gw.get("/api/closed/x").send().await.unwrap();
     let body = assert_problem(response, 503, "rate_limiter_unavailable").await;
-    assert!(body["detail"].as_str().unwrap().contains("`closed`"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("`closed`"),
+        "{body}"
+    );
 
     // Counted.
-    let status: Value = gw.get("/ratelimitz").send().await.unwrap().json().await.unwrap();
+    let status: Value = gw
+        .get("/ratelimitz")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["failed_open"], 1, "{status}");
     assert_eq!(status["failed_closed"], 1, "{status}");
     assert_eq!(status["redis"]["errors"], 2, "{status}");
