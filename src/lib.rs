@@ -14,7 +14,7 @@
 //! `src/main.rs` is the `cargo run --release` launcher; `tests/` drives a [`Demo`] over HTTP.
 
 use anyhow::Context;
-use std::{future::Future, net::SocketAddr};
+use std::net::SocketAddr;
 use tokio::{sync::watch, task::JoinSet};
 
 /// The port of each service. Port 0 lets the operating system choose (tests).
@@ -169,8 +169,6 @@ impl Demo {
 }
 
 /// A future that resolves when `stopped` turns true (or its sender is gone).
-fn until(mut stopped: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = stopped.wait_for(|stop| *stop).await;
-    }
+async fn until(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }
