@@ -8,6 +8,7 @@
 use crate::{
     limits::BodyError,
     normalize::PathError,
+    ratelimit::headers::Refusal,
     routing::{MethodSet, Miss, RoleSet},
 };
 use axum::response::{IntoResponse, Response};
@@ -69,6 +70,16 @@ pub enum GatewayError {
     /// 400 `bad_identity`: the verified token's subject cannot be put in a header.
     #[error("the token's subject cannot be forwarded")]
     BadIdentity,
+    /// 429 `rate_limited`: a rate limit or quota of the route is spent; with `Retry-After`
+    /// and the `RateLimit` headers.
+    #[error("too many requests: the limit `{}` is reached; retry in {} s", .0.policy, .0.retry_after_secs)]
+    RateLimited(Box<Refusal>),
+    /// 503 `rate_limiter_unavailable`: Redis did not answer and the policy fails closed.
+    #[error("the rate limiter for `{policy}` is unavailable, and this limit fails closed")]
+    RateLimiterUnavailable {
+        /// The policy's name.
+        policy: Box<str>,
+    },
     /// 502 `upstream_unavailable`: connecting failed, or the upstream broke the exchange.
     #[error("the upstream `{upstream}` could not be reached or failed to answer")]
     UpstreamUnavailable {
@@ -89,9 +100,9 @@ impl GatewayError {
     /// Whose fault it is.
     pub fn side(&self) -> Side {
         match self {
-            GatewayError::UpstreamUnavailable { .. } | GatewayError::UpstreamTimeout { .. } => {
-                Side::Upstream
-            }
+            GatewayError::UpstreamUnavailable { .. }
+            | GatewayError::UpstreamTimeout { .. }
+            | GatewayError::RateLimiterUnavailable { .. } => Side::Upstream,
             _ => Side::Downstream,
         }
     }
@@ -108,6 +119,8 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } => "body_too_large",
             GatewayError::BodyUnreadable => "body_unreadable",
             GatewayError::BadIdentity => "bad_identity",
+            GatewayError::RateLimited(_) => "rate_limited",
+            GatewayError::RateLimiterUnavailable { .. } => "rate_limiter_unavailable",
             GatewayError::UpstreamUnavailable { .. } => "upstream_unavailable",
             GatewayError::UpstreamTimeout { .. } => "upstream_timeout",
         }
@@ -135,6 +148,18 @@ impl GatewayError {
             GatewayError::BodyTooLarge { .. } => {
                 Problem::new(StatusCode::PAYLOAD_TOO_LARGE, self.reason(), detail)
                     .with_header(header::CONNECTION, HeaderValue::from_static("close"))
+            }
+            GatewayError::RateLimited(refusal) => {
+                let mut problem =
+                    Problem::new(StatusCode::TOO_MANY_REQUESTS, self.reason(), detail)
+                        .with_header(header::RETRY_AFTER, refusal.retry_after_secs.to_string());
+                for (name, value) in &refusal.headers {
+                    problem = problem.with_header(name.clone(), value.clone());
+                }
+                problem
+            }
+            GatewayError::RateLimiterUnavailable { .. } => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, self.reason(), detail)
             }
             GatewayError::UpstreamUnavailable { .. } => {
                 Problem::new(StatusCode::BAD_GATEWAY, self.reason(), detail)

@@ -7,7 +7,9 @@
 //! 4. **body limit by `Content-Length`** — 413 before a byte is read ([`crate::limits`]);
 //! 5. **authenticate** — per the route's mode (401) ([`crate::auth`]);
 //! 6. **authorize** — the route's roles (403) ([`crate::policy`]);
-//! 7. **identity** — strip client `X-User-*`, set the verified ones ([`crate::identity`]);
+//! 7. **identity** — strip client `X-User-*`, set the verified ones ([`crate::identity`]),
+//!    then **rate limit** — the route's policies and quotas (429, or 503 when Redis fails
+//!    closed), whose `RateLimit` headers go on the response ([`crate::ratelimit`]);
 //! 8. **proxy** — rewrite the prefix, clean the headers, stream both ways, with the
 //!    per-request timeout (502 / 504, 413 for a streamed body over the limit) ([`crate::proxy`]);
 //! 9. **access log** — one line, whatever happened ([`crate::access_log`]).
@@ -19,7 +21,7 @@ use crate::{
     error::GatewayError,
     identity, limits,
     normalize::normalize,
-    policy, proxy,
+    policy, proxy, ratelimit,
 };
 use axum::{
     extract::{ConnectInfo, Request, State},
@@ -100,6 +102,8 @@ async fn pipeline<'g>(
     let claims = auth::authenticate(route, &parts.headers, &gateway.verifier).await?;
     policy::authorize(route, claims.as_ref())?;
     identity::apply(&mut parts.headers, claims.as_ref())?;
+    let (body, verdict) =
+        ratelimit::admit(gateway, &route.name, &parts, claims.as_ref(), body).await?;
     trace.user = claims.map(|c| c.sub);
 
     let peer = parts
@@ -107,7 +111,7 @@ async fn pipeline<'g>(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
     let forward_path = route.forward_path(path);
-    proxy::forward(
+    let mut response = proxy::forward(
         proxy::Forward {
             upstream,
             path: &forward_path,
@@ -118,5 +122,7 @@ async fn pipeline<'g>(
         parts,
         body,
     )
-    .await
+    .await?;
+    verdict.annotate(response.headers_mut());
+    Ok(response)
 }

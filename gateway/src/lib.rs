@@ -23,11 +23,14 @@
 //! - [`error`]: every gateway error with its status, reason and side (downstream/upstream).
 //! - [`access_log`]: one structured line per request.
 //! - [`health`]: `/healthz`, `/readyz`.
+//! - [`ratelimit`]: rate limits and quotas (GCRA, in-process or in Redis), the `RateLimit`
+//!   headers, login protection; `/ratelimitz` shows its counters.
 //!
 //! A request's path: `shared::server` (connection limits, header-read timeout, 431) →
 //! `shared::request_id` (id kept or assigned) → [`handler::handle`]: URI length (414) →
 //! [`normalize`] (400) → [`routing`] (404/405) → `Content-Length` (413) → [`auth`] (401) →
-//! [`policy`] (403) → [`identity`] → [`proxy`] (502/504, streamed 413) → [`access_log`].
+//! [`policy`] (403) → [`identity`] → [`ratelimit`] (429, or 503 when Redis fails closed) →
+//! [`proxy`] (502/504, streamed 413) → [`access_log`].
 //!
 //! Aggregation (`/api/dashboard`: several upstream calls merged into one response) is a later
 //! step; it will be an `aggregate` module with its own `[[aggregates]]` config section, served
@@ -45,6 +48,7 @@ pub mod limits;
 pub mod normalize;
 pub mod policy;
 pub mod proxy;
+pub mod ratelimit;
 pub mod routing;
 pub mod upstream;
 
@@ -70,6 +74,8 @@ pub struct Gateway {
     pub max_uri_bytes: usize,
     /// Largest request body, in bytes.
     pub max_body_bytes: u64,
+    /// Rate limits and quotas, with their stores ([`ratelimit`]).
+    pub limiter: ratelimit::Limiter,
 }
 
 impl Gateway {
@@ -91,6 +97,10 @@ impl Gateway {
             trusted_proxies: forwarded::TrustedProxies::new(&config.trusted_proxies),
             max_uri_bytes: config.server.max_uri_bytes,
             max_body_bytes: config.server.max_body_bytes,
+            limiter: ratelimit::Limiter::new(
+                config,
+                Arc::new(ratelimit::clock::SystemClock::default()),
+            )?,
         })
     }
 }
@@ -103,6 +113,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/ratelimitz", get(ratelimit::status::status))
         .fallback(handler::handle)
         // Outermost: every response, errors included, carries the request id.
         .layer(axum::middleware::from_fn(shared::request_id::layer))

@@ -6,4 +6,5 @@
 mod exercises;
 mod helpers;
 mod lecture;
+mod ratelimit;
 mod surface;

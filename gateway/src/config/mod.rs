@@ -35,9 +35,13 @@
 
 pub mod diagnostic;
 pub mod load;
+pub mod rate_limits;
 pub mod validate;
 
 pub use diagnostic::{ConfigErrors, Diagnostic};
+pub use rate_limits::{
+    Backend, KeyPart, OnRedisError, Per, QuotaConfig, QuotaPer, RateLimitConfig, RedisConfig,
+};
 
 use serde::Deserialize;
 use shared::{VerifierConfig, server::ServerLimits};
@@ -65,6 +69,15 @@ pub struct Config {
     /// Which path goes where, under which policy. The longest matching prefix wins.
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
+    /// Named rate-limit policies routes refer to ([`rate_limits`]).
+    #[serde(default)]
+    pub rate_limits: Vec<RateLimitConfig>,
+    /// Named long-period allowances per user ([`rate_limits`]).
+    #[serde(default)]
+    pub quotas: Vec<QuotaConfig>,
+    /// The Redis server that `backend = "redis"` policies share.
+    #[serde(default)]
+    pub redis: Option<RedisConfig>,
     // Aggregates (`[[aggregates]]`, e.g. `/api/dashboard` fanning out to two upstreams) will sit
     // here as their own section, compiled beside the routes. Not built yet.
 }
@@ -161,6 +174,9 @@ pub struct RouteConfig {
     /// The caller needs one of these roles (`STUDENT`, `ADMIN`, `SERVICE`); empty means any.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Names of `[[rate_limits]]` and `[[quotas]]` that apply to this route (all of them).
+    #[serde(default)]
+    pub rate_limits: Vec<String>,
 }
 
 impl Config {
@@ -205,12 +221,22 @@ impl Config {
                 upstream: upstream.to_owned(),
                 auth,
                 roles: Vec::new(),
+                rate_limits: Vec::new(),
             };
+        // Every signed-in route: a generous per-user rate and a daily quota.
+        let limited = |route: RouteConfig| RouteConfig {
+            rate_limits: vec!["per-user".to_owned(), "daily".to_owned()],
+            ..route
+        };
+        let (rate_limits, quotas) = rate_limits::demo_policies();
         Config {
             demo: true,
             server: ServerConfig::default(),
             auth: VerifierConfig::demo(),
             trusted_proxies: Vec::new(),
+            rate_limits,
+            quotas,
+            redis: None,
             upstreams: vec![
                 upstream("auth", 8081),
                 upstream("users", 8082),
@@ -228,7 +254,7 @@ impl Config {
                 route("well-known", "/.well-known", "auth", None, AuthMode::Public),
                 // `GET /api/users` is the list of every user: ADMIN only. `exact` keeps the rule
                 // off `/api/users/me`, which any valid token may read.
-                RouteConfig {
+                limited(RouteConfig {
                     exact: true,
                     methods: vec!["GET".to_owned()],
                     roles: vec!["ADMIN".to_owned()],
@@ -239,21 +265,44 @@ impl Config {
                         Some("/users"),
                         AuthMode::Required,
                     )
-                },
-                route(
+                }),
+                limited(route(
                     "users",
                     "/api/users",
                     "users",
                     Some("/users"),
                     AuthMode::Required,
-                ),
-                route(
+                )),
+                limited(route(
                     "billing",
                     "/api/billing",
                     "billing",
                     Some("/billing"),
                     AuthMode::Required,
-                ),
+                )),
+                // Login protection at the edge: the two password endpoints get their own
+                // routes (longest prefix wins) with a strict per-IP and per-account limit, on
+                // top of the auth-service's own throttling of failed attempts.
+                RouteConfig {
+                    rate_limits: vec!["login-ip".to_owned(), "login-account".to_owned()],
+                    ..route(
+                        "login",
+                        "/api/auth/login",
+                        "auth",
+                        Some("/auth/login"),
+                        AuthMode::Public,
+                    )
+                },
+                RouteConfig {
+                    rate_limits: vec!["login-ip".to_owned(), "login-account".to_owned()],
+                    ..route(
+                        "oauth-token",
+                        "/api/oauth/token",
+                        "auth",
+                        Some("/oauth/token"),
+                        AuthMode::Public,
+                    )
+                },
             ],
         }
     }

@@ -207,6 +207,9 @@ fn demo_is_valid_and_matches_the_demo_file() {
     assert_eq!(file.server.listen, demo.server.listen);
     assert_eq!(file.upstreams, demo.upstreams);
     assert_eq!(file.routes, demo.routes);
+    assert_eq!(file.rate_limits, demo.rate_limits);
+    assert_eq!(file.quotas, demo.quotas);
+    assert_eq!(file.redis.is_some(), demo.redis.is_some());
     assert_eq!(file.auth.issuer, demo.auth.issuer);
     assert_eq!(file.auth.audience, demo.auth.audience);
     assert_eq!(

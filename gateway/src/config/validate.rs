@@ -51,6 +51,9 @@ pub fn validate(config: &Config, at: &Locator<'_>) -> Vec<Diagnostic> {
     check_trusted_proxies(config, &mut report);
     check_upstreams(config, &mut report);
     check_routes(config, &mut report);
+    report
+        .list
+        .extend(super::rate_limits::validate(config, report.at));
     report.list
 }
 

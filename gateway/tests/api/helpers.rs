@@ -132,6 +132,7 @@ pub async fn test_config(echo: SocketAddr) -> Config {
         upstream: upstream.into(),
         auth,
         roles: Vec::new(),
+        rate_limits: Vec::new(),
     };
     config.routes.extend([
         route("optional", "/api/optional", "users", AuthMode::Optional),

@@ -7,5 +7,7 @@ mod cli;
 mod failures;
 mod headers;
 mod helpers;
+mod ratelimit;
 mod raw;
+mod redis;
 mod routing;

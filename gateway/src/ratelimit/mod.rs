@@ -1,0 +1,292 @@
+//! Rate limiting and quotas: how many requests a user, an address, a route or a login account
+//! may make, on one gateway or on many.
+//!
+//! Policies are named in the configuration (`[[rate_limits]]`, `[[quotas]]`) and attached to
+//! routes by name (`rate_limits = ["per-user", "daily"]`). Every attached policy is checked, in
+//! the order listed; the first that refuses answers 429 `rate_limited` with `Retry-After`. Every
+//! response of a limited route — successes too — carries the IETF `RateLimit-Policy` and
+//! `RateLimit` headers ([`headers`]), so well-behaved clients can slow down before they are
+//! refused.
+//!
+//! # Layout
+//!
+//! - [`gcra`]: the algorithm, pure arithmetic (one number per key, no fixed window).
+//! - [`clock`]: where "now" comes from (injectable: tests move time by hand).
+//! - [`local`]: the in-process backend, a sharded bounded map (exact on one replica).
+//! - [`redis`]: the Redis backend, one Lua script per check using Redis's own clock (exact
+//!   across replicas); fail open or closed when Redis does not answer.
+//! - [`key`]: what a policy counts by — user, client IP (trusted proxies only), route, and the
+//!   login account read from a small body — and how it becomes a key.
+//! - [`headers`]: `RateLimit-Policy` / `RateLimit` / `Retry-After`.
+//! - [`status`]: `GET /ratelimitz`, the counters (Redis failures, fail-open/closed, 429s).
+//! - this file: the compiled policies ([`Limiter`]) and [`admit`], the pipeline step.
+//!
+//! In the request's path, [`admit`] runs after authorization (the user is known, and a
+//! request that would be refused anyway spends nothing) and before the proxy.
+
+pub mod clock;
+pub mod gcra;
+pub mod headers;
+pub mod key;
+pub mod local;
+pub mod redis;
+pub mod status;
+
+use crate::{
+    Gateway,
+    config::{Backend, Config, KeyPart, OnRedisError, RateLimitConfig},
+    error::GatewayError,
+};
+use axum::body::Body;
+use clock::Clock;
+use gcra::{Gcra, Outcome};
+use http::{HeaderMap, request::Parts};
+use shared::Claims;
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+/// Most keys the in-process backend remembers (about 100 bytes each).
+pub const MAX_LOCAL_KEYS: usize = 100_000;
+
+/// One compiled policy.
+#[derive(Debug)]
+pub struct Policy {
+    /// Its name (headers, keys, messages).
+    pub name: Box<str>,
+    /// The limit in GCRA form.
+    pub gcra: Gcra,
+    /// Requests per window, and the window in seconds, as advertised in `RateLimit-Policy`.
+    pub quota: u64,
+    /// The window in seconds.
+    pub window_secs: u64,
+    /// What it counts by.
+    pub key: Vec<KeyPart>,
+    /// Where its counters live.
+    pub backend: Backend,
+    /// What happens when Redis fails.
+    pub on_redis_error: OnRedisError,
+}
+
+impl Policy {
+    fn new(config: &RateLimitConfig) -> Policy {
+        Policy {
+            name: config.name.as_str().into(),
+            gcra: Gcra::new(config.rate, config.period_secs(), config.burst()),
+            quota: config.rate,
+            window_secs: config.period_secs(),
+            key: config.key.clone(),
+            backend: config.backend,
+            on_redis_error: config.on_redis_error,
+        }
+    }
+}
+
+/// Counters of what the limiter did when Redis failed (shown by `GET /ratelimitz`).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Requests let through because Redis failed and the policy fails open.
+    pub failed_open: AtomicU64,
+    /// Requests refused (503) because Redis failed and the policy fails closed.
+    pub failed_closed: AtomicU64,
+    /// Requests refused with 429.
+    pub limited: AtomicU64,
+}
+
+/// Every policy, compiled, with the stores they use.
+#[derive(Debug)]
+pub struct Limiter {
+    policies: Vec<Policy>,
+    by_name: HashMap<Box<str>, usize>,
+    /// Policies attached to each route, by route name.
+    routes: HashMap<Box<str>, Vec<usize>>,
+    local: local::LocalStore,
+    redis: Option<redis::RedisStore>,
+    /// What happened when Redis failed.
+    pub stats: Stats,
+}
+
+impl Limiter {
+    /// Compiles the validated configuration's policies, with `clock` for the local backend.
+    pub fn new(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Limiter> {
+        let policies: Vec<Policy> = config
+            .rate_limits
+            .iter()
+            .map(Policy::new)
+            .chain(
+                config
+                    .quotas
+                    .iter()
+                    .map(|q| Policy::new(&q.as_rate_limit())),
+            )
+            .collect();
+        let by_name: HashMap<Box<str>, usize> = policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.clone(), i))
+            .collect();
+        let mut limiter = Limiter {
+            routes: HashMap::new(),
+            local: local::LocalStore::new(MAX_LOCAL_KEYS, clock),
+            redis: match &config.redis {
+                Some(redis) => Some(redis::RedisStore::new(redis)?),
+                None => None,
+            },
+            stats: Stats::default(),
+            policies,
+            by_name,
+        };
+        for route in &config.routes {
+            let attached = limiter.resolve(&route.rate_limits);
+            if !attached.is_empty() {
+                limiter.routes.insert(route.name.as_str().into(), attached);
+            }
+        }
+        Ok(limiter)
+    }
+
+    /// The indices of the named policies (names were validated; unknown ones are skipped).
+    /// Public so that other pipelines (aggregates) can attach policies the same way.
+    pub fn resolve(&self, names: &[String]) -> Vec<usize> {
+        names
+            .iter()
+            .filter_map(|n| self.by_name.get(n.as_str()).copied())
+            .collect()
+    }
+
+    /// The policies attached to a route (empty: the route is not limited).
+    pub fn for_route(&self, route: &str) -> &[usize] {
+        self.routes.get(route).map_or(&[], Vec::as_slice)
+    }
+
+    /// A policy by index.
+    pub fn policy(&self, index: usize) -> &Policy {
+        &self.policies[index]
+    }
+
+    /// True when one of `attached` counts by login account (the body must be read).
+    pub fn needs_account(&self, attached: &[usize]) -> bool {
+        attached
+            .iter()
+            .any(|&i| self.policies[i].key.contains(&KeyPart::Account))
+    }
+
+    /// Redis failures so far (0 without Redis).
+    pub fn redis_errors(&self) -> u64 {
+        self.redis
+            .as_ref()
+            .map_or(0, |r| r.errors.load(Ordering::Relaxed))
+    }
+
+    /// True when a `[redis]` section is configured.
+    pub fn has_redis(&self) -> bool {
+        self.redis.is_some()
+    }
+
+    /// Keys held by the local backend.
+    pub fn local_keys(&self) -> usize {
+        self.local.len()
+    }
+
+    /// Checks `attached` policies for `subject`, in order. `Ok` carries the outcomes for the
+    /// response headers; the first refusal is 429, a Redis failure on a fail-closed policy 503.
+    pub async fn check(
+        &self,
+        attached: &[usize],
+        subject: &key::Subject<'_>,
+    ) -> Result<Verdict<'_>, GatewayError> {
+        let mut verdict = Verdict {
+            policies: Vec::with_capacity(attached.len()),
+        };
+        for &index in attached {
+            let policy = &self.policies[index];
+            // A policy counting by account on a request that names none (no body, other
+            // fields) has nothing to count: the route's per-IP policy still applies.
+            let Some(key) = subject.key(policy) else {
+                continue;
+            };
+            let outcome = match (policy.backend, &self.redis) {
+                (Backend::Local, _) | (Backend::Redis, None) => {
+                    Some(self.local.check(&policy.gcra, &key))
+                }
+                (Backend::Redis, Some(redis)) => match redis.check(&policy.gcra, &key).await {
+                    Ok(outcome) => Some(outcome),
+                    Err(_) => match policy.on_redis_error {
+                        OnRedisError::Open => {
+                            self.stats.failed_open.fetch_add(1, Ordering::Relaxed);
+                            None
+                        }
+                        OnRedisError::Closed => {
+                            self.stats.failed_closed.fetch_add(1, Ordering::Relaxed);
+                            return Err(GatewayError::RateLimiterUnavailable {
+                                policy: policy.name.clone(),
+                            });
+                        }
+                    },
+                },
+            };
+            verdict.policies.push((policy, outcome));
+            if let Some(outcome) = outcome
+                && !outcome.allowed
+            {
+                self.stats.limited.fetch_add(1, Ordering::Relaxed);
+                let mut headers = HeaderMap::new();
+                verdict.annotate(&mut headers);
+                return Err(GatewayError::RateLimited(Box::new(headers::Refusal {
+                    policy: policy.name.clone(),
+                    retry_after_secs: gcra::ceil_secs(outcome.retry_after).max(1),
+                    headers,
+                })));
+            }
+        }
+        Ok(verdict)
+    }
+}
+
+/// The outcomes of a request's checks, for its response headers. A policy that failed open
+/// has no outcome: it is announced in `RateLimit-Policy` but reports no `RateLimit` item.
+#[derive(Debug, Default)]
+pub struct Verdict<'l> {
+    policies: Vec<(&'l Policy, Option<Outcome>)>,
+}
+
+impl Verdict<'_> {
+    /// Adds `RateLimit-Policy` and `RateLimit` (nothing when the route is not limited).
+    pub fn annotate(&self, headers: &mut HeaderMap) {
+        headers::annotate(&self.policies, headers);
+    }
+}
+
+/// The pipeline step: checks the route's policies for this request. When a policy counts by
+/// login account, reads the (small) body to find it and hands back the same bytes to forward.
+pub async fn admit<'g>(
+    gateway: &'g Gateway,
+    route: &str,
+    parts: &Parts,
+    claims: Option<&Claims>,
+    body: Body,
+) -> Result<(Body, Verdict<'g>), GatewayError> {
+    let limiter = &gateway.limiter;
+    let attached = limiter.for_route(route);
+    if attached.is_empty() {
+        return Ok((body, Verdict::default()));
+    }
+    let (body, account) = if limiter.needs_account(attached) {
+        let (body, account) = key::read_account(parts, body).await?;
+        (body, account)
+    } else {
+        (body, None)
+    };
+    let subject = key::Subject {
+        user: claims.map(|c| c.sub.as_str()),
+        ip: key::client_ip(parts, &gateway.trusted_proxies),
+        route,
+        account: account.as_deref(),
+    };
+    let verdict = limiter.check(attached, &subject).await?;
+    Ok((body, verdict))
+}

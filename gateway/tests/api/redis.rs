@@ -1,0 +1,224 @@
+//! Cluster-wide limits in a real Redis: each test starts its own `redis-server` (from `PATH`)
+//! on a free port in a temporary folder and kills it at the end. Without `redis-server` the tests
+//! say `skipping: redis-server not installed` — except in CI (`CI=true`), where they fail.
+
+use crate::{
+    helpers::{Echo, TestGateway, assert_problem, test_config},
+    ratelimit::{limited_route, policy},
+};
+use gateway::config::{AuthMode, Backend, KeyPart, OnRedisError, RedisConfig};
+use serde_json::Value;
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// A private `redis-server`, killed on drop.
+pub struct RedisServer {
+    pub addr: SocketAddr,
+    child: Child,
+    dir: PathBuf,
+}
+
+impl RedisServer {
+    /// Starts one, or returns `None` (after saying so) when `redis-server` is not installed.
+    pub async fn start() -> Option<RedisServer> {
+        let installed = Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "redis-server is not installed, and CI needs these tests (scripts/install-redis.sh)"
+            );
+            println!("skipping: redis-server not installed");
+            return None;
+        }
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let dir = std::env::temp_dir().join(format!("gw-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let server = RedisServer {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            child,
+            dir,
+        };
+        // Readiness: poll until it accepts connections (this waits for a process, not for time
+        // logic, so a bounded poll is the right tool).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(server.addr).await.is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Some(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://{}", self.addr)
+    }
+
+    /// Stops the server now (the "Redis is down" half of a test).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Two gateways with the same configuration: `backend` for a policy of 10 per minute (burst
+/// 10) shared by everyone on `/api/shared`.
+async fn two_gateways(backend: Backend, redis: Option<&RedisServer>) -> (TestGateway, TestGateway) {
+    let mut gateways = Vec::new();
+    for _ in 0..2 {
+        let echo = Echo::spawn().await;
+        let mut config = test_config(echo.addr).await;
+        config.redis = redis.map(|r| RedisConfig::new(&r.url()));
+        config.rate_limits.push(gateway::config::RateLimitConfig {
+            backend,
+            ..policy("shared", 10, 60, 10, &[KeyPart::Route])
+        });
+        config.routes.push(limited_route(
+            "shared",
+            "/api/shared",
+            AuthMode::Public,
+            &["shared"],
+        ));
+        gateways.push(TestGateway::spawn_with(echo, config).await);
+    }
+    let b = gateways.pop().unwrap();
+    let a = gateways.pop().unwrap();
+    (a, b)
+}
+
+/// Sends `n` requests alternating between the two gateways, all at once; returns how many
+/// were accepted.
+async fn accepted(a: &TestGateway, b: &TestGateway, n: usize) -> usize {
+    let requests = (0..n).map(|i| {
+        let gw = if i % 2 == 0 { a } else { b };
+        let request = gw.get("/api/shared/x");
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{statuses:?}"
+    );
+    statuses.iter().filter(|s| **s == 200).count()
+}
+
+#[tokio::test]
+async fn two_gateways_sharing_redis_hold_the_limit_together() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    // In-process counters: each replica allows the full limit, so together they allow twice.
+    let (a, b) = two_gateways(Backend::Local, None).await;
+    assert_eq!(accepted(&a, &b, 40).await, 20);
+
+    // One counter in Redis: together they stay within the limit (10; 11 if a refill lands
+    // during the run, one per 6 s).
+    let (a, b) = two_gateways(Backend::Redis, Some(&redis)).await;
+    let together = accepted(&a, &b, 40).await;
+    assert!((10..=11).contains(&together), "accepted {together}");
+
+    // Each gateway reports the shared state in its headers.
+    let response = a.get("/api/shared/x").send().await.unwrap();
+    assert_eq!(response.status(), 429);
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=6).contains(&retry), "Retry-After {retry}");
+    assert_eq!(
+        response.headers()["ratelimit-policy"],
+        "\"shared\";q=10;w=60"
+    );
+}
+
+#[tokio::test]
+async fn when_redis_stops_each_policy_fails_open_or_closed_as_configured() {
+    let Some(mut redis) = RedisServer::start().await else {
+        return;
+    };
+    let echo = Echo::spawn().await;
+    let mut config = test_config(echo.addr).await;
+    config.redis = Some(RedisConfig::new(&redis.url()));
+    for (name, on_error) in [
+        ("open", OnRedisError::Open),
+        ("closed", OnRedisError::Closed),
+    ] {
+        config.rate_limits.push(gateway::config::RateLimitConfig {
+            backend: Backend::Redis,
+            on_redis_error: on_error,
+            ..policy(name, 100, 60, 100, &[KeyPart::Ip])
+        });
+        config.routes.push(limited_route(
+            name,
+            &format!("/api/{name}"),
+            AuthMode::Public,
+            &[name],
+        ));
+    }
+    let gw = TestGateway::spawn_with(echo, config).await;
+
+    for path in ["/api/open/x", "/api/closed/x"] {
+        let response = gw.get(path).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path} with Redis up");
+        assert!(response.headers().contains_key("ratelimit"));
+    }
+
+    redis.stop();
+
+    // Fail open: the request passes, announced policy, no counter state to report.
+    let response = gw.get("/api/open/x").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["ratelimit-policy"],
+        "\"open\";q=100;w=60"
+    );
+    assert!(response.headers().get("ratelimit").is_none());
+
+    // Fail closed: refused, saying why.
+    let response = gw.get("/api/closed/x").send().await.unwrap();
+    let body = assert_problem(response, 503, "rate_limiter_unavailable").await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("`closed`"),
+        "{body}"
+    );
+
+    // Counted.
+    let status: Value = gw
+        .get("/ratelimitz")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["failed_open"], 1, "{status}");
+    assert_eq!(status["failed_closed"], 1, "{status}");
+    assert_eq!(status["redis"]["errors"], 2, "{status}");
+}
