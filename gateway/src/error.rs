@@ -75,6 +75,13 @@ pub enum GatewayError {
         /// Its name.
         upstream: Box<str>,
     },
+    /// 503 `circuit_open`: every target of the upstream has its circuit breaker open, so the
+    /// gateway answers at once instead of waiting for a connection that will fail.
+    #[error("the upstream `{upstream}` is failing; its circuit breaker is open, try again shortly")]
+    CircuitOpen {
+        /// Its name.
+        upstream: Box<str>,
+    },
     /// 504 `upstream_timeout`: no response head within the upstream's `request_timeout_ms`.
     #[error("the upstream `{upstream}` did not answer within {timeout_ms} ms")]
     UpstreamTimeout {
@@ -89,9 +96,9 @@ impl GatewayError {
     /// Whose fault it is.
     pub fn side(&self) -> Side {
         match self {
-            GatewayError::UpstreamUnavailable { .. } | GatewayError::UpstreamTimeout { .. } => {
-                Side::Upstream
-            }
+            GatewayError::UpstreamUnavailable { .. }
+            | GatewayError::UpstreamTimeout { .. }
+            | GatewayError::CircuitOpen { .. } => Side::Upstream,
             _ => Side::Downstream,
         }
     }
@@ -110,6 +117,7 @@ impl GatewayError {
             GatewayError::BadIdentity => "bad_identity",
             GatewayError::UpstreamUnavailable { .. } => "upstream_unavailable",
             GatewayError::UpstreamTimeout { .. } => "upstream_timeout",
+            GatewayError::CircuitOpen { .. } => "circuit_open",
         }
     }
 
@@ -141,6 +149,10 @@ impl GatewayError {
             }
             GatewayError::UpstreamTimeout { .. } => {
                 Problem::new(StatusCode::GATEWAY_TIMEOUT, self.reason(), detail)
+            }
+            GatewayError::CircuitOpen { .. } => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, self.reason(), detail)
+                    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
             }
         }
     }

@@ -119,7 +119,9 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     let gateway = Gateway::new(&config)?;
     let limits: ServerLimits = config.server.limits.clone();
     let listen = config.server.listen;
-    let server = Server::bind(listen, router(Arc::new(gateway)), limits)
+    let gateway = Arc::new(gateway);
+    upstream::health::spawn(&gateway);
+    let server = Server::bind(listen, router(gateway), limits)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`server.listen`): {e}"))?;
     Ok(App { server })

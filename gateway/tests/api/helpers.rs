@@ -111,16 +111,12 @@ pub async fn test_config(echo: SocketAddr) -> Config {
     }
     let absent = absent_addr().await;
     config.upstreams.push(UpstreamConfig {
-        name: "down".into(),
-        targets: vec![format!("http://{absent}")],
-        connect_timeout_ms: 1000,
         request_timeout_ms: 5000,
+        ..UpstreamConfig::new("down", vec![format!("http://{absent}")])
     });
     config.upstreams.push(UpstreamConfig {
-        name: "slow".into(),
-        targets: vec![format!("http://{echo}")],
-        connect_timeout_ms: 1000,
         request_timeout_ms: SLOW_TIMEOUT_MS,
+        ..UpstreamConfig::new("slow", vec![format!("http://{echo}")])
     });
     let route = |name: &str, prefix: &str, upstream: &str, auth| RouteConfig {
         name: name.into(),
