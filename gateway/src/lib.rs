@@ -34,6 +34,7 @@
 //! by the same pipeline after routing.
 
 pub mod access_log;
+pub mod aggregate;
 pub mod auth;
 pub mod config;
 pub mod error;
@@ -60,6 +61,8 @@ use std::{net::SocketAddr, sync::Arc};
 pub struct Gateway {
     /// The route table.
     pub routes: routing::RouteTable,
+    /// The aggregates, by exact path (looked up before the routes).
+    pub aggregates: aggregate::Aggregates,
     /// The upstreams, indexed by `Route::upstream`.
     pub upstreams: Vec<upstream::Upstream>,
     /// Token verification (static keys or a JWKS cache).
@@ -75,6 +78,14 @@ pub struct Gateway {
 impl Gateway {
     /// Validates `config` and compiles it.
     pub fn new(config: &Config) -> anyhow::Result<Gateway> {
+        Self::with_clock(config, Arc::new(upstream::breaker::MonotonicClock::default()))
+    }
+
+    /// [`Gateway::new`] with the circuit breakers' clock injected, so tests can move time.
+    pub fn with_clock(
+        config: &Config,
+        clock: Arc<dyn upstream::breaker::Clock>,
+    ) -> anyhow::Result<Gateway> {
         config.validate()?;
         let verifier = config
             .auth
@@ -82,10 +93,11 @@ impl Gateway {
             .map_err(|e| anyhow::anyhow!("[auth]: {e}"))?;
         Ok(Gateway {
             routes: routing::RouteTable::compile(config),
+            aggregates: aggregate::Aggregates::compile(config),
             upstreams: config
                 .upstreams
                 .iter()
-                .map(upstream::Upstream::new)
+                .map(|u| upstream::Upstream::with_clock(u, Arc::clone(&clock)))
                 .collect(),
             verifier,
             trusted_proxies: forwarded::TrustedProxies::new(&config.trusted_proxies),
@@ -116,7 +128,15 @@ pub struct App {
 
 /// Validates the configuration, compiles it, and binds the listener (port 0 allowed).
 pub async fn build(config: Config) -> anyhow::Result<App> {
-    let gateway = Gateway::new(&config)?;
+    build_with_clock(config, Arc::new(upstream::breaker::MonotonicClock::default())).await
+}
+
+/// [`build`] with the circuit breakers' clock injected (tests move it by hand).
+pub async fn build_with_clock(
+    config: Config,
+    clock: Arc<dyn upstream::breaker::Clock>,
+) -> anyhow::Result<App> {
+    let gateway = Gateway::with_clock(&config, clock)?;
     let limits: ServerLimits = config.server.limits.clone();
     let listen = config.server.listen;
     let gateway = Arc::new(gateway);
