@@ -2,6 +2,7 @@
 //! real sockets (reqwest, and raw TCP where an HTTP client would tidy up the bytes we send).
 
 mod access_log;
+mod aggregation;
 mod auth;
 mod cli;
 mod failures;
