@@ -9,4 +9,5 @@ mod failures;
 mod headers;
 mod helpers;
 mod raw;
+mod resilience;
 mod routing;
