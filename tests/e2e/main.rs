@@ -3,5 +3,7 @@
 //! One test binary with a module per area keeps link time down (cargo's own test suite does the
 //! same). Each test starts its own [`helpers::TestDemo`], so tests never share state or ports.
 
+mod aggregation;
 mod helpers;
 mod lecture;
+mod resilience;
