@@ -98,6 +98,9 @@ pub enum Service {
     Gateway,
 }
 
+/// A change to the demo gateway's configuration, applied before it starts.
+pub type ConfigureGateway = Box<dyn FnOnce(&mut gateway::Config) + Send>;
+
 /// How to start a [`Demo`] beyond the ports.
 pub struct DemoOptions {
     /// Where each service listens.
@@ -106,7 +109,7 @@ pub struct DemoOptions {
     pub extra_user_services: usize,
     /// Adjusts the gateway's configuration after the targets are filled in (timeouts,
     /// breakers, health checks…).
-    pub configure_gateway: Option<Box<dyn FnOnce(&mut gateway::Config) + Send>>,
+    pub configure_gateway: Option<ConfigureGateway>,
 }
 
 impl DemoOptions {
@@ -292,8 +295,6 @@ async fn build_billing(listen: SocketAddr) -> anyhow::Result<billing_service::Ap
 }
 
 /// A future that resolves when `stopped` turns true (or its sender is gone).
-fn until(mut stopped: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = stopped.wait_for(|stop| *stop).await;
-    }
+async fn until(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }

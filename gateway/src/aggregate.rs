@@ -156,7 +156,10 @@ fn compile_one(config: &Config, a: &AggregateConfig) -> Aggregate {
                     .expect("validation checked every call's upstream"),
                 path: c.path.as_str().into(),
                 required: c.required,
-                timeout: c.timeout_ms.map_or(budget, Duration::from_millis).min(budget),
+                timeout: c
+                    .timeout_ms
+                    .map_or(budget, Duration::from_millis)
+                    .min(budget),
             })
             .collect(),
     }
@@ -195,8 +198,7 @@ pub async fn serve<'g>(
             MethodSet::parse_one("GET").unwrap_or(MethodSet::ANY),
         ));
     }
-    let claims =
-        auth::authenticate_mode(aggregate.auth, &parts.headers, &gateway.verifier).await?;
+    let claims = auth::authenticate_mode(aggregate.auth, &parts.headers, &gateway.verifier).await?;
     policy::authorize_roles(aggregate.roles, claims.as_ref())?;
     identity::apply(&mut parts.headers, claims.as_ref())?;
     let sub = claims.map(|c| c.sub);
@@ -232,7 +234,15 @@ pub async fn serve<'g>(
         .iter()
         .enumerate()
         .map(|(index, call)| {
-            run_call(gateway, aggregate, index, call, &headers, sub.as_deref(), started)
+            run_call(
+                gateway,
+                aggregate,
+                index,
+                call,
+                &headers,
+                sub.as_deref(),
+                started,
+            )
         })
         .collect();
     let mut outcomes: Vec<Option<Outcome>> = (0..aggregate.calls.len()).map(|_| None).collect();
@@ -307,7 +317,11 @@ fn merge(
     // missing sections would outlive the outage.
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static(if partial { "no-store" } else { "private, no-cache" }),
+        HeaderValue::from_static(if partial {
+            "no-store"
+        } else {
+            "private, no-cache"
+        }),
     );
     response
 }
@@ -365,7 +379,14 @@ async fn fetch(
         _ => call.path.to_string(),
     };
     let Ok(path_and_query) = http::uri::PathAndQuery::try_from(path) else {
-        return (None, Err(failure(StatusCode::BAD_GATEWAY, "upstream_unavailable", "the call's path is not a valid URI path".into())));
+        return (
+            None,
+            Err(failure(
+                StatusCode::BAD_GATEWAY,
+                "upstream_unavailable",
+                "the call's path is not a valid URI path".into(),
+            )),
+        );
     };
     let head = |target: &Target| {
         let mut request = http::Request::new(());
@@ -389,7 +410,10 @@ async fn fetch(
         Err(f) => {
             let error = f.into_error(upstream);
             let status = error.to_problem().status();
-            return (None, Err(failure(status, error.reason(), error.to_string())));
+            return (
+                None,
+                Err(failure(status, error.reason(), error.to_string())),
+            );
         }
     };
     let status = response.status();
@@ -413,7 +437,10 @@ async fn fetch(
         });
     if !is_json {
         let detail = format!("`{}` answered with a body that is not JSON", upstream.name);
-        return (code, Err(failure(StatusCode::BAD_GATEWAY, "not_json", detail)));
+        return (
+            code,
+            Err(failure(StatusCode::BAD_GATEWAY, "not_json", detail)),
+        );
     }
     let limit = aggregate.max_call_bytes;
     let too_large = || {
@@ -435,14 +462,24 @@ async fn fetch(
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return (code, Err(too_large())),
         Err(_) => {
             let detail = format!("`{}` broke off its answer", upstream.name);
-            return (code, Err(failure(StatusCode::BAD_GATEWAY, "upstream_unavailable", detail)));
+            return (
+                code,
+                Err(failure(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    detail,
+                )),
+            );
         }
     };
     match serde_json::from_slice(&bytes) {
         Ok(value) => (code, Ok(value)),
         Err(_) => {
             let detail = format!("`{}` answered invalid JSON", upstream.name);
-            (code, Err(failure(StatusCode::BAD_GATEWAY, "not_json", detail)))
+            (
+                code,
+                Err(failure(StatusCode::BAD_GATEWAY, "not_json", detail)),
+            )
         }
     }
 }
@@ -486,7 +523,12 @@ mod tests {
         let keys: Vec<&str> = dashboard.calls.iter().map(|c| &*c.key).collect();
         assert_eq!(keys, ["profile", "invoices", "summary"]);
         assert!(dashboard.calls[0].required && !dashboard.calls[1].required);
-        assert!(dashboard.calls.iter().all(|c| c.timeout <= dashboard.budget));
+        assert!(
+            dashboard
+                .calls
+                .iter()
+                .all(|c| c.timeout <= dashboard.budget)
+        );
         assert!(aggregates.find("/api/dashboard/x").is_none());
     }
 }

@@ -16,8 +16,7 @@
 use crate::{
     Gateway,
     access_log::{self, Trace},
-    aggregate,
-    auth,
+    aggregate, auth,
     error::GatewayError,
     identity, limits,
     normalize::normalize,

@@ -78,7 +78,10 @@ pub struct Gateway {
 impl Gateway {
     /// Validates `config` and compiles it.
     pub fn new(config: &Config) -> anyhow::Result<Gateway> {
-        Self::with_clock(config, Arc::new(upstream::breaker::MonotonicClock::default()))
+        Self::with_clock(
+            config,
+            Arc::new(upstream::breaker::MonotonicClock::default()),
+        )
     }
 
     /// [`Gateway::new`] with the circuit breakers' clock injected, so tests can move time.
@@ -128,7 +131,11 @@ pub struct App {
 
 /// Validates the configuration, compiles it, and binds the listener (port 0 allowed).
 pub async fn build(config: Config) -> anyhow::Result<App> {
-    build_with_clock(config, Arc::new(upstream::breaker::MonotonicClock::default())).await
+    build_with_clock(
+        config,
+        Arc::new(upstream::breaker::MonotonicClock::default()),
+    )
+    .await
 }
 
 /// [`build`] with the circuit breakers' clock injected (tests move it by hand).

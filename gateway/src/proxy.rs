@@ -24,9 +24,9 @@ use crate::{
     limits::LimitedBody,
     upstream::{Target, Upstream, call},
 };
-use http_body::Body as _;
 use axum::{body::Body, extract::ConnectInfo, response::Response};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri, Version, header, request::Parts, uri};
+use http_body::Body as _;
 use shared::request_id::{RequestId, X_REQUEST_ID};
 use std::net::SocketAddr;
 

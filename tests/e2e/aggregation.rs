@@ -43,7 +43,12 @@ async fn the_dashboard_merges_profile_invoices_and_summary() {
         assert_eq!(meta["calls"][key]["status"], 200, "{meta}");
     }
     // The same data as the individual routes.
-    let direct: Value = t.get("/api/billing/summary", &token).await.json().await.unwrap();
+    let direct: Value = t
+        .get("/api/billing/summary", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["summary"], direct);
 }
 
@@ -57,16 +62,29 @@ async fn billing_stopped_gives_the_profile_with_a_partial_flag_and_billings_reas
     assert_eq!(headers["x-gateway-partial"], "true");
     assert_eq!(headers["cache-control"], "no-store");
     assert_eq!(body["profile"]["id"], "1905551042");
-    assert!(body["invoices"].is_null() && body["summary"].is_null(), "{body}");
+    assert!(
+        body["invoices"].is_null() && body["summary"].is_null(),
+        "{body}"
+    );
     let meta = &body["_meta"];
     assert_eq!(meta["partial"], true);
-    assert_eq!(meta["calls"]["invoices"]["reason"], "upstream_unavailable", "{meta}");
-    assert_eq!(meta["calls"]["summary"]["reason"], "upstream_unavailable", "{meta}");
+    assert_eq!(
+        meta["calls"]["invoices"]["reason"], "upstream_unavailable",
+        "{meta}"
+    );
+    assert_eq!(
+        meta["calls"]["summary"]["reason"], "upstream_unavailable",
+        "{meta}"
+    );
 
     // Billing comes back: the next dashboard is whole again.
     t.demo.restart_service(Service::Billing).await.unwrap();
     let (status, _, body) = dashboard(&t, &token).await;
-    assert_eq!((status, &body["_meta"]["partial"]), (200, &Value::Bool(false)), "{body}");
+    assert_eq!(
+        (status, &body["_meta"]["partial"]),
+        (200, &Value::Bool(false)),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -79,9 +97,15 @@ async fn billing_slow_gives_a_partial_answer_at_the_configured_timeout() {
     let elapsed = started.elapsed();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["_meta"]["partial"], true);
-    assert_eq!(body["_meta"]["calls"]["summary"]["reason"], "upstream_timeout");
+    assert_eq!(
+        body["_meta"]["calls"]["summary"]["reason"],
+        "upstream_timeout"
+    );
     assert!(elapsed >= Duration::from_millis(400), "{elapsed:?}");
-    assert!(elapsed < Duration::from_millis(1_500), "not the 3 s of billing: {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(1_500),
+        "not the 3 s of billing: {elapsed:?}"
+    );
 }
 
 #[tokio::test]
@@ -121,5 +145,8 @@ async fn the_dashboard_costs_about_its_slowest_call_not_the_sum() {
         body["_meta"]["latency_ms"]
     );
     assert!(slowest >= 100.0, "{body}");
-    assert!(elapsed < Duration::from_millis(300), "three 100 ms calls, sum 300: {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(300),
+        "three 100 ms calls, sum 300: {elapsed:?}"
+    );
 }

@@ -10,7 +10,11 @@ async fn two_user_services_share_traffic_survive_a_kill_and_rejoin() {
     let t = TestDemo::start_with(DemoOptions {
         extra_user_services: 1,
         configure_gateway: Some(Box::new(|config| {
-            let users = config.upstreams.iter_mut().find(|u| u.name == "users").unwrap();
+            let users = config
+                .upstreams
+                .iter_mut()
+                .find(|u| u.name == "users")
+                .unwrap();
             users.breaker.consecutive_failures = 2;
             users.breaker.open_ms = 300;
         })),
@@ -45,7 +49,10 @@ async fn two_user_services_share_traffic_survive_a_kill_and_rejoin() {
     // The extra instance dies: no GET fails, before or after its breaker opens.
     let mut demo = t.demo;
     demo.stop_service(Service::ExtraUsers(0)).await.unwrap();
-    let t = TestDemo { demo, client: t.client };
+    let t = TestDemo {
+        demo,
+        client: t.client,
+    };
     for i in 0..30 {
         let response = t.get("/api/users/me", &token).await;
         assert_eq!(response.status(), 200, "request {i} after the kill");
@@ -56,7 +63,10 @@ async fn two_user_services_share_traffic_survive_a_kill_and_rejoin() {
     // again, seen by its own request counter — the rename is applied anew on it.
     let mut demo = t.demo;
     demo.restart_service(Service::ExtraUsers(0)).await.unwrap();
-    let t = TestDemo { demo, client: t.client };
+    let t = TestDemo {
+        demo,
+        client: t.client,
+    };
     let renamed = t
         .client
         .put(format!("http://{extra}/users/me"))

@@ -277,7 +277,9 @@ fn a_valid_aggregate_is_accepted() {
 
 #[test]
 fn an_aggregate_call_to_an_unknown_upstream_is_located_with_a_suggestion() {
-    let calls = format!("{PROFILE}\n[[aggregates.calls]]\nkey = \"invoices\"\nupstream = \"biling\"\npath = \"/billing/invoices\"\n");
+    let calls = format!(
+        "{PROFILE}\n[[aggregates.calls]]\nkey = \"invoices\"\nupstream = \"biling\"\npath = \"/billing/invoices\"\n"
+    );
     let e = errors(&with_aggregate("", &calls));
     let d = &e.diagnostics[0];
     assert_eq!(d.key, "aggregates[0].calls[1].upstream");
@@ -301,13 +303,17 @@ fn a_call_timeout_beyond_the_budget_is_refused_with_the_limit() {
     let calls = format!("{PROFILE}timeout_ms = 5000\n");
     let e = errors(&with_aggregate("", &calls));
     assert_eq!(e.diagnostics[0].key, "aggregates[0].calls[0].timeout_ms");
-    assert!(e.mentions("longer than the aggregate's budget (1000 ms)"), "{e}");
+    assert!(
+        e.mentions("longer than the aggregate's budget (1000 ms)"),
+        "{e}"
+    );
     assert!(e.mentions("at most 1000 ms"), "{e}");
 }
 
 #[test]
 fn an_aggregate_path_colliding_with_a_route_is_refused() {
-    let text = with_aggregate("", PROFILE).replace("path = \"/api/dashboard\"", "path = \"/api/users\"");
+    let text =
+        with_aggregate("", PROFILE).replace("path = \"/api/dashboard\"", "path = \"/api/users\"");
     let e = errors(&text);
     assert!(e.mentions("also the prefix of route `users`"), "{e}");
     assert!(e.to_string().contains("aggregates[0].path"), "{e}");
@@ -330,5 +336,8 @@ fn retry_statuses_and_breakers_are_checked() {
     let e = errors(&text);
     assert!(e.mentions("retrying on 404"), "{e}");
     assert!(e.mentions("open for 0 ms"), "{e}");
-    assert!(e.to_string().contains("upstreams[0].health_check.path"), "{e}");
+    assert!(
+        e.to_string().contains("upstreams[0].health_check.path"),
+        "{e}"
+    );
 }

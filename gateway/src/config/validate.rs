@@ -292,11 +292,7 @@ fn check_upstreams(config: &Config, report: &mut Report<'_, '_>) {
 }
 
 /// Targets, health checks, breaker and retries of one upstream.
-fn check_resilience(
-    upstream: &super::UpstreamConfig,
-    path: &KeyPath,
-    report: &mut Report<'_, '_>,
-) {
+fn check_resilience(upstream: &super::UpstreamConfig, path: &KeyPath, report: &mut Report<'_, '_>) {
     if upstream.targets.len() > MAX_TARGETS {
         report.push(
             &path.field("targets"),
@@ -334,7 +330,9 @@ fn check_resilience(
         if *status != 429 && !(500..=599).contains(status) {
             report.push(
                 &path.field("retry").field("statuses").index(i),
-                format!("retrying on {status} would repeat a request the upstream refused for good"),
+                format!(
+                    "retrying on {status} would repeat a request the upstream refused for good"
+                ),
                 "list only 429 or 5xx statuses, e.g. statuses = [503]",
             );
         }
@@ -479,7 +477,11 @@ fn check_aggregates(config: &Config, report: &mut Report<'_, '_>) {
     for (i, aggregate) in config.aggregates.iter().enumerate() {
         let path = KeyPath::key("aggregates").index(i);
         if aggregate.name.trim().is_empty() {
-            report.push(&path.field("name"), "the name is empty", "name the aggregate");
+            report.push(
+                &path.field("name"),
+                "the name is empty",
+                "name the aggregate",
+            );
         } else if let Some(first) = names.insert(&aggregate.name, i) {
             report.push(
                 &path.field("name"),
@@ -570,7 +572,11 @@ fn check_aggregates(config: &Config, report: &mut Report<'_, '_>) {
                     "choose another key",
                 );
             } else if call.key.trim().is_empty() {
-                report.push(&at.field("key"), "the key is empty", "name the response section, e.g. \"profile\"");
+                report.push(
+                    &at.field("key"),
+                    "the key is empty",
+                    "name the response section, e.g. \"profile\"",
+                );
             } else if let Some(first) = keys.insert(&call.key, c) {
                 report.push(
                     &at.field("key"),
@@ -624,7 +630,11 @@ fn check_call_path(value: &str, auth: AuthMode, path: &KeyPath, report: &mut Rep
     while let Some(open) = rest.find('{') {
         let close = rest[open..].find('}').map(|c| open + c + 1);
         let Some(close) = close else {
-            report.push(path, format!("`{value}` has an unclosed `{{`"), "write placeholders as {sub}");
+            report.push(
+                path,
+                format!("`{value}` has an unclosed `{{`"),
+                "write placeholders as {sub}",
+            );
             return;
         };
         let placeholder = &rest[open..close];

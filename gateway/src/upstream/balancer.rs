@@ -42,7 +42,9 @@ impl Balancer {
         }
         // `Relaxed` is enough: the counter only spreads load.
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let candidates = (0..count).map(|k| (start + k) % count).filter(|&i| eligible(i));
+        let candidates = (0..count)
+            .map(|k| (start + k) % count)
+            .filter(|&i| eligible(i));
         match self.policy {
             Balance::RoundRobin => candidates.into_iter().next(),
             // `min_by_key` keeps the first of equal minima: ties go to the round-robin order.

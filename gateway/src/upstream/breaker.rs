@@ -188,7 +188,11 @@ impl Breaker {
     }
 
     fn probe_due(&self, now_ms: u64) -> bool {
-        now_ms >= self.opened_at.load(Ordering::Acquire).saturating_add(self.open_ms)
+        now_ms
+            >= self
+                .opened_at
+                .load(Ordering::Acquire)
+                .saturating_add(self.open_ms)
     }
 }
 

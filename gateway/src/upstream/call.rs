@@ -67,7 +67,11 @@ pub async fn exchange(
 ) -> Result<Response<Incoming>, Failure> {
     upstream.retry.deposit();
     let mut body = Some(body);
-    let mut retries_left = if retryable { upstream.retry.attempts } else { 0 };
+    let mut retries_left = if retryable {
+        upstream.retry.attempts
+    } else {
+        0
+    };
     let mut excluded = 0u64;
     let mut last: Option<Last> = None;
     loop {

@@ -274,7 +274,9 @@ impl Drop for Lease<'_> {
         // A probe abandoned without an outcome (the client went away) must not leave the
         // circuit half-open for ever: count it as failed, so another probe comes later.
         if !self.recorded && self.admission == Admission::Probe {
-            state.breaker.failed(self.admission, self.upstream.clock.now_ms());
+            state
+                .breaker
+                .failed(self.admission, self.upstream.clock.now_ms());
         }
     }
 }

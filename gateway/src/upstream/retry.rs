@@ -43,7 +43,12 @@ impl RetryPolicy {
     }
 
     /// May this request ever be retried? Idempotent method and no body.
-    pub fn request_is_retryable(&self, method: &Method, headers: &HeaderMap, body_empty: bool) -> bool {
+    pub fn request_is_retryable(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        body_empty: bool,
+    ) -> bool {
         self.attempts > 0 && is_idempotent(method) && body_empty && !declares_body(headers)
     }
 

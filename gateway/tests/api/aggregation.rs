@@ -7,7 +7,13 @@ use std::time::{Duration, Instant};
 
 const BUDGET_MS: u64 = 1_000;
 
-fn call(key: &str, upstream: &str, path: &str, required: bool, timeout_ms: Option<u64>) -> CallConfig {
+fn call(
+    key: &str,
+    upstream: &str,
+    path: &str,
+    required: bool,
+    timeout_ms: Option<u64>,
+) -> CallConfig {
     CallConfig {
         key: key.into(),
         upstream: upstream.into(),
@@ -55,9 +61,15 @@ async fn every_call_fills_its_section_with_the_callers_identity_and_request_id()
     assert_eq!(headers["x-gateway-partial"], "false");
     assert_eq!(headers["cache-control"], "private, no-cache");
     let profile = &body["profile"];
-    assert_eq!(profile["uri"], "/users/1905551042", "{{sub}} is the caller's id");
+    assert_eq!(
+        profile["uri"], "/users/1905551042",
+        "{{sub}} is the caller's id"
+    );
     let sent = &profile["headers"];
-    assert_eq!(sent["authorization"][0], bearer(&token(Role::Student)).as_str());
+    assert_eq!(
+        sent["authorization"][0],
+        bearer(&token(Role::Student)).as_str()
+    );
     assert_eq!(sent["x-request-id"][0], "agg-test-1");
     assert_eq!(sent["x-user-id"][0], "1905551042");
     assert_eq!(sent["x-user-role"][0], "STUDENT");
@@ -107,14 +119,31 @@ async fn a_failed_required_call_fails_the_aggregate_with_its_status_and_reason()
     assert_eq!(response.headers()["x-gateway-failed-call"], "profile");
     let body = assert_problem(response, 502, "upstream_unavailable").await;
     assert!(
-        body["detail"].as_str().unwrap().contains("required call `profile`"),
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("required call `profile`"),
         "{body}"
     );
 
     // An upstream 5xx and a 4xx on a required call.
-    let gw = gateway_with(vec![call("profile", "users", "/users/status-503", true, None)]).await;
+    let gw = gateway_with(vec![call(
+        "profile",
+        "users",
+        "/users/status-503",
+        true,
+        None,
+    )])
+    .await;
     assert_problem(get_agg(&gw).await, 502, "upstream_error").await;
-    let gw = gateway_with(vec![call("profile", "users", "/users/status-404", true, None)]).await;
+    let gw = gateway_with(vec![call(
+        "profile",
+        "users",
+        "/users/status-404",
+        true,
+        None,
+    )])
+    .await;
     assert_problem(get_agg(&gw).await, 404, "upstream_rejected").await;
 }
 
@@ -130,7 +159,10 @@ async fn a_slow_required_call_is_504_at_its_timeout_and_the_others_are_not_await
     let elapsed = started.elapsed();
     assert_problem(response, 504, "upstream_timeout").await;
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
-    assert!(elapsed < Duration::from_millis(900), "fail fast: {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(900),
+        "fail fast: {elapsed:?}"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +177,10 @@ async fn a_slow_optional_call_is_partial_at_its_timeout() {
     let elapsed = started.elapsed();
     assert_eq!(status, 200);
     assert_eq!(body["_meta"]["partial"], true);
-    assert_eq!(body["_meta"]["calls"]["invoices"]["reason"], "upstream_timeout");
+    assert_eq!(
+        body["_meta"]["calls"]["invoices"]["reason"],
+        "upstream_timeout"
+    );
     assert!(elapsed >= Duration::from_millis(250), "{elapsed:?}");
     assert!(elapsed < Duration::from_millis(800), "{elapsed:?}");
 }
@@ -164,7 +199,12 @@ async fn non_json_and_oversized_answers_fail_their_call_explicitly() {
     assert_eq!(calls["text"]["reason"], "not_json");
     assert_eq!(calls["text"]["status"], 200);
     assert_eq!(calls["big"]["reason"], "response_too_large");
-    assert!(calls["big"]["detail"].as_str().unwrap().contains("4096 bytes"));
+    assert!(
+        calls["big"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("4096 bytes")
+    );
 }
 
 #[tokio::test]
@@ -181,14 +221,22 @@ async fn the_aggregate_costs_its_slowest_call_not_the_sum() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["_meta"]["partial"], false);
     assert!(elapsed >= Duration::from_millis(150), "{elapsed:?}");
-    assert!(elapsed < Duration::from_millis(400), "three 150 ms calls, sum 450: {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(400),
+        "three 150 ms calls, sum 450: {elapsed:?}"
+    );
     println!("aggregate of three 150 ms calls took {elapsed:?}");
 }
 
 #[tokio::test]
 async fn the_aggregate_needs_a_token_and_answers_get_only() {
     let gw = gateway_with(vec![call("profile", "users", "/users/me", true, None)]).await;
-    assert_problem(gw.get("/api/agg").send().await.unwrap(), 401, "token_missing").await;
+    assert_problem(
+        gw.get("/api/agg").send().await.unwrap(),
+        401,
+        "token_missing",
+    )
+    .await;
     let response = gw
         .http
         .post(gw.url("/api/agg"))

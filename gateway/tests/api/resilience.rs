@@ -59,25 +59,49 @@ async fn the_breaker_opens_answers_circuit_open_fast_then_half_opens_and_closes(
     };
     let gw = pool(echo, config, Arc::clone(&clock)).await;
     for _ in 0..3 {
-        assert_problem(gw.get("/api/pool/x").send().await.unwrap(), 502, "upstream_unavailable").await;
+        assert_problem(
+            gw.get("/api/pool/x").send().await.unwrap(),
+            502,
+            "upstream_unavailable",
+        )
+        .await;
     }
     // Open: refused at once, nothing is attempted.
     let response = gw.get("/api/pool/x").send().await.unwrap();
     assert_eq!(response.headers()["retry-after"], "1");
     assert_problem(response, 503, "circuit_open").await;
     let (_, _, ready) = parts(gw.get("/readyz").send().await.unwrap()).await;
-    assert!(ready["detail"].as_str().unwrap().contains("circuit=open"), "{ready}");
+    assert!(
+        ready["detail"].as_str().unwrap().contains("circuit=open"),
+        "{ready}"
+    );
 
     // Still open just before its time; the probe after it fails (still absent) and reopens.
     clock.advance(4_999);
-    assert_problem(gw.get("/api/pool/x").send().await.unwrap(), 503, "circuit_open").await;
+    assert_problem(
+        gw.get("/api/pool/x").send().await.unwrap(),
+        503,
+        "circuit_open",
+    )
+    .await;
     clock.advance(1);
-    assert_problem(gw.get("/api/pool/x").send().await.unwrap(), 502, "upstream_unavailable").await;
-    assert_problem(gw.get("/api/pool/x").send().await.unwrap(), 503, "circuit_open").await;
+    assert_problem(
+        gw.get("/api/pool/x").send().await.unwrap(),
+        502,
+        "upstream_unavailable",
+    )
+    .await;
+    assert_problem(
+        gw.get("/api/pool/x").send().await.unwrap(),
+        503,
+        "circuit_open",
+    )
+    .await;
 
     // The target comes back: the next probe succeeds and the circuit closes.
     let listener = tokio::net::TcpListener::bind(absent).await.unwrap();
-    let app = axum::Router::new().fallback(|| async { axum::Json(serde_json::json!({"back": true})) });
+    let app =
+        axum::Router::new().fallback(|| async { axum::Json(serde_json::json!({"back": true})) });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     clock.advance(5_000);
     for _ in 0..3 {
@@ -102,7 +126,11 @@ async fn a_dead_target_costs_no_failed_get_and_its_breaker_takes_it_out() {
     for _ in 0..20 {
         assert_eq!(gw.get("/api/pool/x").send().await.unwrap().status(), 200);
     }
-    assert_eq!(gw.echo.seen().len(), 20, "every GET reached the live target once");
+    assert_eq!(
+        gw.echo.seen().len(),
+        20,
+        "every GET reached the live target once"
+    );
 }
 
 #[tokio::test]
@@ -121,14 +149,24 @@ async fn a_post_is_never_retried_on_connection_failure_or_status() {
     let gw = pool(echo, config, Arc::default()).await;
     let mut ok = 0;
     for _ in 0..10 {
-        let status = gw.http.post(gw.url("/api/pool/x")).body("{}").send().await.unwrap().status();
+        let status = gw
+            .http
+            .post(gw.url("/api/pool/x"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .status();
         if status == 200 {
             ok += 1;
         } else {
             assert_eq!(status, 502);
         }
     }
-    assert_eq!(ok, 5, "round robin: half the POSTs hit the dead target and are not retried");
+    assert_eq!(
+        ok, 5,
+        "round robin: half the POSTs hit the dead target and are not retried"
+    );
     assert_eq!(gw.echo.seen().len(), 5);
 
     // A retryable status: the counting backend sees each POST once, each GET twice.
@@ -147,7 +185,13 @@ async fn a_post_is_never_retried_on_connection_failure_or_status() {
     };
     let gw = pool(echo, config, Arc::default()).await;
     for _ in 0..3 {
-        let post = gw.http.post(gw.url("/api/pool/status-503")).body("{}").send().await.unwrap();
+        let post = gw
+            .http
+            .post(gw.url("/api/pool/status-503"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(post.status(), 503);
     }
     assert_eq!(gw.echo.seen().len(), 3, "{:?}", gw.echo.seen());
@@ -174,7 +218,14 @@ async fn the_retry_budget_caps_retries_when_everything_fails() {
     };
     let gw = pool(echo, config, Arc::default()).await;
     for _ in 0..5 {
-        assert_eq!(gw.get("/api/pool/status-503").send().await.unwrap().status(), 503);
+        assert_eq!(
+            gw.get("/api/pool/status-503")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            503
+        );
     }
     // Without a budget: 5 × 4 = 20 attempts. With it: 5 requests + the 2 banked retries.
     assert_eq!(gw.echo.seen().len(), 7);

@@ -82,7 +82,13 @@ async fn health_endpoints_answer() {
     )
     .await;
     let detail = body["detail"].as_str().unwrap();
-    assert!(detail.starts_with("no usable target: down (127.0.0.1:"), "{detail}");
+    assert!(
+        detail.starts_with("no usable target: down (127.0.0.1:"),
+        "{detail}"
+    );
     assert!(detail.contains("healthy=false circuit=closed"), "{detail}");
-    assert!(!detail.contains("users"), "only the failing upstream is named: {detail}");
+    assert!(
+        !detail.contains("users"),
+        "only the failing upstream is named: {detail}"
+    );
 }
