@@ -17,8 +17,11 @@
 //! - [`auth`] (who is calling), [`policy`] (may they), [`identity`] (tell the backend).
 //! - [`proxy`]: hop-by-hop hygiene, the upstream URI, streaming, failure classification.
 //! - [`forwarded`]: `X-Forwarded-*` / `Forwarded` and trusted proxies.
-//! - [`upstream`]: targets, pooled keep-alive clients, round-robin (load balancing, health and
-//!   circuit breaking will grow here).
+//! - [`aggregate`]: `[[aggregates]]` — several upstream calls run at once, merged into one JSON
+//!   answer with a `_meta` report; partial answers for failed optional calls.
+//! - [`upstream`]: targets and pooled keep-alive clients, split by concern: `balancer` (round
+//!   robin, least outstanding), `breaker` (a circuit per target, injectable clock), `health`
+//!   (active checks, the readiness report), `retry` (policy and budget), `call` (one exchange).
 //! - [`limits`]: URI and body limits (the body counted on the stream).
 //! - [`error`]: every gateway error with its status, reason and side (downstream/upstream).
 //! - [`access_log`]: one structured line per request.
@@ -26,12 +29,11 @@
 //!
 //! A request's path: `shared::server` (connection limits, header-read timeout, 431) →
 //! `shared::request_id` (id kept or assigned) → [`handler::handle`]: URI length (414) →
-//! [`normalize`] (400) → [`routing`] (404/405) → `Content-Length` (413) → [`auth`] (401) →
-//! [`policy`] (403) → [`identity`] → [`proxy`] (502/504, streamed 413) → [`access_log`].
-//!
-//! Aggregation (`/api/dashboard`: several upstream calls merged into one response) is a later
-//! step; it will be an `aggregate` module with its own `[[aggregates]]` config section, served
-//! by the same pipeline after routing.
+//! [`normalize`] (400) → [`aggregate`] for an aggregate's exact path (its own [`auth`],
+//! [`policy`], [`identity`], then concurrent calls) or [`routing`] (404/405) → `Content-Length`
+//! (413) → [`auth`] (401) → [`policy`] (403) → [`identity`] → [`proxy`] → [`upstream`]: lease a
+//! target (503 `circuit_open`), send, record the outcome, retry if allowed (502/504, streamed
+//! 413) → [`access_log`].
 
 pub mod access_log;
 pub mod aggregate;

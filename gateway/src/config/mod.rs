@@ -23,6 +23,16 @@
 //! rewrite_prefix = "/users"
 //! upstream = "users"
 //! auth = "required"
+//!
+//! [[aggregates]]               # several calls at once, one JSON answer (docs/aggregation.md)
+//! name = "dashboard"
+//! path = "/api/dashboard"
+//!
+//! [[aggregates.calls]]
+//! key = "profile"
+//! upstream = "users"
+//! path = "/users/{sub}"
+//! required = true
 //! ```
 //!
 //! # Layout
@@ -30,7 +40,7 @@
 //! - this file: the types, their safe defaults, and [`Config::demo`];
 //! - [`load`]: reading the file and the environment, keeping each key's position in the file;
 //! - [`validate`]: every semantic check (unknown upstream, shadowed route, key/algorithm mismatch,
-//!   bad URL, duplicate name, …) with a message that names the line, the key and the fix;
+//!   bad URL, duplicate name, aggregate call keys and timeouts, …) with a message that names the line, the key and the fix;
 //! - [`diagnostic`]: the error type those messages live in.
 
 pub mod diagnostic;
