@@ -10,12 +10,15 @@
 //!
 //! - [`Ports`]: where each service listens (the DESIGN.md ports, or 0 for tests).
 //! - [`Demo`]: the running services, their addresses, and a handle to stop them all.
+//! - [`DemoOptions`] and [`Demo::start_with`]: extra user-service instances behind the same
+//!   upstream and a hook to adjust the gateway's configuration; [`Demo::stop_service`] and
+//!   [`Demo::restart_service`] stop and bring back one service (resilience exercises and tests).
 //!
 //! `src/main.rs` is the `cargo run --release` launcher; `tests/` drives a [`Demo`] over HTTP.
 
 use anyhow::Context;
-use std::net::SocketAddr;
-use tokio::{sync::watch, task::JoinSet};
+use std::{future::Future, net::SocketAddr};
+use tokio::{sync::watch, task::JoinHandle};
 
 /// The port of each service. Port 0 lets the operating system choose (tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,12 +83,59 @@ pub struct Addresses {
     pub billing: SocketAddr,
 }
 
+/// One of the demo's services, for [`Demo::stop_service`] and [`Demo::restart_service`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// auth-service.
+    Auth,
+    /// The first user-service instance.
+    Users,
+    /// An extra user-service instance (index into [`Demo::extra_users`]).
+    ExtraUsers(usize),
+    /// billing-service.
+    Billing,
+    /// The gateway.
+    Gateway,
+}
+
+/// A change to the demo gateway's configuration, applied before it starts.
+pub type ConfigureGateway = Box<dyn FnOnce(&mut gateway::Config) + Send>;
+
+/// How to start a [`Demo`] beyond the ports.
+pub struct DemoOptions {
+    /// Where each service listens.
+    pub ports: Ports,
+    /// More user-service instances (on free ports) behind the gateway's `users` upstream.
+    pub extra_user_services: usize,
+    /// Adjusts the gateway's configuration after the targets are filled in (timeouts,
+    /// breakers, health checks…).
+    pub configure_gateway: Option<ConfigureGateway>,
+}
+
+impl DemoOptions {
+    /// The plain demo on `ports`.
+    pub fn new(ports: Ports) -> DemoOptions {
+        DemoOptions {
+            ports,
+            extra_user_services: 0,
+            configure_gateway: None,
+        }
+    }
+}
+
+struct Running {
+    service: Service,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
 /// All four services, running.
 pub struct Demo {
     /// Where each service listens.
     pub addresses: Addresses,
-    stop: watch::Sender<bool>,
-    tasks: JoinSet<std::io::Result<()>>,
+    /// The extra user-service instances, if any.
+    pub extra_users: Vec<SocketAddr>,
+    running: Vec<Running>,
 }
 
 fn loopback(port: u16) -> SocketAddr {
@@ -104,36 +154,47 @@ impl Demo {
     /// Starts every service in demo mode (seeded accounts, the public demo secret, in-memory
     /// SQLite), on loopback, on `ports`.
     pub async fn start(ports: Ports) -> anyhow::Result<Demo> {
+        Self::start_with(DemoOptions::new(ports)).await
+    }
+
+    /// [`Demo::start`] with extra user-service instances and gateway adjustments.
+    pub async fn start_with(options: DemoOptions) -> anyhow::Result<Demo> {
+        let ports = options.ports;
         let mut auth_config = auth_service::Config::demo();
         auth_config.listen = loopback(ports.auth);
         let auth = auth_service::build(auth_config)
             .await
             .with_context(|| bind_hint("auth-service", ports.auth, "AUTH_PORT"))?;
 
-        let mut users_config = user_service::Config::demo();
-        users_config.listen = loopback(ports.users);
-        let users = user_service::build(users_config)
+        let users = build_users(loopback(ports.users))
             .await
             .with_context(|| bind_hint("user-service", ports.users, "USERS_PORT"))?;
+        let mut extra = Vec::new();
+        for _ in 0..options.extra_user_services {
+            extra.push(build_users(loopback(0)).await?);
+        }
 
-        let mut billing_config = billing_service::Config::demo();
-        billing_config.listen = loopback(ports.billing);
-        let billing = billing_service::build(billing_config)
+        let billing = build_billing(loopback(ports.billing))
             .await
             .with_context(|| bind_hint("billing-service", ports.billing, "BILLING_PORT"))?;
 
         let mut gateway_config = gateway::Config::demo();
         gateway_config.server.listen = loopback(ports.gateway);
         for upstream in &mut gateway_config.upstreams {
-            let target = match upstream.name.as_str() {
-                "auth" => auth.local_addr(),
-                "users" => users.local_addr(),
-                "billing" => billing.local_addr(),
+            upstream.targets = match upstream.name.as_str() {
+                "auth" => vec![format!("http://{}", auth.local_addr())],
+                "users" => std::iter::once(users.local_addr())
+                    .chain(extra.iter().map(user_service::App::local_addr))
+                    .map(|addr| format!("http://{addr}"))
+                    .collect(),
+                "billing" => vec![format!("http://{}", billing.local_addr())],
                 other => {
                     anyhow::bail!("the demo gateway config names an unknown upstream `{other}`")
                 }
             };
-            upstream.targets = vec![format!("http://{target}")];
+        }
+        if let Some(configure) = options.configure_gateway {
+            configure(&mut gateway_config);
         }
         let gateway = gateway::build(gateway_config)
             .await
@@ -145,30 +206,95 @@ impl Demo {
             users: users.local_addr(),
             billing: billing.local_addr(),
         };
-        let (stop, stopped) = watch::channel(false);
-        let mut tasks = JoinSet::new();
-        tasks.spawn(auth.run_until(until(stopped.clone())));
-        tasks.spawn(users.run_until(until(stopped.clone())));
-        tasks.spawn(billing.run_until(until(stopped.clone())));
-        tasks.spawn(gateway.run_until(until(stopped)));
-        Ok(Demo {
+        let extra_users = extra.iter().map(user_service::App::local_addr).collect();
+        let mut demo = Demo {
             addresses,
+            extra_users,
+            running: Vec::new(),
+        };
+        demo.spawn(Service::Auth, |s| auth.run_until(s));
+        demo.spawn(Service::Users, |s| users.run_until(s));
+        for (i, app) in extra.into_iter().enumerate() {
+            demo.spawn(Service::ExtraUsers(i), |s| app.run_until(s));
+        }
+        demo.spawn(Service::Billing, |s| billing.run_until(s));
+        demo.spawn(Service::Gateway, |s| gateway.run_until(s));
+        Ok(demo)
+    }
+
+    fn spawn<F, R>(&mut self, service: Service, run: R)
+    where
+        R: FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> F,
+        F: Future<Output = std::io::Result<()>> + Send + 'static,
+    {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(Box::pin(until(stopped))));
+        self.running.push(Running {
+            service,
             stop,
-            tasks,
-        })
+            task,
+        });
+    }
+
+    /// Stops one service (it drains its in-flight requests first) and waits until it is gone;
+    /// the others keep running.
+    pub async fn stop_service(&mut self, service: Service) -> anyhow::Result<()> {
+        let Some(at) = self.running.iter().position(|r| r.service == service) else {
+            anyhow::bail!("{service:?} is not running");
+        };
+        let running = self.running.swap_remove(at);
+        let _ = running.stop.send(true);
+        running.task.await.context("a service task panicked")??;
+        Ok(())
+    }
+
+    /// Starts a stopped user-service or billing-service again on its old address (with fresh
+    /// demo data).
+    pub async fn restart_service(&mut self, service: Service) -> anyhow::Result<()> {
+        let addr = match service {
+            Service::Users => self.addresses.users,
+            Service::Billing => self.addresses.billing,
+            Service::ExtraUsers(i) => *self.extra_users.get(i).context("no such instance")?,
+            other => anyhow::bail!("{other:?} cannot be restarted"),
+        };
+        if self.running.iter().any(|r| r.service == service) {
+            anyhow::bail!("{service:?} is already running");
+        }
+        if service == Service::Billing {
+            let app = build_billing(addr).await?;
+            self.spawn(service, |s| app.run_until(s));
+        } else {
+            let app = build_users(addr).await?;
+            self.spawn(service, |s| app.run_until(s));
+        }
+        Ok(())
     }
 
     /// Asks every service to stop, and waits while each drains its in-flight requests.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
-        let _ = self.stop.send(true);
-        while let Some(result) = self.tasks.join_next().await {
-            result.context("a service task panicked")??;
+        for running in &self.running {
+            let _ = running.stop.send(true);
+        }
+        for running in self.running.drain(..) {
+            running.task.await.context("a service task panicked")??;
         }
         Ok(())
     }
 }
 
-/// Resolves when `stopped` turns true (or its sender is gone).
+async fn build_users(listen: SocketAddr) -> anyhow::Result<user_service::App> {
+    let mut config = user_service::Config::demo();
+    config.listen = listen;
+    user_service::build(config).await
+}
+
+async fn build_billing(listen: SocketAddr) -> anyhow::Result<billing_service::App> {
+    let mut config = billing_service::Config::demo();
+    config.listen = listen;
+    billing_service::build(config).await
+}
+
+/// A future that resolves when `stopped` turns true (or its sender is gone).
 async fn until(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }

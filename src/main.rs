@@ -30,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
     TOKEN=<the access_token from above>
     curl -s http://{gateway}/api/users/me -H "Authorization: Bearer $TOKEN"
     curl -s http://{gateway}/api/billing/invoices -H "Authorization: Bearer $TOKEN"
+    curl -s http://{gateway}/api/dashboard -H "Authorization: Bearer $TOKEN"    # 3 calls at once
     curl -si http://{gateway}/api/users -H "Authorization: Bearer $TOKEN"   # 403: ADMIN only
 
   Accounts: student@example.edu / student123 (STUDENT), admin@example.edu / admin123 (ADMIN)

@@ -24,7 +24,16 @@ pub async fn authenticate(
     headers: &HeaderMap,
     verifier: &Verifier,
 ) -> Result<Option<Claims>, TokenError> {
-    match route.auth {
+    authenticate_mode(route.auth, headers, verifier).await
+}
+
+/// [`authenticate`] for anything with an auth mode (routes and aggregates).
+pub async fn authenticate_mode(
+    mode: AuthMode,
+    headers: &HeaderMap,
+    verifier: &Verifier,
+) -> Result<Option<Claims>, TokenError> {
+    match mode {
         AuthMode::Public => Ok(None),
         AuthMode::Required => {
             let token = token_from_headers(headers)?;

@@ -86,6 +86,31 @@ pub enum GatewayError {
         /// Its name.
         upstream: Box<str>,
     },
+    /// 503 `circuit_open`: every target of the upstream has its circuit breaker open, so the
+    /// gateway answers at once instead of waiting for a connection that will fail.
+    #[error("the upstream `{upstream}` is failing; its circuit breaker is open, try again shortly")]
+    CircuitOpen {
+        /// Its name.
+        upstream: Box<str>,
+    },
+    /// A required call of an aggregate failed: the call's status and reason
+    /// (`upstream_timeout` 504, `circuit_open` 503, `upstream_unavailable`/`upstream_error`/
+    /// `not_json`/`response_too_large` 502, `upstream_rejected` with the upstream's 4xx).
+    #[error("the required call `{key}` of `{aggregate}` (upstream `{upstream}`) failed: {detail}")]
+    AggregateCallFailed {
+        /// The aggregate's name.
+        aggregate: Box<str>,
+        /// The call's key.
+        key: Box<str>,
+        /// The call's upstream.
+        upstream: Box<str>,
+        /// The answer's status.
+        status: StatusCode,
+        /// The call's reason.
+        reason: &'static str,
+        /// What happened.
+        detail: String,
+    },
     /// 504 `upstream_timeout`: no response head within the upstream's `request_timeout_ms`.
     #[error("the upstream `{upstream}` did not answer within {timeout_ms} ms")]
     UpstreamTimeout {
@@ -102,7 +127,11 @@ impl GatewayError {
         match self {
             GatewayError::UpstreamUnavailable { .. }
             | GatewayError::UpstreamTimeout { .. }
-            | GatewayError::RateLimiterUnavailable { .. } => Side::Upstream,
+            | GatewayError::RateLimiterUnavailable { .. }
+            | GatewayError::CircuitOpen { .. } => Side::Upstream,
+            GatewayError::AggregateCallFailed { status, .. } if status.is_server_error() => {
+                Side::Upstream
+            }
             _ => Side::Downstream,
         }
     }
@@ -123,6 +152,8 @@ impl GatewayError {
             GatewayError::RateLimiterUnavailable { .. } => "rate_limiter_unavailable",
             GatewayError::UpstreamUnavailable { .. } => "upstream_unavailable",
             GatewayError::UpstreamTimeout { .. } => "upstream_timeout",
+            GatewayError::CircuitOpen { .. } => "circuit_open",
+            GatewayError::AggregateCallFailed { reason, .. } => reason,
         }
     }
 
@@ -166,6 +197,15 @@ impl GatewayError {
             }
             GatewayError::UpstreamTimeout { .. } => {
                 Problem::new(StatusCode::GATEWAY_TIMEOUT, self.reason(), detail)
+            }
+            GatewayError::CircuitOpen { .. } => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, self.reason(), detail)
+                    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+            }
+            GatewayError::AggregateCallFailed { status, key, .. } => {
+                Problem::new(*status, self.reason(), detail)
+                    .with_header(crate::aggregate::X_GATEWAY_FAILED_CALL.clone(), &**key)
+                    .with_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
             }
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! 1. **limits** — the request target's length (414) is checked before anything else;
 //! 2. **normalise** — one canonical path, or 400 `bad_path` ([`crate::normalize`]);
-//! 3. **route** — longest segment prefix, then method (404 / 405) ([`crate::routing`]);
+//! 3. **route** — an aggregate's exact path first ([`crate::aggregate`], which then runs its
+//!    own steps 5–7 and its calls), else the longest segment prefix, then method (404 / 405) ([`crate::routing`]);
 //! 4. **body limit by `Content-Length`** — 413 before a byte is read ([`crate::limits`]);
 //! 5. **authenticate** — per the route's mode (401) ([`crate::auth`]);
 //! 6. **authorize** — the route's roles (403) ([`crate::policy`]);
@@ -17,7 +18,7 @@
 use crate::{
     Gateway,
     access_log::{self, Trace},
-    auth,
+    aggregate, auth,
     error::GatewayError,
     identity, limits,
     normalize::normalize,
@@ -87,6 +88,10 @@ async fn pipeline<'g>(
     query: Option<&str>,
     trace: &mut Trace<'g>,
 ) -> Result<Response, GatewayError> {
+    // Aggregates are exact paths, looked up before the route table.
+    if let Some(aggregate) = gateway.aggregates.find(path) {
+        return aggregate::serve(gateway, aggregate, request, trace).await;
+    }
     let route = gateway.routes.find(request.method(), path)?;
     let upstream = &gateway.upstreams[route.upstream];
     trace.route = Some(&route.name);

@@ -17,8 +17,11 @@
 //! - [`auth`] (who is calling), [`policy`] (may they), [`identity`] (tell the backend).
 //! - [`proxy`]: hop-by-hop hygiene, the upstream URI, streaming, failure classification.
 //! - [`forwarded`]: `X-Forwarded-*` / `Forwarded` and trusted proxies.
-//! - [`upstream`]: targets, pooled keep-alive clients, round-robin (load balancing, health and
-//!   circuit breaking will grow here).
+//! - [`aggregate`]: `[[aggregates]]` — several upstream calls run at once, merged into one JSON
+//!   answer with a `_meta` report; partial answers for failed optional calls.
+//! - [`upstream`]: targets and pooled keep-alive clients, split by concern: `balancer` (round
+//!   robin, least outstanding), `breaker` (a circuit per target, injectable clock), `health`
+//!   (active checks, the readiness report), `retry` (policy and budget), `call` (one exchange).
 //! - [`limits`]: URI and body limits (the body counted on the stream).
 //! - [`error`]: every gateway error with its status, reason and side (downstream/upstream).
 //! - [`access_log`]: one structured line per request.
@@ -28,15 +31,14 @@
 //!
 //! A request's path: `shared::server` (connection limits, header-read timeout, 431) →
 //! `shared::request_id` (id kept or assigned) → [`handler::handle`]: URI length (414) →
-//! [`normalize`] (400) → [`routing`] (404/405) → `Content-Length` (413) → [`auth`] (401) →
-//! [`policy`] (403) → [`identity`] → [`ratelimit`] (429, or 503 when Redis fails closed) →
-//! [`proxy`] (502/504, streamed 413) → [`access_log`].
-//!
-//! Aggregation (`/api/dashboard`: several upstream calls merged into one response) is a later
-//! step; it will be an `aggregate` module with its own `[[aggregates]]` config section, served
-//! by the same pipeline after routing.
+//! [`normalize`] (400) → [`aggregate`] for an aggregate's exact path (its own [`auth`],
+//! [`policy`], [`identity`], then concurrent calls) or [`routing`] (404/405) → `Content-Length`
+//! (413) → [`auth`] (401) → [`policy`] (403) → [`identity`] → [`ratelimit`] (429, or 503 when
+//! Redis fails closed) → [`proxy`] → [`upstream`]: lease a target (503 `circuit_open`), send,
+//! record the outcome, retry if allowed (502/504, streamed 413) → [`access_log`].
 
 pub mod access_log;
+pub mod aggregate;
 pub mod auth;
 pub mod config;
 pub mod error;
@@ -64,6 +66,8 @@ use std::{net::SocketAddr, sync::Arc};
 pub struct Gateway {
     /// The route table.
     pub routes: routing::RouteTable,
+    /// The aggregates, by exact path (looked up before the routes).
+    pub aggregates: aggregate::Aggregates,
     /// The upstreams, indexed by `Route::upstream`.
     pub upstreams: Vec<upstream::Upstream>,
     /// Token verification (static keys or a JWKS cache).
@@ -81,6 +85,17 @@ pub struct Gateway {
 impl Gateway {
     /// Validates `config` and compiles it.
     pub fn new(config: &Config) -> anyhow::Result<Gateway> {
+        Self::with_clock(
+            config,
+            Arc::new(upstream::breaker::MonotonicClock::default()),
+        )
+    }
+
+    /// [`Gateway::new`] with the circuit breakers' clock injected, so tests can move time.
+    pub fn with_clock(
+        config: &Config,
+        clock: Arc<dyn upstream::breaker::Clock>,
+    ) -> anyhow::Result<Gateway> {
         config.validate()?;
         let verifier = config
             .auth
@@ -88,10 +103,11 @@ impl Gateway {
             .map_err(|e| anyhow::anyhow!("[auth]: {e}"))?;
         Ok(Gateway {
             routes: routing::RouteTable::compile(config),
+            aggregates: aggregate::Aggregates::compile(config),
             upstreams: config
                 .upstreams
                 .iter()
-                .map(upstream::Upstream::new)
+                .map(|u| upstream::Upstream::with_clock(u, Arc::clone(&clock)))
                 .collect(),
             verifier,
             trusted_proxies: forwarded::TrustedProxies::new(&config.trusted_proxies),
@@ -127,10 +143,24 @@ pub struct App {
 
 /// Validates the configuration, compiles it, and binds the listener (port 0 allowed).
 pub async fn build(config: Config) -> anyhow::Result<App> {
-    let gateway = Gateway::new(&config)?;
+    build_with_clock(
+        config,
+        Arc::new(upstream::breaker::MonotonicClock::default()),
+    )
+    .await
+}
+
+/// [`build`] with the circuit breakers' clock injected (tests move it by hand).
+pub async fn build_with_clock(
+    config: Config,
+    clock: Arc<dyn upstream::breaker::Clock>,
+) -> anyhow::Result<App> {
+    let gateway = Gateway::with_clock(&config, clock)?;
     let limits: ServerLimits = config.server.limits.clone();
     let listen = config.server.listen;
-    let server = Server::bind(listen, router(Arc::new(gateway)), limits)
+    let gateway = Arc::new(gateway);
+    upstream::health::spawn(&gateway);
+    let server = Server::bind(listen, router(gateway), limits)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`server.listen`): {e}"))?;
     Ok(App { server })

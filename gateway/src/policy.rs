@@ -5,19 +5,27 @@
 //! logging in again would not help. Editing the role inside the token (the lecture's
 //! `STUDENT` → `ADMIN`) never reaches this point: the signature check already refused it.
 
-use crate::{error::GatewayError, routing::Route};
+use crate::{
+    error::GatewayError,
+    routing::{RoleSet, Route},
+};
 use shared::{Claims, TokenError};
 
 /// Checks the route's roles against the verified claims.
 pub fn authorize(route: &Route, claims: Option<&Claims>) -> Result<(), GatewayError> {
-    if route.roles.is_empty() {
+    authorize_roles(route.roles, claims)
+}
+
+/// [`authorize`] for any role set (routes and aggregates).
+pub fn authorize_roles(roles: RoleSet, claims: Option<&Claims>) -> Result<(), GatewayError> {
+    if roles.is_empty() {
         return Ok(());
     }
     match claims {
         // Validation only allows roles on `auth = "required"` routes; refuse anyway if that
         // ever changes, rather than let an anonymous caller through.
         None => Err(GatewayError::Token(TokenError::Missing)),
-        Some(c) if route.roles.allows(c.role) => Ok(()),
-        Some(_) => Err(GatewayError::RoleRequired(route.roles)),
+        Some(c) if roles.allows(c.role) => Ok(()),
+        Some(_) => Err(GatewayError::RoleRequired(roles)),
     }
 }

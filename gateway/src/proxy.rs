@@ -14,16 +14,19 @@
 //!
 //! Failures are classified by side: a body the client broke off or made too large is the
 //! client's (400/413); a refused connection or a broken exchange is the upstream's (502); no
-//! response head within the upstream's `request_timeout_ms` is 504.
+//! response head within the upstream's `request_timeout_ms` is 504; every target's circuit open
+//! is 503 `circuit_open`. Choosing the target, breakers and retries live in
+//! [`crate::upstream::call`].
 
 use crate::{
     error::GatewayError,
     forwarded,
-    limits::{BodyError, LimitedBody},
-    upstream::Upstream,
+    limits::LimitedBody,
+    upstream::{Target, Upstream, call},
 };
 use axum::{body::Body, extract::ConnectInfo, response::Response};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri, Version, header, request::Parts, uri};
+use http_body::Body as _;
 use shared::request_id::{RequestId, X_REQUEST_ID};
 use std::net::SocketAddr;
 
@@ -54,14 +57,14 @@ pub struct Forward<'a> {
     pub max_body_bytes: u64,
 }
 
-/// Sends the request upstream and returns the upstream's response with its body streaming.
+/// Sends the request upstream (through [`call::exchange`]: target choice, circuit breakers,
+/// retries) and returns the upstream's response with its body streaming.
 pub async fn forward(
     how: Forward<'_>,
     mut parts: Parts,
     body: Body,
 ) -> Result<Response, GatewayError> {
     let upstream = how.upstream;
-    let target = upstream.pick();
 
     let client_host = parts.headers.get(header::HOST).cloned().or_else(|| {
         parts
@@ -75,9 +78,6 @@ pub async fn forward(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
     forwarded::apply(&mut parts.headers, peer, how.trusted_peer, client_host);
-    parts
-        .headers
-        .insert(header::HOST, target.host_header.clone());
     // The id again, in case the client listed `X-Request-Id` in `Connection`.
     if !parts.headers.contains_key(&X_REQUEST_ID)
         && let Some(id) = parts.extensions.get::<RequestId>()
@@ -85,36 +85,52 @@ pub async fn forward(
     {
         parts.headers.insert(X_REQUEST_ID.clone(), value);
     }
-    parts.uri = upstream_uri(target.authority.clone(), how.path, how.query)?;
-    // The pooled client speaks HTTP/1.1 to upstreams whatever the client used.
-    parts.version = Version::HTTP_11;
-
-    let request = http::Request::from_parts(parts, LimitedBody::new(body, how.max_body_bytes));
-    let sent =
-        tokio::time::timeout(upstream.request_timeout, upstream.client.request(request)).await;
-    let response = match sent {
-        Err(_elapsed) => {
-            tracing::warn!(upstream = %upstream.name, "upstream timed out");
-            return Err(GatewayError::UpstreamTimeout {
-                upstream: upstream.name.clone(),
-                timeout_ms: upstream.request_timeout.as_millis(),
-            });
-        }
-        Ok(Err(error)) => return Err(classify(upstream, &error)),
-        Ok(Ok(response)) => response,
+    // Checked once, before anything is sent: a body that has started streaming can never be
+    // sent again, so only bodiless idempotent requests are retryable.
+    let retryable =
+        upstream
+            .retry
+            .request_is_retryable(&parts.method, &parts.headers, body.is_end_stream());
+    let path_and_query = path_and_query(how.path, how.query)?;
+    let method = parts.method;
+    let mut headers = Some(parts.headers);
+    let head = |target: &Target| {
+        // A request that cannot be retried gives its headers away; a retryable one (bodiless,
+        // so cheap) keeps them for the next attempt.
+        let mut request = http::Request::new(());
+        *request.method_mut() = method.clone();
+        *request.headers_mut() = if retryable {
+            headers.clone().unwrap_or_default()
+        } else {
+            headers.take().unwrap_or_default()
+        };
+        request
+            .headers_mut()
+            .insert(header::HOST, target.host_header.clone());
+        *request.uri_mut() = Uri::from_parts({
+            let mut uri = uri::Parts::default();
+            uri.scheme = Some(uri::Scheme::HTTP);
+            uri.authority = Some(target.authority.clone());
+            uri.path_and_query = Some(path_and_query.clone());
+            uri
+        })
+        .unwrap_or_default();
+        // The pooled client speaks HTTP/1.1 to upstreams whatever the client used.
+        *request.version_mut() = Version::HTTP_11;
+        request
     };
+    let body = LimitedBody::new(body, how.max_body_bytes);
+    let response = call::exchange(upstream, retryable, upstream.request_timeout, head, body)
+        .await
+        .map_err(|failure| failure.into_error(upstream))?;
     let (mut head, incoming) = response.into_parts();
     strip_hop_by_hop(&mut head.headers);
     Ok(Response::from_parts(head, Body::new(incoming)))
 }
 
-/// `http://authority/path?query`.
-fn upstream_uri(
-    authority: uri::Authority,
-    path: &str,
-    query: Option<&str>,
-) -> Result<Uri, GatewayError> {
-    let path_and_query = match query {
+/// `path?query`.
+fn path_and_query(path: &str, query: Option<&str>) -> Result<uri::PathAndQuery, GatewayError> {
+    match query {
         None => uri::PathAndQuery::try_from(path),
         Some(q) => {
             let mut s = String::with_capacity(path.len() + 1 + q.len());
@@ -125,50 +141,7 @@ fn upstream_uri(
         }
     }
     // Cannot happen: the path is normalised and the query came from a parsed URI.
-    .map_err(|_| GatewayError::BadPath(crate::normalize::PathError::InvalidEscape))?;
-    Uri::builder()
-        .scheme(uri::Scheme::HTTP)
-        .authority(authority)
-        .path_and_query(path_and_query)
-        .build()
-        .map_err(|_| GatewayError::BadPath(crate::normalize::PathError::InvalidEscape))
-}
-
-/// Finds whose fault a failed exchange was. Our own [`BodyError`] somewhere in the chain means
-/// the client's body failed; anything else is the upstream's.
-fn classify(upstream: &Upstream, error: &hyper_util::client::legacy::Error) -> GatewayError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(body_error) = e.downcast_ref::<BodyError>() {
-            tracing::info!(error = %body_error, "request body refused while forwarding");
-            return GatewayError::from(body_error);
-        }
-        source = e.source();
-    }
-    tracing::warn!(
-        upstream = %upstream.name,
-        connect = error.is_connect(),
-        error = %ErrorChain(error),
-        "upstream request failed"
-    );
-    GatewayError::UpstreamUnavailable {
-        upstream: upstream.name.clone(),
-    }
-}
-
-/// Displays an error with all its causes: `a: b: c`.
-struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(e) = source {
-            write!(f, ": {e}")?;
-            source = e.source();
-        }
-        Ok(())
-    }
+    .map_err(|_| GatewayError::BadPath(crate::normalize::PathError::InvalidEscape))
 }
 
 /// Removes the hop-by-hop headers and those named in `Connection`. Allocates only when
@@ -223,13 +196,8 @@ mod tests {
     }
 
     #[test]
-    fn the_upstream_uri_keeps_the_query() {
-        let uri = upstream_uri(
-            "127.0.0.1:9".parse().unwrap(),
-            "/users/7",
-            Some("a=1&b=%20"),
-        )
-        .unwrap();
-        assert_eq!(uri.to_string(), "http://127.0.0.1:9/users/7?a=1&b=%20");
+    fn the_upstream_path_keeps_the_query() {
+        let pq = path_and_query("/users/7", Some("a=1&b=%20")).unwrap();
+        assert_eq!(pq.as_str(), "/users/7?a=1&b=%20");
     }
 }

@@ -1,6 +1,6 @@
 //! Starting a demo for one test, and typed helpers for what tests do often.
 
-use api_gateway_pattern::{Demo, Ports};
+use api_gateway_pattern::{Demo, DemoOptions, Ports};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
@@ -13,7 +13,12 @@ pub struct TestDemo {
 
 impl TestDemo {
     pub async fn start() -> TestDemo {
-        let demo = Demo::start(Ports::ANY).await.expect("the demo starts");
+        Self::start_with(DemoOptions::new(Ports::ANY)).await
+    }
+
+    /// A demo with extra user-service instances or an adjusted gateway configuration.
+    pub async fn start_with(options: DemoOptions) -> TestDemo {
+        let demo = Demo::start_with(options).await.expect("the demo starts");
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -60,6 +65,20 @@ impl TestDemo {
     pub async fn admin_token(&self) -> String {
         let body = self.login("admin@example.edu", "admin123").await;
         body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Sets a backend's teaching toggles through its own `PUT /admin/toggles` (ADMIN token).
+    pub async fn toggles(&self, addr: std::net::SocketAddr, latency_ms: u64, error_rate: f64) {
+        let admin = self.admin_token().await;
+        let response = self
+            .client
+            .put(format!("http://{addr}/admin/toggles"))
+            .bearer_auth(admin)
+            .json(&json!({ "latency_ms": latency_ms, "error_rate": error_rate }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "toggles on {addr}");
     }
 
     /// GET through the gateway with a bearer token.

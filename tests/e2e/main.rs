@@ -3,8 +3,10 @@
 //! One test binary with a module per area keeps link time down (cargo's own test suite does the
 //! same). Each test starts its own [`helpers::TestDemo`], so tests never share state or ports.
 
+mod aggregation;
 mod exercises;
 mod helpers;
 mod lecture;
 mod ratelimit;
+mod resilience;
 mod surface;

@@ -85,6 +85,7 @@ fn toml_diagnostic(error: &toml::de::Error, locator: &Locator<'_>) -> Diagnostic
             "auth",
             "upstreams",
             "routes",
+            "aggregates",
         ];
         if top_level.contains(&field) && !known.contains(&field) {
             format!(

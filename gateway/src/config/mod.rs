@@ -23,6 +23,16 @@
 //! rewrite_prefix = "/users"
 //! upstream = "users"
 //! auth = "required"
+//!
+//! [[aggregates]]               # several calls at once, one JSON answer (docs/aggregation.md)
+//! name = "dashboard"
+//! path = "/api/dashboard"
+//!
+//! [[aggregates.calls]]
+//! key = "profile"
+//! upstream = "users"
+//! path = "/users/{sub}"
+//! required = true
 //! ```
 //!
 //! # Layout
@@ -30,7 +40,7 @@
 //! - this file: the types, their safe defaults, and [`Config::demo`];
 //! - [`load`]: reading the file and the environment, keeping each key's position in the file;
 //! - [`validate`]: every semantic check (unknown upstream, shadowed route, key/algorithm mismatch,
-//!   bad URL, duplicate name, …) with a message that names the line, the key and the fix;
+//!   bad URL, duplicate name, aggregate call keys and timeouts, …) with a message that names the line, the key and the fix;
 //! - [`diagnostic`]: the error type those messages live in.
 
 pub mod diagnostic;
@@ -69,6 +79,10 @@ pub struct Config {
     /// Which path goes where, under which policy. The longest matching prefix wins.
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
+    /// Paths answered by calling several upstreams at once and merging their JSON
+    /// (`/api/dashboard`). See [`AggregateConfig`] and `docs/aggregation.md`.
+    #[serde(default)]
+    pub aggregates: Vec<AggregateConfig>,
     /// Named rate-limit policies routes refer to ([`rate_limits`]).
     #[serde(default)]
     pub rate_limits: Vec<RateLimitConfig>,
@@ -78,8 +92,6 @@ pub struct Config {
     /// The Redis server that `backend = "redis"` policies share.
     #[serde(default)]
     pub redis: Option<RedisConfig>,
-    // Aggregates (`[[aggregates]]`, e.g. `/api/dashboard` fanning out to two upstreams) will sit
-    // here as their own section, compiled beside the routes. Not built yet.
 }
 
 /// `[server]`: the listener and the limits on what one client may send.
@@ -122,6 +134,174 @@ pub struct UpstreamConfig {
     /// 504 `upstream_timeout`. This is the per-request timeout.
     #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
+    /// How a target is chosen: `round_robin` (default) or `least_outstanding`.
+    #[serde(default)]
+    pub balance: Balance,
+    /// Active health checks (`[upstreams.health_check]`); none unless configured.
+    #[serde(default)]
+    pub health_check: Option<HealthCheckConfig>,
+    /// Passive outlier detection: one circuit breaker per target (`[upstreams.breaker]`).
+    #[serde(default)]
+    pub breaker: BreakerConfig,
+    /// Retries of idempotent, bodiless requests (`[upstreams.retry]`).
+    #[serde(default)]
+    pub retry: RetryConfig,
+}
+
+impl UpstreamConfig {
+    /// An upstream with these targets and every other setting at its default.
+    pub fn new(name: &str, targets: Vec<String>) -> UpstreamConfig {
+        UpstreamConfig {
+            name: name.to_owned(),
+            targets,
+            connect_timeout_ms: default_connect_timeout_ms(),
+            request_timeout_ms: default_request_timeout_ms(),
+            balance: Balance::default(),
+            health_check: None,
+            breaker: BreakerConfig::default(),
+            retry: RetryConfig::default(),
+        }
+    }
+}
+
+/// How an upstream spreads requests over its targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Balance {
+    /// Each target in turn.
+    #[default]
+    RoundRobin,
+    /// The target with the fewest requests in flight (ties go round-robin): a slow target
+    /// automatically gets less traffic.
+    LeastOutstanding,
+}
+
+/// `[upstreams.health_check]`: the gateway asks every target `GET path` every `interval_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckConfig {
+    /// The path asked, e.g. `/healthz`; a 2xx answer is healthy.
+    pub path: String,
+    /// Time between two checks of one target (milliseconds).
+    #[serde(default = "default_health_interval_ms")]
+    pub interval_ms: u64,
+    /// Time one check may take (milliseconds); longer counts as unhealthy.
+    #[serde(default = "default_health_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_health_interval_ms() -> u64 {
+    2_000
+}
+
+fn default_health_timeout_ms() -> u64 {
+    500
+}
+
+/// `[upstreams.breaker]`: a circuit breaker per target. It opens after `consecutive_failures`
+/// failures in a row (connection failure, timeout, 502/503/504), answers 503 `circuit_open`
+/// without calling the target for `open_ms`, then lets one probe request through (half-open):
+/// success closes it, failure opens it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Failures in a row that open the circuit; 0 turns the breaker off.
+    pub consecutive_failures: u32,
+    /// How long the circuit stays open before a probe (milliseconds).
+    pub open_ms: u64,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            consecutive_failures: 5,
+            open_ms: 10_000,
+        }
+    }
+}
+
+/// `[upstreams.retry]`: which failed requests are tried again on another target.
+///
+/// Only requests with an idempotent method (`GET`, `HEAD`, `OPTIONS`, `PUT`, `DELETE`) and no
+/// body are retried — a streamed body cannot be sent twice — and only when the connection
+/// failed (the request never reached the target) or the answer's status is in `statuses`.
+/// A budget keeps retries from multiplying load when an upstream is down: each request earns
+/// `budget_percent`/100 of a retry, each retry spends one, and at most `min_retries` are
+/// banked in advance.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Extra attempts after the first (0 = never retry).
+    pub attempts: u32,
+    /// Response statuses that are retried (besides connection failures), e.g. `[503]`.
+    pub statuses: Vec<u16>,
+    /// Retries allowed per 100 requests, over time.
+    pub budget_percent: u32,
+    /// Retries available before any request has earned one (and the most that can be banked).
+    pub min_retries: u32,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            attempts: 1,
+            statuses: Vec::new(),
+            budget_percent: 20,
+            min_retries: 10,
+        }
+    }
+}
+
+/// `[[aggregates]]`: one path answered by several upstream calls run at once, merged into one
+/// JSON object with a section per call and a `_meta` block (see `docs/aggregation.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateConfig {
+    /// Name shown in the access log and in messages.
+    pub name: String,
+    /// The exact path it answers (`GET` and `HEAD` only).
+    pub path: String,
+    /// Token policy, as for a route.
+    #[serde(default)]
+    pub auth: AuthMode,
+    /// Roles accepted, as for a route.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// The whole aggregate's budget (milliseconds): no call runs longer than this.
+    #[serde(default = "default_aggregate_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Largest response body read from one call (bytes); a larger one fails that call.
+    #[serde(default = "default_aggregate_max_call_bytes")]
+    pub max_call_bytes: usize,
+    /// The calls, run concurrently.
+    pub calls: Vec<CallConfig>,
+}
+
+fn default_aggregate_timeout_ms() -> u64 {
+    3_000
+}
+
+fn default_aggregate_max_call_bytes() -> usize {
+    256 * 1024
+}
+
+/// `[[aggregates.calls]]`: one upstream call of an aggregate.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallConfig {
+    /// The section of the response this call fills (`profile`); `_meta` is reserved.
+    pub key: String,
+    /// Name of the `[[upstreams]]` entry to call.
+    pub upstream: String,
+    /// The upstream path, e.g. `/users/{sub}`; `{sub}` is the caller's id (needs a token).
+    pub path: String,
+    /// A required call that fails fails the whole aggregate; an optional one leaves its
+    /// section `null` and marks the response partial.
+    #[serde(default)]
+    pub required: bool,
+    /// This call's timeout (milliseconds), within the aggregate's budget; defaults to it.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
 }
 
 fn default_connect_timeout_ms() -> u64 {
@@ -204,11 +384,15 @@ impl Config {
     /// The demo: the DESIGN routes to the three services on 8081–8083, the demo HS256 secret.
     /// `gateway.demo.toml` beside this crate is the same configuration as a file.
     pub fn demo() -> Config {
-        let upstream = |name: &str, port: u16| UpstreamConfig {
-            name: name.to_owned(),
-            targets: vec![format!("http://127.0.0.1:{port}")],
-            connect_timeout_ms: default_connect_timeout_ms(),
-            request_timeout_ms: default_request_timeout_ms(),
+        let upstream = |name: &str, port: u16| {
+            UpstreamConfig::new(name, vec![format!("http://127.0.0.1:{port}")])
+        };
+        let call = |key: &str, upstream: &str, path: &str, required: bool| CallConfig {
+            key: key.to_owned(),
+            upstream: upstream.to_owned(),
+            path: path.to_owned(),
+            required,
+            timeout_ms: Some(2_000),
         };
         let route =
             |name: &str, prefix: &str, upstream: &str, rewrite: Option<&str>, auth| RouteConfig {
@@ -304,6 +488,20 @@ impl Config {
                     )
                 },
             ],
+            // The lecture's aggregation: the profile is essential, the billing parts are not.
+            aggregates: vec![AggregateConfig {
+                name: "dashboard".to_owned(),
+                path: "/api/dashboard".to_owned(),
+                auth: AuthMode::Required,
+                roles: Vec::new(),
+                timeout_ms: default_aggregate_timeout_ms(),
+                max_call_bytes: default_aggregate_max_call_bytes(),
+                calls: vec![
+                    call("profile", "users", "/users/me", true),
+                    call("invoices", "billing", "/billing/invoices", false),
+                    call("summary", "billing", "/billing/summary", false),
+                ],
+            }],
         }
     }
 }

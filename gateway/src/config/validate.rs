@@ -10,7 +10,12 @@ use super::{
     diagnostic::{Diagnostic, did_you_mean, suggestion},
     load::{KeyPath, Locator},
 };
-use crate::{forwarded::Cidr, normalize::normalize, routing::MethodSet, upstream::Target};
+use crate::{
+    forwarded::Cidr,
+    normalize::normalize,
+    routing::MethodSet,
+    upstream::{MAX_TARGETS, Target},
+};
 use secrecy::ExposeSecret;
 use shared::{Role, VerificationKey};
 use std::collections::HashMap;
@@ -54,6 +59,7 @@ pub fn validate(config: &Config, at: &Locator<'_>) -> Vec<Diagnostic> {
     report
         .list
         .extend(super::rate_limits::validate(config, report.at));
+    check_aggregates(config, &mut report);
     report.list
 }
 
@@ -284,6 +290,55 @@ fn check_upstreams(config: &Config, report: &mut Report<'_, '_>) {
                 );
             }
         }
+        check_resilience(upstream, &path, report);
+    }
+}
+
+/// Targets, health checks, breaker and retries of one upstream.
+fn check_resilience(upstream: &super::UpstreamConfig, path: &KeyPath, report: &mut Report<'_, '_>) {
+    if upstream.targets.len() > MAX_TARGETS {
+        report.push(
+            &path.field("targets"),
+            format!(
+                "{} targets; an upstream may have at most {MAX_TARGETS}",
+                upstream.targets.len()
+            ),
+            "split the targets over several upstreams, or put a load balancer in front",
+        );
+    }
+    if let Some(check) = &upstream.health_check {
+        let at = path.field("health_check");
+        check_path_key(&check.path, &at.field("path"), report);
+        for (key, value) in [
+            ("interval_ms", check.interval_ms),
+            ("timeout_ms", check.timeout_ms),
+        ] {
+            if value == 0 {
+                report.push(
+                    &at.field(key),
+                    "must be a positive number of milliseconds",
+                    "e.g. interval_ms = 2000, timeout_ms = 500",
+                );
+            }
+        }
+    }
+    if upstream.breaker.consecutive_failures > 0 && upstream.breaker.open_ms == 0 {
+        report.push(
+            &path.field("breaker").field("open_ms"),
+            "a circuit open for 0 ms never refuses anything",
+            "set open_ms to a few seconds (e.g. 10000), or consecutive_failures = 0 to turn the breaker off",
+        );
+    }
+    for (i, status) in upstream.retry.statuses.iter().enumerate() {
+        if *status != 429 && !(500..=599).contains(status) {
+            report.push(
+                &path.field("retry").field("statuses").index(i),
+                format!(
+                    "retrying on {status} would repeat a request the upstream refused for good"
+                ),
+                "list only 429 or 5xx statuses, e.g. statuses = [503]",
+            );
+        }
     }
 }
 
@@ -413,4 +468,195 @@ fn check_path_key(value: &str, path: &KeyPath, report: &mut Report<'_, '_>) {
             "write an absolute path such as \"/api/users\"",
         ),
     }
+}
+
+/// Placeholders an aggregate call's path may use.
+const PLACEHOLDERS: [&str; 1] = ["{sub}"];
+
+fn check_aggregates(config: &Config, report: &mut Report<'_, '_>) {
+    let upstream_names: Vec<&str> = config.upstreams.iter().map(|u| u.name.as_str()).collect();
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut paths: HashMap<&str, usize> = HashMap::new();
+    for (i, aggregate) in config.aggregates.iter().enumerate() {
+        let path = KeyPath::key("aggregates").index(i);
+        if aggregate.name.trim().is_empty() {
+            report.push(
+                &path.field("name"),
+                "the name is empty",
+                "name the aggregate",
+            );
+        } else if let Some(first) = names.insert(&aggregate.name, i) {
+            report.push(
+                &path.field("name"),
+                format!(
+                    "duplicate aggregate name `{}`: already used{}",
+                    aggregate.name,
+                    report.line_of(&KeyPath::key("aggregates").index(first))
+                ),
+                "give each aggregate its own name",
+            );
+        }
+        check_path_key(&aggregate.path, &path.field("path"), report);
+        if let Some(first) = paths.insert(&aggregate.path, i) {
+            report.push(
+                &path.field("path"),
+                format!(
+                    "the path `{}` is already an aggregate{}",
+                    aggregate.path,
+                    report.line_of(&KeyPath::key("aggregates").index(first))
+                ),
+                "give each aggregate its own path",
+            );
+        }
+        if let Some((r, route)) = config
+            .routes
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.prefix == aggregate.path)
+        {
+            report.push(
+                &path.field("path"),
+                format!(
+                    "the path `{}` is also the prefix of route `{}`{}: the aggregate would take its requests",
+                    aggregate.path,
+                    route.name,
+                    report.line_of(&KeyPath::key("routes").index(r))
+                ),
+                "choose another path for the aggregate, or remove the route",
+            );
+        }
+        for (r, role) in aggregate.roles.iter().enumerate() {
+            if Role::parse(role).is_none() {
+                report.push(
+                    &path.field("roles").index(r),
+                    format!(
+                        "unknown role `{role}`{}",
+                        suggestion(did_you_mean(role, ["STUDENT", "ADMIN", "SERVICE"]))
+                    ),
+                    "use STUDENT, ADMIN or SERVICE",
+                );
+            }
+        }
+        if !aggregate.roles.is_empty() && aggregate.auth != AuthMode::Required {
+            report.push(
+                &path.field("roles"),
+                "roles can only be checked on a verified token, but this aggregate is not `auth = \"required\"`",
+                "set auth = \"required\", or remove `roles`",
+            );
+        }
+        if aggregate.timeout_ms == 0 {
+            report.push(
+                &path.field("timeout_ms"),
+                "a zero budget fails every call",
+                "set the aggregate's budget in milliseconds, e.g. 3000",
+            );
+        }
+        if aggregate.max_call_bytes == 0 {
+            report.push(
+                &path.field("max_call_bytes"),
+                "a zero limit refuses every call's response",
+                "set a size in bytes, e.g. 262144",
+            );
+        }
+        if aggregate.calls.is_empty() {
+            report.push(
+                &path,
+                "the aggregate has no call",
+                "add at least one [[aggregates.calls]] with key, upstream and path",
+            );
+        }
+        let mut keys: HashMap<&str, usize> = HashMap::new();
+        for (c, call) in aggregate.calls.iter().enumerate() {
+            let at = path.field("calls").index(c);
+            if call.key == "_meta" {
+                report.push(
+                    &at.field("key"),
+                    "`_meta` is reserved for the aggregate's own report",
+                    "choose another key",
+                );
+            } else if call.key.trim().is_empty() {
+                report.push(
+                    &at.field("key"),
+                    "the key is empty",
+                    "name the response section, e.g. \"profile\"",
+                );
+            } else if let Some(first) = keys.insert(&call.key, c) {
+                report.push(
+                    &at.field("key"),
+                    format!(
+                        "duplicate call key `{}`{}: two calls would write the same section",
+                        call.key,
+                        report.line_of(&path.field("calls").index(first))
+                    ),
+                    "give each call its own key",
+                );
+            }
+            if !upstream_names.contains(&call.upstream.as_str()) {
+                report.push(
+                    &at.field("upstream"),
+                    format!(
+                        "unknown upstream `{}`{}",
+                        call.upstream,
+                        suggestion(did_you_mean(&call.upstream, upstream_names.iter().copied()))
+                    ),
+                    format!(
+                        "name one of the [[upstreams]] (defined upstreams: {})",
+                        upstream_names.join(", ")
+                    ),
+                );
+            }
+            check_call_path(&call.path, aggregate.auth, &at.field("path"), report);
+            match call.timeout_ms {
+                Some(0) => report.push(
+                    &at.field("timeout_ms"),
+                    "a zero timeout fails the call every time",
+                    "set a positive number of milliseconds, or leave it out to use the aggregate's budget",
+                ),
+                Some(ms) if ms > aggregate.timeout_ms => report.push(
+                    &at.field("timeout_ms"),
+                    format!(
+                        "the call's timeout ({ms} ms) is longer than the aggregate's budget ({} ms), so it could never be reached",
+                        aggregate.timeout_ms
+                    ),
+                    format!("set it to at most {} ms, or raise the aggregate's timeout_ms", aggregate.timeout_ms),
+                ),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A call's path: absolute, canonical once its placeholders are filled, and `{sub}` only where
+/// a verified caller exists.
+fn check_call_path(value: &str, auth: AuthMode, path: &KeyPath, report: &mut Report<'_, '_>) {
+    let mut rest = value;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').map(|c| open + c + 1);
+        let Some(close) = close else {
+            report.push(
+                path,
+                format!("`{value}` has an unclosed `{{`"),
+                "write placeholders as {sub}",
+            );
+            return;
+        };
+        let placeholder = &rest[open..close];
+        if !PLACEHOLDERS.contains(&placeholder) {
+            report.push(
+                path,
+                format!("unknown placeholder `{placeholder}` in `{value}`"),
+                "the only placeholder is {sub} (the caller's id)",
+            );
+            return;
+        }
+        rest = &rest[close..];
+    }
+    if value.contains("{sub}") && auth != AuthMode::Required {
+        report.push(
+            path,
+            format!("`{value}` uses {{sub}}, but an anonymous caller has no id"),
+            "set the aggregate's auth = \"required\"",
+        );
+    }
+    check_path_key(&value.replace("{sub}", "x"), path, report);
 }

@@ -35,6 +35,11 @@ fn a_broken_file_fails_with_every_message() {
         "{stderr}"
     );
     assert!(stderr.contains("duplicate route name `auth`"), "{stderr}");
-    assert!(stderr.contains("2 problem(s) found"), "{stderr}");
+    // The route and both billing calls of the dashboard aggregate name the misspelt upstream.
+    assert!(
+        stderr.contains("`aggregates[0].calls[1].upstream`: unknown upstream `biling`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("4 problem(s) found"), "{stderr}");
     assert!(stderr.contains(&format!("{}:", file.display())), "{stderr}");
 }

@@ -4,6 +4,7 @@ use axum::{Router, extract::Request, http::HeaderMap, response::IntoResponse};
 use gateway::{
     Config,
     config::{AuthMode, RouteConfig, UpstreamConfig},
+    upstream::breaker::{Clock, MonotonicClock},
 };
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
@@ -57,6 +58,25 @@ async fn echo(request: Request, log: Arc<Mutex<Vec<String>>>) -> impl IntoRespon
     {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
+    // Path segments script the answer: `status-N` answers N, `text` answers text/plain,
+    // `big-N` pads the JSON with N bytes.
+    let scripted = |prefix: &str| {
+        parts
+            .uri
+            .path()
+            .split('/')
+            .find_map(|seg| seg.strip_prefix(prefix)?.parse::<u64>().ok())
+    };
+    if let Some(ms) = scripted("sleep-") {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if parts.uri.path().split('/').any(|s| s == "text") {
+        return ([("content-type", "text/plain")], "plain text").into_response();
+    }
+    let status = scripted("status-")
+        .and_then(|n| http::StatusCode::from_u16(n as u16).ok())
+        .unwrap_or(http::StatusCode::OK);
+    let padding = "x".repeat(scripted("big-").unwrap_or(0) as usize);
     let body_len = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes.len() as i64,
         Err(_) => -1,
@@ -66,8 +86,10 @@ async fn echo(request: Request, log: Arc<Mutex<Vec<String>>>) -> impl IntoRespon
         "uri": parts.uri.to_string(),
         "headers": headers_json(&parts.headers),
         "body_len": body_len,
+        "padding": padding,
     }))
     .into_response();
+    *response.status_mut() = status;
     // Hop-by-hop headers on the way back: the gateway must drop them.
     let h = response.headers_mut();
     h.insert("keep-alive", "timeout=99".parse().unwrap());
@@ -111,16 +133,12 @@ pub async fn test_config(echo: SocketAddr) -> Config {
     }
     let absent = absent_addr().await;
     config.upstreams.push(UpstreamConfig {
-        name: "down".into(),
-        targets: vec![format!("http://{absent}")],
-        connect_timeout_ms: 1000,
         request_timeout_ms: 5000,
+        ..UpstreamConfig::new("down", vec![format!("http://{absent}")])
     });
     config.upstreams.push(UpstreamConfig {
-        name: "slow".into(),
-        targets: vec![format!("http://{echo}")],
-        connect_timeout_ms: 1000,
         request_timeout_ms: SLOW_TIMEOUT_MS,
+        ..UpstreamConfig::new("slow", vec![format!("http://{echo}")])
     });
     let route = |name: &str, prefix: &str, upstream: &str, auth| RouteConfig {
         name: name.into(),
@@ -163,7 +181,15 @@ impl TestGateway {
     }
 
     pub async fn spawn_with(echo: Echo, config: Config) -> TestGateway {
-        let app = gateway::build(config)
+        Self::spawn_with_clock(echo, config, Arc::new(MonotonicClock::default())).await
+    }
+
+    pub async fn spawn_with_clock(
+        echo: Echo,
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> TestGateway {
+        let app = gateway::build_with_clock(config, clock)
             .await
             .expect("the test config is valid");
         let addr = app.local_addr();

@@ -1,7 +1,7 @@
 //! End-to-end tests of the gateway: an echo backend and the gateway, both on port 0, driven over
 //! real sockets (reqwest, and raw TCP where an HTTP client would tidy up the bytes we send).
 
-mod access_log;
+mod aggregation;
 mod auth;
 mod cli;
 mod failures;
@@ -10,4 +10,5 @@ mod helpers;
 mod ratelimit;
 mod raw;
 mod redis;
+mod resilience;
 mod routing;

@@ -81,5 +81,14 @@ async fn health_endpoints_answer() {
         "upstream_unavailable",
     )
     .await;
-    assert_eq!(body["detail"], "not reachable: down");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("no usable target: down (127.0.0.1:"),
+        "{detail}"
+    );
+    assert!(detail.contains("healthy=false circuit=closed"), "{detail}");
+    assert!(
+        !detail.contains("users"),
+        "only the failing upstream is named: {detail}"
+    );
 }

@@ -1,0 +1,172 @@
+//! One exchange with an upstream: lease a target, send, record the outcome with the target's
+//! breaker, and retry when the [`retry`](super::retry) policy and budget allow.
+//!
+//! The proxy and the aggregates both call [`exchange`], so a dashboard call gets the same load
+//! balancing, circuit breaking and retries as a proxied request.
+
+use super::{ProxyBody, Target, Upstream};
+use crate::{
+    error::GatewayError,
+    limits::{BodyError, LimitedBody},
+};
+use http::{Request, Response};
+use hyper::body::Incoming;
+use std::time::Duration;
+
+/// Why an exchange produced no response.
+#[derive(Debug)]
+pub enum Failure {
+    /// Every target's circuit is open: nothing was sent (503 `circuit_open`).
+    CircuitOpen,
+    /// No response head within the timeout (504 `upstream_timeout`).
+    Timeout {
+        /// The timeout that passed.
+        timeout_ms: u128,
+    },
+    /// The connection failed or the exchange broke (502 `upstream_unavailable`).
+    Unavailable {
+        /// True when the connection could not be opened (the request never left).
+        connect: bool,
+    },
+    /// The client's own body failed (400/413): not the upstream's fault.
+    Client(GatewayError),
+}
+
+impl Failure {
+    /// The gateway error this failure is answered with.
+    pub fn into_error(self, upstream: &Upstream) -> GatewayError {
+        let name = upstream.name.clone();
+        match self {
+            Failure::CircuitOpen => GatewayError::CircuitOpen { upstream: name },
+            Failure::Timeout { timeout_ms } => GatewayError::UpstreamTimeout {
+                upstream: name,
+                timeout_ms,
+            },
+            Failure::Unavailable { .. } => GatewayError::UpstreamUnavailable { upstream: name },
+            Failure::Client(error) => error,
+        }
+    }
+}
+
+/// What to do with a failure or response: the decision, separated so it can be read at once.
+enum Last {
+    Failure(Failure),
+    Response(Response<Incoming>),
+}
+
+/// Sends one request to `upstream`. `head` builds the request (without body) for the chosen
+/// target; `body` goes with the first attempt, and retries — which only happen when
+/// `retryable` says the request is idempotent and bodiless — send an empty body.
+/// `timeout` bounds each attempt's wait for the response head.
+pub async fn exchange(
+    upstream: &Upstream,
+    retryable: bool,
+    timeout: Duration,
+    mut head: impl FnMut(&Target) -> Request<()>,
+    body: ProxyBody,
+) -> Result<Response<Incoming>, Failure> {
+    upstream.retry.deposit();
+    let mut body = Some(body);
+    let mut retries_left = if retryable {
+        upstream.retry.attempts
+    } else {
+        0
+    };
+    let mut excluded = 0u64;
+    let mut last: Option<Last> = None;
+    loop {
+        let lease = match upstream.lease(excluded) {
+            Ok(lease) => lease,
+            Err(_) => {
+                return match last {
+                    None => Err(Failure::CircuitOpen),
+                    Some(Last::Failure(failure)) => Err(failure),
+                    Some(Last::Response(response)) => Ok(response),
+                };
+            }
+        };
+        let index = lease.index();
+        let body = body
+            .take()
+            .unwrap_or_else(|| LimitedBody::new(axum::body::Body::empty(), 0));
+        let request = head(lease.target()).map(|()| body);
+        let may_retry = |retries_left: u32| retries_left > 0 && upstream.retry.withdraw();
+        match tokio::time::timeout(timeout, upstream.client.request(request)).await {
+            Err(_elapsed) => {
+                lease.failed();
+                tracing::warn!(upstream = %upstream.name, target = index, "upstream timed out");
+                // Not retried: the target may still be working on it.
+                return Err(Failure::Timeout {
+                    timeout_ms: timeout.as_millis(),
+                });
+            }
+            Ok(Ok(response)) => {
+                let status = response.status().as_u16();
+                if matches!(status, 502..=504) {
+                    lease.failed();
+                } else {
+                    lease.succeeded();
+                }
+                if upstream.retry.retries_status(status) && may_retry(retries_left) {
+                    tracing::info!(upstream = %upstream.name, target = index, status, "retrying");
+                    retries_left -= 1;
+                    excluded |= 1 << index;
+                    last = Some(Last::Response(response));
+                    continue;
+                }
+                return Ok(response);
+            }
+            Ok(Err(error)) => {
+                if let Some(client) = client_body_error(&error) {
+                    // The client's fault: the lease is dropped without blaming the target.
+                    return Err(Failure::Client(client));
+                }
+                lease.failed();
+                let connect = error.is_connect();
+                tracing::warn!(
+                    upstream = %upstream.name,
+                    target = index,
+                    connect,
+                    error = %ErrorChain(&error),
+                    "upstream request failed"
+                );
+                // Only a failed connection proves the request never reached the target.
+                if connect && may_retry(retries_left) {
+                    retries_left -= 1;
+                    excluded |= 1 << index;
+                    last = Some(Last::Failure(Failure::Unavailable { connect }));
+                    continue;
+                }
+                return Err(Failure::Unavailable { connect });
+            }
+        }
+    }
+}
+
+/// Our own [`BodyError`] somewhere in the chain means the client's body failed.
+fn client_body_error(error: &hyper_util::client::legacy::Error) -> Option<GatewayError> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(body_error) = e.downcast_ref::<BodyError>() {
+            tracing::info!(error = %body_error, "request body refused while forwarding");
+            return Some(GatewayError::from(body_error));
+        }
+        source = e.source();
+    }
+    None
+}
+
+/// Displays an error with all its causes: `a: b: c`.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(e) = source {
+            write!(f, ": {e}")?;
+            source = e.source();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,388 @@
+//! Upstreams: the backend services and how the gateway reaches them.
+//!
+//! Each upstream owns one HTTP client with a pool of keep-alive connections (opening a TCP
+//! connection per request would double the latency of every call) and several targets. Choosing
+//! a target and living with its failures is split by concern:
+//!
+//! - [`balancer`]: round robin or least outstanding requests, among the eligible targets;
+//! - [`breaker`]: a circuit breaker per target (passive outlier detection), with a clock that
+//!   tests move by hand;
+//! - [`health`]: active health checks (`GET path` every `interval_ms`) and the `/readyz` report;
+//! - [`retry`]: which requests may be retried, and the budget that keeps retries from
+//!   multiplying load;
+//! - [`call`]: one exchange with the upstream — lease a target, send, record the outcome,
+//!   retry if allowed — used by the proxy and by aggregates alike.
+//!
+//! A target is *eligible* when its circuit admits requests and its last health check passed. If
+//! no healthy target is left, health is ignored (Envoy's "panic mode": a health check that is
+//! wrong everywhere must not take the whole upstream down); if every circuit is open, the answer
+//! is 503 `circuit_open` at once.
+
+pub mod balancer;
+pub mod breaker;
+pub mod call;
+pub mod health;
+pub mod retry;
+
+use crate::{
+    config::{HealthCheckConfig, UpstreamConfig},
+    limits::LimitedBody,
+};
+use breaker::{Admission, Breaker, Clock, MonotonicClock};
+use http::{HeaderValue, Uri, uri::Authority};
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::{TokioExecutor, TokioTimer},
+};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+/// The most targets one upstream may have (exclusions are a 64-bit mask).
+pub const MAX_TARGETS: usize = 64;
+
+/// The body type the gateway sends upstream: the client's body, counted against the limit.
+pub type ProxyBody = LimitedBody<axum::body::Body>;
+
+/// The pooled client of one upstream.
+pub type HttpClient = Client<HttpConnector, ProxyBody>;
+
+/// One `http://host:port` address of an upstream, parsed once.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `host:port`, used in the request URI.
+    pub authority: Authority,
+    /// The `Host` header the upstream gets (its own authority, not the gateway's).
+    pub host_header: HeaderValue,
+}
+
+impl Target {
+    /// Parses a configured target URL; the error says what is wrong with it.
+    pub fn parse(url: &str) -> Result<Target, String> {
+        let uri: Uri = url.parse().map_err(|e| format!("{e}"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(
+                    "https upstreams are not supported yet (no TLS client is built in)".into(),
+                );
+            }
+            _ => return Err("the URL must start with http://".into()),
+        }
+        let authority = uri.authority().ok_or("the URL has no host")?.clone();
+        if authority.as_str().contains('@') {
+            return Err("credentials in the URL are not allowed".into());
+        }
+        if authority.host().is_empty() {
+            return Err("the URL has no host".into());
+        }
+        if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+            return Err(
+                "the URL must not have a path or query (use a route's rewrite_prefix)".into(),
+            );
+        }
+        let host_header = HeaderValue::from_str(authority.as_str()).map_err(|e| e.to_string())?;
+        Ok(Target {
+            authority,
+            host_header,
+        })
+    }
+}
+
+/// One target and what the gateway knows about it right now.
+#[derive(Debug)]
+pub struct TargetState {
+    /// The address.
+    pub target: Target,
+    /// Its circuit breaker.
+    pub breaker: Breaker,
+    /// Requests sent and not yet answered (to the response head).
+    pub outstanding: AtomicUsize,
+    /// The last active health check passed (true until a check says otherwise).
+    pub healthy: AtomicBool,
+}
+
+/// One upstream: its targets, its client, its policies.
+#[derive(Debug)]
+pub struct Upstream {
+    /// The configured name (access log, errors).
+    pub name: Box<str>,
+    targets: Vec<TargetState>,
+    balancer: balancer::Balancer,
+    /// Pooled keep-alive client.
+    pub client: HttpClient,
+    /// From sending the request to the response head; past it → 504.
+    pub request_timeout: Duration,
+    /// Retry policy and budget.
+    pub retry: retry::RetryPolicy,
+    /// Active health checks, if configured.
+    pub health_check: Option<HealthCheckConfig>,
+    clock: Arc<dyn Clock>,
+}
+
+/// No target can take a request: every circuit is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllCircuitsOpen;
+
+impl Upstream {
+    /// Builds the upstream from its validated configuration.
+    pub fn new(config: &UpstreamConfig) -> Upstream {
+        Self::with_clock(config, Arc::new(MonotonicClock::default()))
+    }
+
+    /// [`Upstream::new`] with the breakers' clock injected (tests).
+    pub fn with_clock(config: &UpstreamConfig, clock: Arc<dyn Clock>) -> Upstream {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_millis(config.connect_timeout_ms)));
+        connector.enforce_http(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(256)
+            .build(connector);
+        Upstream {
+            name: config.name.as_str().into(),
+            targets: config
+                .targets
+                .iter()
+                .map(|t| TargetState {
+                    target: Target::parse(t).expect("validation checked every target URL"),
+                    breaker: Breaker::new(
+                        config.breaker.consecutive_failures,
+                        config.breaker.open_ms,
+                    ),
+                    outstanding: AtomicUsize::new(0),
+                    healthy: AtomicBool::new(true),
+                })
+                .collect(),
+            balancer: balancer::Balancer::new(config.balance),
+            client,
+            request_timeout: Duration::from_millis(config.request_timeout_ms),
+            retry: retry::RetryPolicy::new(&config.retry),
+            health_check: config.health_check.clone(),
+            clock,
+        }
+    }
+
+    /// All targets and their state.
+    pub fn targets(&self) -> &[TargetState] {
+        &self.targets
+    }
+
+    /// Milliseconds on the breakers' clock.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// Takes a target for one request. Prefers healthy targets not in `excluded` (a bit per
+    /// index: the targets that already failed this request), then relaxes health, then the
+    /// exclusion. Fails only when every circuit is open.
+    pub fn lease(&self, excluded: u64) -> Result<Lease<'_>, AllCircuitsOpen> {
+        let now = self.clock.now_ms();
+        let passes = [(true, true), (false, true), (true, false), (false, false)];
+        let mut refused = 0u64;
+        for (respect_health, respect_exclusion) in passes {
+            if !respect_exclusion && excluded == 0 {
+                break;
+            }
+            loop {
+                let eligible = |i: usize| {
+                    let t = &self.targets[i];
+                    let bit = 1u64 << i;
+                    refused & bit == 0
+                        && (!respect_exclusion || excluded & bit == 0)
+                        && (!respect_health || t.healthy.load(Ordering::Relaxed))
+                        && t.breaker.would_admit(now)
+                };
+                let load = |i: usize| self.targets[i].outstanding.load(Ordering::Relaxed);
+                let Some(i) = self.balancer.choose(self.targets.len(), eligible, load) else {
+                    break;
+                };
+                let state = &self.targets[i];
+                match state.breaker.admit(now) {
+                    Some(admission) => {
+                        state.outstanding.fetch_add(1, Ordering::Relaxed);
+                        return Ok(Lease {
+                            upstream: self,
+                            index: i,
+                            admission,
+                            recorded: false,
+                        });
+                    }
+                    // Another request just became this target's probe.
+                    None => refused |= 1 << i,
+                }
+            }
+        }
+        Err(AllCircuitsOpen)
+    }
+
+    /// `host:port` of the first target (messages).
+    pub fn first_target(&self) -> &str {
+        self.targets[0].target.authority.as_str()
+    }
+}
+
+/// One request's hold on a target: counts as outstanding until dropped, and carries the
+/// breaker admission its outcome must be reported against.
+#[derive(Debug)]
+pub struct Lease<'a> {
+    upstream: &'a Upstream,
+    index: usize,
+    admission: Admission,
+    recorded: bool,
+}
+
+impl Lease<'_> {
+    /// The chosen target.
+    pub fn target(&self) -> &Target {
+        &self.upstream.targets[self.index].target
+    }
+
+    /// Its index among the upstream's targets.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The target answered properly.
+    pub fn succeeded(mut self) {
+        self.upstream.targets[self.index]
+            .breaker
+            .succeeded(self.admission);
+        self.recorded = true;
+    }
+
+    /// The target failed (connection, timeout, 502/503/504).
+    pub fn failed(mut self) {
+        let now = self.upstream.clock.now_ms();
+        self.upstream.targets[self.index]
+            .breaker
+            .failed(self.admission, now);
+        self.recorded = true;
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let state = &self.upstream.targets[self.index];
+        state.outstanding.fetch_sub(1, Ordering::Relaxed);
+        // A probe abandoned without an outcome (the client went away) must not leave the
+        // circuit half-open for ever: count it as failed, so another probe comes later.
+        if !self.recorded && self.admission == Admission::Probe {
+            state
+                .breaker
+                .failed(self.admission, self.upstream.clock.now_ms());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{BreakerConfig, UpstreamConfig};
+    use breaker::ManualClock;
+
+    #[test]
+    fn targets_must_be_plain_http_base_urls() {
+        assert!(Target::parse("http://127.0.0.1:8082").is_ok());
+        assert!(Target::parse("http://users:80/").is_ok());
+        assert!(Target::parse("https://x:1").unwrap_err().contains("https"));
+        assert!(Target::parse("127.0.0.1:8082").is_err());
+        assert!(
+            Target::parse("http://x:1/api")
+                .unwrap_err()
+                .contains("path")
+        );
+        assert!(
+            Target::parse("http://u:p@x:1")
+                .unwrap_err()
+                .contains("credentials")
+        );
+        assert!(Target::parse("http://x:1?q=1").is_err());
+        assert!(Target::parse("not a url").is_err());
+    }
+
+    fn two_targets(clock: Arc<ManualClock>) -> Upstream {
+        let config = UpstreamConfig {
+            breaker: BreakerConfig {
+                consecutive_failures: 2,
+                open_ms: 1_000,
+            },
+            ..UpstreamConfig::new("u", vec!["http://a:1".into(), "http://b:2".into()])
+        };
+        Upstream::with_clock(&config, clock)
+    }
+
+    fn pick(u: &Upstream) -> String {
+        let lease = u.lease(0).unwrap();
+        let name = lease.target().authority.to_string();
+        lease.succeeded();
+        name
+    }
+
+    #[test]
+    fn targets_are_picked_round_robin() {
+        let u = two_targets(Arc::default());
+        let picked: Vec<String> = (0..4).map(|_| pick(&u)).collect();
+        assert_eq!(picked, ["a:1", "b:2", "a:1", "b:2"]);
+    }
+
+    #[test]
+    fn an_open_circuit_takes_its_target_out_until_the_probe_succeeds() {
+        let clock = Arc::new(ManualClock::default());
+        let u = two_targets(Arc::clone(&clock));
+        for _ in 0..2 {
+            let lease = u.lease(0b10).unwrap();
+            assert_eq!(lease.index(), 0);
+            lease.failed();
+        }
+        assert!((0..4).all(|_| pick(&u) == "b:2"));
+        clock.advance(1_000);
+        // The probe goes to `a` (round robin reaches it), then it is back in rotation.
+        let picked: Vec<String> = (0..4).map(|_| pick(&u)).collect();
+        assert!(picked.contains(&"a:1".to_owned()), "{picked:?}");
+        assert_eq!(u.targets()[0].breaker.state(), breaker::State::Closed);
+    }
+
+    #[test]
+    fn every_circuit_open_is_refused_and_an_excluded_target_is_a_last_resort() {
+        let clock = Arc::new(ManualClock::default());
+        let u = two_targets(Arc::clone(&clock));
+        assert_eq!(u.lease(0b01).unwrap().index(), 1);
+        assert!(u.lease(0b11).is_ok(), "the exclusion is relaxed");
+        for _ in 0..4 {
+            u.lease(0).unwrap().failed();
+        }
+        assert_eq!(u.lease(0).unwrap_err(), AllCircuitsOpen);
+    }
+
+    #[test]
+    fn unhealthy_targets_are_skipped_unless_none_is_healthy() {
+        let u = two_targets(Arc::default());
+        u.targets()[0].healthy.store(false, Ordering::Relaxed);
+        assert!((0..4).all(|_| pick(&u) == "b:2"));
+        u.targets()[1].healthy.store(false, Ordering::Relaxed);
+        let picked: Vec<String> = (0..2).map(|_| pick(&u)).collect();
+        assert_eq!(picked.len(), 2, "panic mode still serves");
+    }
+
+    #[test]
+    fn an_abandoned_probe_reopens_the_circuit() {
+        let clock = Arc::new(ManualClock::default());
+        let u = two_targets(Arc::clone(&clock));
+        for _ in 0..2 {
+            u.lease(0b10).unwrap().failed();
+        }
+        clock.advance(1_000);
+        let probe = u.lease(0b10).unwrap();
+        assert_eq!(probe.index(), 0);
+        drop(probe);
+        assert_eq!(u.targets()[0].breaker.state(), breaker::State::Open);
+        assert_eq!(u.targets()[0].outstanding.load(Ordering::Relaxed), 0);
+    }
+}

@@ -1,0 +1,250 @@
+//! Aggregates: concurrent calls, the `_meta` report, partial and failed answers, limits.
+
+use crate::helpers::*;
+use gateway::config::{AggregateConfig, AuthMode, CallConfig};
+use shared::Role;
+use std::time::{Duration, Instant};
+
+const BUDGET_MS: u64 = 1_000;
+
+fn call(
+    key: &str,
+    upstream: &str,
+    path: &str,
+    required: bool,
+    timeout_ms: Option<u64>,
+) -> CallConfig {
+    CallConfig {
+        key: key.into(),
+        upstream: upstream.into(),
+        path: path.into(),
+        required,
+        timeout_ms,
+    }
+}
+
+/// A gateway whose `/api/agg` runs `calls` against the echo backend (`users`), the absent one
+/// (`down`), or the slow-timeout one (`slow`).
+async fn gateway_with(calls: Vec<CallConfig>) -> TestGateway {
+    let echo = Echo::spawn().await;
+    let mut config = test_config(echo.addr).await;
+    config.aggregates = vec![AggregateConfig {
+        name: "agg".into(),
+        path: "/api/agg".into(),
+        auth: AuthMode::Required,
+        roles: Vec::new(),
+        timeout_ms: BUDGET_MS,
+        max_call_bytes: 4_096,
+        calls,
+    }];
+    TestGateway::spawn_with(echo, config).await
+}
+
+async fn get_agg(gw: &TestGateway) -> reqwest::Response {
+    gw.get("/api/agg")
+        .header("authorization", bearer(&token(Role::Student)))
+        .header("x-request-id", "agg-test-1")
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_call_fills_its_section_with_the_callers_identity_and_request_id() {
+    let gw = gateway_with(vec![
+        call("profile", "users", "/users/{sub}", true, None),
+        call("invoices", "billing", "/billing/invoices", false, Some(500)),
+    ])
+    .await;
+    let (status, headers, body) = parts(get_agg(&gw).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-gateway-partial"], "false");
+    assert_eq!(headers["cache-control"], "private, no-cache");
+    let profile = &body["profile"];
+    assert_eq!(
+        profile["uri"], "/users/1905551042",
+        "{{sub}} is the caller's id"
+    );
+    let sent = &profile["headers"];
+    assert_eq!(
+        sent["authorization"][0],
+        bearer(&token(Role::Student)).as_str()
+    );
+    assert_eq!(sent["x-request-id"][0], "agg-test-1");
+    assert_eq!(sent["x-user-id"][0], "1905551042");
+    assert_eq!(sent["x-user-role"][0], "STUDENT");
+    assert_eq!(body["invoices"]["uri"], "/billing/invoices");
+    let meta = &body["_meta"];
+    assert_eq!(meta["partial"], false);
+    assert_eq!(meta["calls"]["profile"]["status"], 200);
+    assert_eq!(meta["calls"]["invoices"]["upstream"], "billing");
+    assert!(meta["calls"]["invoices"]["latency_ms"].as_f64().unwrap() >= 0.0);
+    assert!(meta["calls"]["profile"].get("reason").is_none());
+}
+
+#[tokio::test]
+async fn a_failed_optional_call_gives_a_partial_uncacheable_200_with_the_reason() {
+    let gw = gateway_with(vec![
+        call("profile", "users", "/users/me", true, None),
+        call("invoices", "down", "/billing/invoices", false, None),
+    ])
+    .await;
+    let (status, headers, body) = parts(get_agg(&gw).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-gateway-partial"], "true");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(body["profile"]["uri"], "/users/me");
+    assert!(body["invoices"].is_null());
+    let meta = &body["_meta"];
+    assert_eq!(meta["partial"], true);
+    assert_eq!(meta["calls"]["invoices"]["reason"], "upstream_unavailable");
+    assert!(meta["calls"]["invoices"]["status"].is_null());
+    assert!(
+        meta["calls"]["invoices"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`down`"),
+        "{meta}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_required_call_fails_the_aggregate_with_its_status_and_reason() {
+    let gw = gateway_with(vec![
+        call("profile", "down", "/users/me", true, None),
+        call("invoices", "users", "/billing/invoices", false, None),
+    ])
+    .await;
+    let response = get_agg(&gw).await;
+    assert_eq!(response.headers()["x-gateway-failed-call"], "profile");
+    let body = assert_problem(response, 502, "upstream_unavailable").await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("required call `profile`"),
+        "{body}"
+    );
+
+    // An upstream 5xx and a 4xx on a required call.
+    let gw = gateway_with(vec![call(
+        "profile",
+        "users",
+        "/users/status-503",
+        true,
+        None,
+    )])
+    .await;
+    assert_problem(get_agg(&gw).await, 502, "upstream_error").await;
+    let gw = gateway_with(vec![call(
+        "profile",
+        "users",
+        "/users/status-404",
+        true,
+        None,
+    )])
+    .await;
+    assert_problem(get_agg(&gw).await, 404, "upstream_rejected").await;
+}
+
+#[tokio::test]
+async fn a_slow_required_call_is_504_at_its_timeout_and_the_others_are_not_awaited() {
+    let gw = gateway_with(vec![
+        call("profile", "users", "/users/sleep-3000", true, Some(300)),
+        call("invoices", "users", "/billing/sleep-2000", false, None),
+    ])
+    .await;
+    let started = Instant::now();
+    let response = get_agg(&gw).await;
+    let elapsed = started.elapsed();
+    assert_problem(response, 504, "upstream_timeout").await;
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(900),
+        "fail fast: {elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_optional_call_is_partial_at_its_timeout() {
+    let gw = gateway_with(vec![
+        call("profile", "users", "/users/me", true, None),
+        call("invoices", "users", "/billing/sleep-3000", false, Some(250)),
+    ])
+    .await;
+    let started = Instant::now();
+    let (status, _, body) = parts(get_agg(&gw).await).await;
+    let elapsed = started.elapsed();
+    assert_eq!(status, 200);
+    assert_eq!(body["_meta"]["partial"], true);
+    assert_eq!(
+        body["_meta"]["calls"]["invoices"]["reason"],
+        "upstream_timeout"
+    );
+    assert!(elapsed >= Duration::from_millis(250), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(800), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn non_json_and_oversized_answers_fail_their_call_explicitly() {
+    let gw = gateway_with(vec![
+        call("profile", "users", "/users/me", true, None),
+        call("text", "users", "/x/text", false, None),
+        call("big", "users", "/x/big-10000", false, None),
+    ])
+    .await;
+    let (status, _, body) = parts(get_agg(&gw).await).await;
+    assert_eq!(status, 200, "{body}");
+    let calls = &body["_meta"]["calls"];
+    assert_eq!(calls["text"]["reason"], "not_json");
+    assert_eq!(calls["text"]["status"], 200);
+    assert_eq!(calls["big"]["reason"], "response_too_large");
+    assert!(
+        calls["big"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("4096 bytes")
+    );
+}
+
+#[tokio::test]
+async fn the_aggregate_costs_its_slowest_call_not_the_sum() {
+    let gw = gateway_with(vec![
+        call("a", "users", "/a/sleep-150", true, None),
+        call("b", "users", "/b/sleep-150", false, None),
+        call("c", "users", "/c/sleep-150", false, None),
+    ])
+    .await;
+    let started = Instant::now();
+    let (status, _, body) = parts(get_agg(&gw).await).await;
+    let elapsed = started.elapsed();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["_meta"]["partial"], false);
+    assert!(elapsed >= Duration::from_millis(150), "{elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(400),
+        "three 150 ms calls, sum 450: {elapsed:?}"
+    );
+    println!("aggregate of three 150 ms calls took {elapsed:?}");
+}
+
+#[tokio::test]
+async fn the_aggregate_needs_a_token_and_answers_get_only() {
+    let gw = gateway_with(vec![call("profile", "users", "/users/me", true, None)]).await;
+    assert_problem(
+        gw.get("/api/agg").send().await.unwrap(),
+        401,
+        "token_missing",
+    )
+    .await;
+    let response = gw
+        .http
+        .post(gw.url("/api/agg"))
+        .header("authorization", bearer(&token(Role::Student)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
+    assert_problem(response, 405, "method_not_allowed").await;
+    assert!(gw.echo.seen().is_empty(), "no call was made");
+}
