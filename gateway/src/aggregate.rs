@@ -48,7 +48,7 @@ use crate::{
     auth,
     config::{AggregateConfig, AuthMode, Config},
     error::GatewayError,
-    forwarded, identity, policy,
+    forwarded, identity, policy, ratelimit,
     routing::{MethodSet, RoleSet},
     upstream::{Target, call},
 };
@@ -192,7 +192,7 @@ pub async fn serve<'g>(
 ) -> Result<Response, GatewayError> {
     trace.route = Some(&aggregate.name);
     trace.upstream = Some("(aggregate)");
-    let (mut parts, _body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     if !matches!(parts.method, Method::GET | Method::HEAD) {
         return Err(GatewayError::MethodNotAllowed(
             MethodSet::parse_one("GET").unwrap_or(MethodSet::ANY),
@@ -201,6 +201,9 @@ pub async fn serve<'g>(
     let claims = auth::authenticate_mode(aggregate.auth, &parts.headers, &gateway.verifier).await?;
     policy::authorize_roles(aggregate.roles, claims.as_ref())?;
     identity::apply(&mut parts.headers, claims.as_ref())?;
+    // The aggregate's own rate limits, counted once per dashboard request (not per call).
+    let (_body, verdict) =
+        ratelimit::admit(gateway, &aggregate.name, &parts, claims.as_ref(), body).await?;
     let sub = claims.map(|c| c.sub);
     trace.user.clone_from(&sub);
 
@@ -265,7 +268,9 @@ pub async fn serve<'g>(
         let index = outcome.index;
         outcomes[index] = Some(outcome);
     }
-    Ok(merge(gateway, aggregate, outcomes, started.elapsed()))
+    let mut response = merge(gateway, aggregate, outcomes, started.elapsed());
+    verdict.annotate(response.headers_mut());
+    Ok(response)
 }
 
 /// Builds the 200 answer from every call's outcome.

@@ -72,7 +72,8 @@ pub async fn forward(
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
-    strip_hop_by_hop(&mut parts.headers);
+    // The request's hop-by-hop headers were removed by the handler, before identity headers were
+    // added (see `handler::pipeline`).
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

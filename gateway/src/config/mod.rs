@@ -275,6 +275,9 @@ pub struct AggregateConfig {
     pub max_call_bytes: usize,
     /// The calls, run concurrently.
     pub calls: Vec<CallConfig>,
+    /// Names of `[[rate_limits]]` and `[[quotas]]` that apply to this aggregate, as for a route.
+    #[serde(default)]
+    pub rate_limits: Vec<String>,
 }
 
 fn default_aggregate_timeout_ms() -> u64 {
@@ -501,6 +504,7 @@ impl Config {
                     call("invoices", "billing", "/billing/invoices", false),
                     call("summary", "billing", "/billing/summary", false),
                 ],
+                rate_limits: vec!["per-user".to_owned(), "daily".to_owned()],
             }],
         }
     }

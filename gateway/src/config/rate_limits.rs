@@ -390,6 +390,10 @@ pub fn validate(config: &Config, at: &Locator<'_>) -> Vec<Diagnostic> {
         let path = KeyPath::key("routes").index(i).field("rate_limits");
         check_references(&route.rate_limits, &path, &known, &mut push);
     }
+    for (i, aggregate) in config.aggregates.iter().enumerate() {
+        let path = KeyPath::key("aggregates").index(i).field("rate_limits");
+        check_references(&aggregate.rate_limits, &path, &known, &mut push);
+    }
     out
 }
 

@@ -344,3 +344,16 @@ fn retry_statuses_and_breakers_are_checked() {
         "{e}"
     );
 }
+
+#[test]
+fn an_aggregate_named_like_a_route_or_naming_an_unknown_limit_is_refused() {
+    let text = with_aggregate("rate_limits = [\"per-usr\"]", PROFILE)
+        .replace("name = \"dashboard\"", "name = \"users\"");
+    let e = errors(&text);
+    assert!(e.mentions("the name `users` is already a route's"), "{e}");
+    assert!(e.mentions("unknown rate limit `per-usr`"), "{e}");
+    assert!(
+        e.to_string().contains("aggregates[0].rate_limits[0]"),
+        "{e}"
+    );
+}

@@ -495,6 +495,17 @@ fn check_aggregates(config: &Config, report: &mut Report<'_, '_>) {
                 ),
                 "give each aggregate its own name",
             );
+        } else if let Some(route) = config.routes.iter().position(|r| r.name == aggregate.name) {
+            // Access-log lines and rate-limit attachments name routes and aggregates alike.
+            report.push(
+                &path.field("name"),
+                format!(
+                    "the name `{}` is already a route's{}",
+                    aggregate.name,
+                    report.line_of(&KeyPath::key("routes").index(route))
+                ),
+                "give routes and aggregates different names",
+            );
         }
         check_path_key(&aggregate.path, &path.field("path"), report);
         if let Some(first) = paths.insert(&aggregate.path, i) {

@@ -102,7 +102,7 @@ pub struct Stats {
 pub struct Limiter {
     policies: Vec<Policy>,
     by_name: HashMap<Box<str>, usize>,
-    /// Policies attached to each route, by route name.
+    /// Policies attached to each route and aggregate, by name.
     routes: HashMap<Box<str>, Vec<usize>>,
     local: local::LocalStore,
     redis: Option<redis::RedisStore>,
@@ -140,10 +140,15 @@ impl Limiter {
             policies,
             by_name,
         };
-        for route in &config.routes {
-            let attached = limiter.resolve(&route.rate_limits);
+        let attachments = config
+            .routes
+            .iter()
+            .map(|r| (&r.name, &r.rate_limits))
+            .chain(config.aggregates.iter().map(|a| (&a.name, &a.rate_limits)));
+        for (name, policies) in attachments {
+            let attached = limiter.resolve(policies);
             if !attached.is_empty() {
-                limiter.routes.insert(route.name.as_str().into(), attached);
+                limiter.routes.insert(name.as_str().into(), attached);
             }
         }
         Ok(limiter)

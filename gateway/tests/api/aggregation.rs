@@ -26,6 +26,14 @@ fn call(
 /// A gateway whose `/api/agg` runs `calls` against the echo backend (`users`), the absent one
 /// (`down`), or the slow-timeout one (`slow`).
 async fn gateway_with(calls: Vec<CallConfig>) -> TestGateway {
+    gateway_limited(calls, |_| {}).await
+}
+
+/// Like [`gateway_with`], letting the test adjust the configuration (e.g. attach rate limits).
+async fn gateway_limited(
+    calls: Vec<CallConfig>,
+    adjust: impl FnOnce(&mut gateway::Config),
+) -> TestGateway {
     let echo = Echo::spawn().await;
     let mut config = test_config(echo.addr).await;
     config.aggregates = vec![AggregateConfig {
@@ -36,7 +44,9 @@ async fn gateway_with(calls: Vec<CallConfig>) -> TestGateway {
         timeout_ms: BUDGET_MS,
         max_call_bytes: 4_096,
         calls,
+        rate_limits: Vec::new(),
     }];
+    adjust(&mut config);
     TestGateway::spawn_with(echo, config).await
 }
 
@@ -247,4 +257,40 @@ async fn the_aggregate_needs_a_token_and_answers_get_only() {
     assert_eq!(response.headers()["allow"], "GET, HEAD");
     assert_problem(response, 405, "method_not_allowed").await;
     assert!(gw.echo.seen().is_empty(), "no call was made");
+}
+
+#[tokio::test]
+async fn an_aggregate_is_rate_limited_once_per_request_with_the_ratelimit_headers() {
+    let gw = gateway_limited(
+        vec![
+            call("profile", "users", "/users/me", true, None),
+            call("invoices", "billing", "/billing/invoices", false, None),
+        ],
+        |config| {
+            config.rate_limits.push(crate::ratelimit::policy(
+                "agg-user",
+                1,
+                60,
+                2,
+                &[gateway::config::KeyPart::User],
+            ));
+            config.aggregates[0].rate_limits = vec!["agg-user".into()];
+        },
+    )
+    .await;
+    // Two calls per aggregate, but the allowance is counted per client request: the burst of 2
+    // admits two dashboards, not one.
+    for remaining in [1, 0] {
+        let (status, headers, _) = parts(get_agg(&gw).await).await;
+        assert_eq!(status, 200);
+        assert_eq!(headers["ratelimit-policy"], "\"agg-user\";q=1;w=60");
+        let state = headers["ratelimit"].to_str().unwrap().to_owned();
+        assert!(
+            state.starts_with(&format!("\"agg-user\";r={remaining};")),
+            "{state}"
+        );
+    }
+    let response = get_agg(&gw).await;
+    assert!(response.headers().contains_key("retry-after"));
+    assert_problem(response, 429, "rate_limited").await;
 }

@@ -48,6 +48,29 @@ async fn forged_identity_headers_never_reach_the_backend() {
 }
 
 #[tokio::test]
+async fn a_client_cannot_make_the_gateway_drop_the_identity_it_sets() {
+    let gw = TestGateway::spawn().await;
+    // `Connection` names hop-by-hop headers a proxy must remove; naming the identity headers
+    // there must remove only the client's copies, never the verified ones.
+    let (status, _, body) = parts(
+        gw.get("/api/users/me")
+            .header("authorization", bearer(&token(Role::Student)))
+            .header("connection", "x-user-id, x-user-role, x-custom")
+            .header("x-custom", "dropped")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let h = &body["headers"];
+    assert_eq!(h["x-user-id"], serde_json::json!([demo::student::ID]));
+    assert_eq!(h["x-user-role"], serde_json::json!(["STUDENT"]));
+    assert!(h.get("x-custom").is_none(), "{body}");
+    assert!(h.get("connection").is_none(), "{body}");
+}
+
+#[tokio::test]
 async fn forwarding_headers_are_set_and_a_client_chain_is_replaced() {
     let gw = TestGateway::spawn().await;
     let (_, _, body) = parts(
