@@ -10,7 +10,7 @@
 //!
 //! - every non-empty line of the promise (but `...`, which marks an elision) must appear, in
 //!   order, inside the real output's lines;
-//! - tokens, UUIDs, refresh tokens and the `exp`/`iat`/`nbf` timestamps are masked on both sides first, since they
+//! - tokens, UUIDs, refresh tokens, the `exp`/`iat`/`nbf` timestamps and measured latencies are masked on both sides first, since they
 //!   differ on every run.
 //!
 //! Change the behaviour without updating the page, and this test fails, naming the page, the
@@ -93,6 +93,7 @@ static MASKS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             Regex::new(r#"("(?:exp|iat|nbf)":\s*)[0-9]+"#).unwrap(),
             "${1}<time>",
         ),
+        (Regex::new(r#"("latency_ms":)[0-9.]+"#).unwrap(), "${1}<ms>"),
     ]
 });
 
