@@ -31,8 +31,12 @@ COPY auth-service/Cargo.toml auth-service/
 COPY user-service/Cargo.toml user-service/
 COPY billing-service/Cargo.toml billing-service/
 COPY gateway/Cargo.toml gateway/
+#    Tests, benches and examples are not part of the images (.dockerignore leaves them out): their
+#    [[test]]/[[bench]]/[[example]] tables are dropped from this stage's copies of the manifests.
 RUN set -eu; \
     for crate in . shared auth-service user-service billing-service gateway; do \
+      awk '/^\[\[(bench|test|example)\]\]/ { skip = 1; next } /^\[/ { skip = 0 } !skip' \
+        "$crate/Cargo.toml" > /tmp/Cargo.toml && mv /tmp/Cargo.toml "$crate/Cargo.toml"; \
       mkdir -p "$crate/src"; \
       echo '// placeholder: dependencies are built first' > "$crate/src/lib.rs"; \
       echo 'fn main() {}' > "$crate/src/main.rs"; \
@@ -44,13 +48,19 @@ RUN set -eu; \
       target/release/.fingerprint/gateway-*
 
 # 2. Our own crates (the root package keeps its placeholder: the images do not need the demo
-#    launcher). The fingerprints removed above make cargo rebuild exactly these five crates.
+#    launcher). The fingerprints removed above make cargo rebuild exactly these five crates. The
+#    same [[test]]/[[bench]]/[[example]] tables are dropped again: their files are not here.
 COPY shared/ shared/
 COPY auth-service/ auth-service/
 COPY user-service/ user-service/
 COPY billing-service/ billing-service/
 COPY gateway/ gateway/
-RUN cargo build --release --locked \
+RUN set -eu; \
+    for crate in shared auth-service user-service billing-service gateway; do \
+      awk '/^\[\[(bench|test|example)\]\]/ { skip = 1; next } /^\[/ { skip = 0 } !skip' \
+        "$crate/Cargo.toml" > /tmp/Cargo.toml && mv /tmp/Cargo.toml "$crate/Cargo.toml"; \
+    done; \
+    cargo build --release --locked \
       -p auth-service -p user-service -p billing-service -p gateway \
  && mkdir -p /out \
  && for bin in auth-service user-service billing-service gateway; do \
