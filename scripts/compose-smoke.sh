@@ -94,13 +94,25 @@ compose build
 build_secs=$(( $(date +%s) - t0 ))
 
 say "gateway check-config docker/gateway.toml"
-if docker run --rm -e GATEWAY__AUTH__HS256_SECRET="$DEMO_SECRET" \
-    -v "$PWD/docker/gateway.toml:/etc/gateway/gateway.toml:ro" \
-    api-gateway-pattern/gateway:latest check-config /etc/gateway/gateway.toml; then
-  pass "docker/gateway.toml is a valid gateway configuration"
-else
-  fail "docker/gateway.toml is not a valid gateway configuration"
-fi
+# check_gateway_config WHAT [-e VAR=VALUE ...]: the gateway image's own validator.
+check_gateway_config() {
+  local what="$1"
+  shift
+  if docker run --rm -e GATEWAY__AUTH__HS256_SECRET="$DEMO_SECRET" "$@" \
+      -v "$PWD/docker/gateway.toml:/etc/gateway/gateway.toml:ro" \
+      api-gateway-pattern/gateway:latest check-config /etc/gateway/gateway.toml; then
+    pass "docker/gateway.toml is valid ($what)"
+  else
+    fail "docker/gateway.toml is invalid ($what)"
+  fi
+}
+check_gateway_config "as the default gateway runs it"
+# The `scale` and `postgres` profiles' gateways change it through the environment.
+check_gateway_config "with the scale profile's Redis settings" \
+  -e GATEWAY__REDIS__URL=redis://redis:6379 -e GATEWAY__RATE_LIMITS__0__BACKEND=redis \
+  -e GATEWAY__RATE_LIMITS__1__BACKEND=redis -e GATEWAY__RATE_LIMITS__2__BACKEND=redis
+check_gateway_config "with the postgres profile's auth upstream" \
+  -e 'GATEWAY__UPSTREAMS__0__TARGETS=["http://auth-service-pg:8081"]'
 
 # --- 4. up, and wait for health ---------------------------------------------------------------------
 say "docker compose up -d (project ${COMPOSE_PROJECT_NAME}, gateway on 127.0.0.1:${GATEWAY_PORT})"
