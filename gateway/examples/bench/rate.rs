@@ -65,7 +65,7 @@ pub fn main(args: &Args) -> Result<(), String> {
     let rate: f64 = args.number("rate", 1000.0)?;
     let seconds: f64 = args.number("seconds", 5.0)?;
     let connections: usize = args.number("connections", 16)?;
-    if connections == 0 || !(seconds > 0.0) || rate < 0.0 {
+    if connections == 0 || seconds.is_nan() || seconds <= 0.0 || rate.is_nan() || rate < 0.0 {
         return Err("--connections, --seconds must be positive and --rate ≥ 0".into());
     }
     // One request head per token, built once: the generator's own cost stays small and constant.
