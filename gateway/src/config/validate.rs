@@ -409,25 +409,7 @@ fn check_routes(config: &Config, report: &mut Report<'_, '_>) {
             set = MethodSet::ANY;
         }
         methods.push(set);
-        for (r, role) in route.roles.iter().enumerate() {
-            if Role::parse(role).is_none() {
-                report.push(
-                    &path.field("roles").index(r),
-                    format!(
-                        "unknown role `{role}`{}",
-                        suggestion(did_you_mean(role, ["STUDENT", "ADMIN", "SERVICE"]))
-                    ),
-                    "use STUDENT, ADMIN or SERVICE",
-                );
-            }
-        }
-        if !route.roles.is_empty() && route.auth != AuthMode::Required {
-            report.push(
-                &path.field("roles"),
-                "roles can only be checked on a verified token, but this route is not `auth = \"required\"`",
-                "set auth = \"required\", or remove `roles`",
-            );
-        }
+        check_roles(&route.roles, route.auth, "route", &path, report);
         // Shadowing: an earlier route with the same prefix and the same kind of match takes every
         // request for the methods both answer, so this one would never see them.
         for (j, earlier) in config.routes[..i].iter().enumerate() {
@@ -467,6 +449,37 @@ fn check_path_key(value: &str, path: &KeyPath, report: &mut Report<'_, '_>) {
             format!("`{value}` is not a valid path: {}", e.detail()),
             "write an absolute path such as \"/api/users\"",
         ),
+    }
+}
+
+/// The `roles` of a route or an aggregate: known role names, and only where a token is required.
+fn check_roles(
+    roles: &[String],
+    auth: AuthMode,
+    what: &str,
+    path: &KeyPath,
+    report: &mut Report<'_, '_>,
+) {
+    for (r, role) in roles.iter().enumerate() {
+        if Role::parse(role).is_none() {
+            report.push(
+                &path.field("roles").index(r),
+                format!(
+                    "unknown role `{role}`{}",
+                    suggestion(did_you_mean(role, ["STUDENT", "ADMIN", "SERVICE"]))
+                ),
+                "use STUDENT, ADMIN or SERVICE",
+            );
+        }
+    }
+    if !roles.is_empty() && auth != AuthMode::Required {
+        report.push(
+            &path.field("roles"),
+            format!(
+                "roles can only be checked on a verified token, but this {what} is not `auth = \"required\"`"
+            ),
+            "set auth = \"required\", or remove `roles`",
+        );
     }
 }
 
@@ -536,25 +549,7 @@ fn check_aggregates(config: &Config, report: &mut Report<'_, '_>) {
                 "choose another path for the aggregate, or remove the route",
             );
         }
-        for (r, role) in aggregate.roles.iter().enumerate() {
-            if Role::parse(role).is_none() {
-                report.push(
-                    &path.field("roles").index(r),
-                    format!(
-                        "unknown role `{role}`{}",
-                        suggestion(did_you_mean(role, ["STUDENT", "ADMIN", "SERVICE"]))
-                    ),
-                    "use STUDENT, ADMIN or SERVICE",
-                );
-            }
-        }
-        if !aggregate.roles.is_empty() && aggregate.auth != AuthMode::Required {
-            report.push(
-                &path.field("roles"),
-                "roles can only be checked on a verified token, but this aggregate is not `auth = \"required\"`",
-                "set auth = \"required\", or remove `roles`",
-            );
-        }
+        check_roles(&aggregate.roles, aggregate.auth, "aggregate", &path, report);
         if aggregate.timeout_ms == 0 {
             report.push(
                 &path.field("timeout_ms"),
