@@ -198,7 +198,13 @@ pub async fn serve<'g>(
             MethodSet::parse_one("GET").unwrap_or(MethodSet::ANY),
         ));
     }
-    let claims = auth::authenticate_mode(aggregate.auth, &parts.headers, &gateway.verifier).await?;
+    let claims = auth::authenticate_mode(
+        aggregate.auth,
+        &parts.headers,
+        &gateway.verifier,
+        &gateway.token_cache,
+    )
+    .await?;
     policy::authorize_roles(aggregate.roles, claims.as_ref())?;
     identity::apply(&mut parts.headers, claims.as_ref())?;
     // The aggregate's own rate limits, counted once per dashboard request (not per call).

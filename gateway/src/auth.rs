@@ -13,8 +13,16 @@
 //! A 401 carries `WWW-Authenticate: Bearer error="invalid_token", error_description="…"` and the
 //! stable reason (`token_expired`, `bad_signature`, `algorithm_not_allowed`, …): "why did I get
 //! 401?" is the question users of other gateways ask most.
+//!
+//! A token that verified recently is not verified again: its claims come from the
+//! [`TokenCache`] (keyed on the whole token, bounded, never past `exp`; see
+//! [`crate::token_cache`]).
 
-use crate::{config::AuthMode, routing::Route};
+use crate::{
+    config::AuthMode,
+    routing::Route,
+    token_cache::{self, TokenCache},
+};
 use http::HeaderMap;
 use shared::{Claims, TokenError, Verifier, bearer::token_from_headers};
 
@@ -23,8 +31,9 @@ pub async fn authenticate(
     route: &Route,
     headers: &HeaderMap,
     verifier: &Verifier,
+    cache: &TokenCache,
 ) -> Result<Option<Claims>, TokenError> {
-    authenticate_mode(route.auth, headers, verifier).await
+    authenticate_mode(route.auth, headers, verifier, cache).await
 }
 
 /// [`authenticate`] for anything with an auth mode (routes and aggregates).
@@ -32,17 +41,33 @@ pub async fn authenticate_mode(
     mode: AuthMode,
     headers: &HeaderMap,
     verifier: &Verifier,
+    cache: &TokenCache,
 ) -> Result<Option<Claims>, TokenError> {
     match mode {
         AuthMode::Public => Ok(None),
         AuthMode::Required => {
             let token = token_from_headers(headers)?;
-            verifier.verify(token).await.map(Some)
+            verify(token, verifier, cache).await.map(Some)
         }
         AuthMode::Optional => match token_from_headers(headers) {
             Err(TokenError::Missing) => Ok(None),
             Err(e) => Err(e),
-            Ok(token) => verifier.verify(token).await.map(Some),
+            Ok(token) => verify(token, verifier, cache).await.map(Some),
         },
     }
+}
+
+/// The cached claims of `token`, or a full verification (whose success is then cached).
+async fn verify(
+    token: &str,
+    verifier: &Verifier,
+    cache: &TokenCache,
+) -> Result<Claims, TokenError> {
+    let now = token_cache::now_secs();
+    if let Some(claims) = cache.get(token, now) {
+        return Ok(claims);
+    }
+    let claims = verifier.verify(token).await?;
+    cache.insert(token, &claims, now);
+    Ok(claims)
 }

@@ -107,7 +107,13 @@ async fn pipeline<'g>(
     // Hop-by-hop headers go first, before the gateway adds its own: a client that lists
     // `X-User-Id` in `Connection` must not make the proxy drop the identity the gateway sets.
     proxy::strip_hop_by_hop(&mut parts.headers);
-    let claims = auth::authenticate(route, &parts.headers, &gateway.verifier).await?;
+    let claims = auth::authenticate(
+        route,
+        &parts.headers,
+        &gateway.verifier,
+        &gateway.token_cache,
+    )
+    .await?;
     // Known before the role check, so a 403 line in the access log names the caller.
     trace.user = claims.as_ref().map(|c| c.sub.clone());
     policy::authorize(route, claims.as_ref())?;

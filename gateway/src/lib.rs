@@ -14,7 +14,8 @@
 //! - [`normalize`]: the one canonical spelling of a path (pure, heavily tested).
 //! - [`routing`]: the compiled route table (segment prefixes, exact routes, methods).
 //! - [`handler`]: the pipeline below, in one place.
-//! - [`auth`] (who is calling), [`policy`] (may they), [`identity`] (tell the backend).
+//! - [`auth`] (who is calling), [`policy`] (may they), [`identity`] (tell the backend);
+//!   [`token_cache`]: the claims of recently verified tokens (a signature is checked once).
 //! - [`proxy`]: hop-by-hop hygiene, the upstream URI, streaming, failure classification.
 //! - [`forwarded`]: `X-Forwarded-*` / `Forwarded` and trusted proxies.
 //! - [`aggregate`]: `[[aggregates]]` — several upstream calls run at once, merged into one JSON
@@ -52,6 +53,7 @@ pub mod policy;
 pub mod proxy;
 pub mod ratelimit;
 pub mod routing;
+pub mod token_cache;
 pub mod upstream;
 
 pub use config::Config;
@@ -72,6 +74,8 @@ pub struct Gateway {
     pub upstreams: Vec<upstream::Upstream>,
     /// Token verification (static keys or a JWKS cache).
     pub verifier: shared::Verifier,
+    /// Claims of recently verified tokens.
+    pub token_cache: token_cache::TokenCache,
     /// Peers whose forwarding headers are believed.
     pub trusted_proxies: forwarded::TrustedProxies,
     /// Longest request target, in bytes.
@@ -110,6 +114,7 @@ impl Gateway {
                 .map(|u| upstream::Upstream::with_clock(u, Arc::clone(&clock)))
                 .collect(),
             verifier,
+            token_cache: token_cache::TokenCache::default(),
             trusted_proxies: forwarded::TrustedProxies::new(&config.trusted_proxies),
             max_uri_bytes: config.server.max_uri_bytes,
             max_body_bytes: config.server.max_body_bytes,
