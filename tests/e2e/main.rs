@@ -4,6 +4,7 @@
 //! same). Each test starts its own [`helpers::TestDemo`], so tests never share state or ports.
 
 mod aggregation;
+mod bench_smoke;
 mod exercises;
 mod helpers;
 mod lecture;
