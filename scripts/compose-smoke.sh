@@ -154,7 +154,7 @@ request() {
   body=$(cat /tmp/compose-smoke-body 2>/dev/null || true)
   headers=$(cat /tmp/compose-smoke-headers 2>/dev/null || true)
 }
-json() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {}, {"d": d}))' "$body" "$1" 2>/dev/null || true; }
+json() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {"d": d}))' "$body" "$1" 2>/dev/null || true; }
 expect() {   # expect WHAT STATUS [PYTHON-EXPR-ON-d EXPECTED]
   local what="$1" want="$2" expr="${3:-}" value="${4:-}"
   if [ "$status" != "$want" ]; then
