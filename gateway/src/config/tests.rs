@@ -357,3 +357,38 @@ fn an_aggregate_named_like_a_route_or_naming_an_unknown_limit_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn the_compose_file_has_the_demo_policy_with_service_addresses() {
+    // docker/gateway.toml is the demo's policy for containers: same routes, limits and
+    // aggregates; only the listen address and the upstream hosts differ, and the secret comes
+    // from the environment. A policy change made in one file and not the other fails here.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docker/gateway.toml");
+    let text = std::fs::read_to_string(path).unwrap().replace(
+        "[auth]\n",
+        &format!(
+            "[auth]\nhs256_secret = \"{}\"\n",
+            shared::demo::HS256_SECRET
+        ),
+    );
+    let file = Config::from_toml(&text, path).unwrap();
+    let demo = Config::demo();
+    assert_eq!(file.server.listen.port(), demo.server.listen.port());
+    assert_eq!(file.routes, demo.routes);
+    assert_eq!(file.rate_limits, demo.rate_limits);
+    assert_eq!(file.quotas, demo.quotas);
+    assert_eq!(file.aggregates, demo.aggregates);
+    let hosts: Vec<(&str, &Vec<String>)> = file
+        .upstreams
+        .iter()
+        .map(|u| (u.name.as_str(), &u.targets))
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("auth", &vec!["http://auth-service:8081".to_owned()]),
+            ("users", &vec!["http://user-service:8082".to_owned()]),
+            ("billing", &vec!["http://billing-service:8083".to_owned()]),
+        ]
+    );
+}
