@@ -387,6 +387,8 @@ def main() -> int:
     p.add_argument("--bin-dir", default=str(ROOT / "target" / "release"),
                    help="where `gateway` and `examples/bench` are")
     p.add_argument("--gateway-bin", help="another gateway binary (e.g. a build from before a change)")
+    p.add_argument("--gateway-b", help="A/B: also run gateway-hs256-b with this binary, interleaved "
+                   "with the others (judge a change on a busy machine)")
     p.add_argument("--out", default=str(ROOT / "target" / "bench"), help="results directory")
     p.add_argument("--json", help="also write the JSON results to this file")
     p.add_argument("--loadgen", choices=["auto", "wrk", "builtin"], default="auto")
@@ -402,6 +404,10 @@ def main() -> int:
         wanted = ["direct", "gateway-hs256", "gateway-eddsa"]
     else:
         wanted = all_targets
+    if args.gateway_b:
+        all_targets.append("gateway-hs256-b")
+        if "gateway-hs256-b" not in wanted:
+            wanted.append("gateway-hs256-b")
     for w in wanted:
         if w not in all_targets:
             p.error(f"unknown target {w!r}; known: {', '.join(all_targets)}")
@@ -453,7 +459,7 @@ def main() -> int:
         "rate": args.rate, "rate_seconds": args.rate_seconds,
         "rate_connections": args.rate_connections, "tokens": args.tokens,
         "loadgen": loadgen, "server_core": server_core, "load_core": load_core,
-        "smoke": args.smoke, "bin_dir": str(bin_dir), "gateway_bin": str(gateway_bin),
+        "smoke": args.smoke, "bin_dir": str(bin_dir), "gateway_bin": str(gateway_bin), "gateway_b": args.gateway_b,
     }}
     try:
         # The backend, then the tokens.
@@ -482,12 +488,14 @@ def main() -> int:
                 s = start(name, ["haproxy", "-db", "-f", str(work / "haproxy.cfg")], port)
                 targets.append(Target(name, port, s))
             else:
-                alg = {"gateway-hs256": "HS256", "gateway-rs256": "RS256", "gateway-eddsa": "EdDSA"}[name]
+                alg = {"gateway-hs256": "HS256", "gateway-rs256": "RS256", "gateway-eddsa": "EdDSA",
+                       "gateway-hs256-b": "HS256"}[name]
+                binary = Path(args.gateway_b) if name.endswith("-b") else gateway_bin
                 port = free_port()
                 cfg = work / f"{name}.toml"
                 cfg.write_text(gateway_config(port, backend_port, secret if alg == "HS256" else None,
                                               jwks=alg != "HS256"))
-                s = start(name, [str(gateway_bin), "--config", str(cfg)], port, gw_env)
+                s = start(name, [str(binary), "--config", str(cfg)], port, gw_env)
                 tokens_file = work / f"tokens-{alg}.txt"
                 tokens_file.write_text("\n".join(tokens[alg]) + "\n")
                 targets.append(Target(name, port, s, token=tokens[alg][0], tokens_file=tokens_file))
@@ -611,12 +619,18 @@ def measure_soak(bench_bin, core, gw: Target, args) -> dict:
         samples.append((round(time.monotonic() - started, 1), status_kib(gw.server.pids(), "VmRSS")))
         time.sleep(step)
     load = json.loads(proc.stdout.read())
-    # Growth after the first minute (or the first sixth of a short soak): caches and pools are
-    # warm by then.
-    warm = [kib for t, kib in samples if t >= min(60.0, args.soak / 6)]
-    growth = (max(warm[-3:]) - warm[0]) / warm[0] * 100 if len(warm) >= 3 else None
-    return {"seconds": args.soak, "rate": args.rate, "samples_kib": samples,
-            "growth_percent": growth, "p50_us": load["latency_us"]["p50"],
+    # Growth: the median RSS of the last minute against that of the minute after warm-up (caches
+    # and pools are full by then). Medians, because RSS saw-tooths as the allocator and the
+    # token cache's generations turn over; a leak moves the median, a saw-tooth does not.
+    window = min(60.0, args.soak / 6)
+    first = [kib for t, kib in samples if window <= t < 2 * window]
+    last = [kib for t, kib in samples if t >= samples[-1][0] - window] if samples else []
+    growth = ((statistics.median(last) - statistics.median(first)) / statistics.median(first) * 100
+              if first and last else None)
+    return {"seconds": args.soak, "rate": args.rate, "tokens": args.tokens, "samples_kib": samples,
+            "growth_percent": growth,
+            "median_first_mib": round(statistics.median(first) / 1024, 1) if first else None,
+            "median_last_mib": round(statistics.median(last) / 1024, 1) if last else None, "p50_us": load["latency_us"]["p50"],
             "p99_us": load["latency_us"]["p99"], "errors": load["errors"] + load["non_2xx"]}
 
 
@@ -734,9 +748,11 @@ def render(results: dict) -> str:
         kib = [k for _, k in soak["samples_kib"]]
         lines += [
             "",
-            f"Soak: gateway-hs256 at {soak['rate']:g} req/s for {soak['seconds']:g} s: RSS "
-            f"{min(kib) / 1024:.1f}–{max(kib) / 1024:.1f} MiB, growth after warm-up "
-            f"{fmt(soak['growth_percent'], '.1f')} %, p50 {soak['p50_us']} µs, p99 {soak['p99_us']} µs, "
+            f"Soak: gateway-hs256 at {soak['rate']:g} req/s for {soak['seconds']:g} s with "
+            f"{soak['tokens']} tokens: RSS {min(kib) / 1024:.1f}–{max(kib) / 1024:.1f} MiB, median "
+            f"{fmt(soak['median_first_mib'], '.1f')} MiB after warm-up and "
+            f"{fmt(soak['median_last_mib'], '.1f')} MiB in the last minute "
+            f"(growth {fmt(soak['growth_percent'], '.1f')} %), p50 {soak['p50_us']} µs, p99 {soak['p99_us']} µs, "
             f"errors {soak['errors']}.",
         ]
     lines += ["", "| goal | value | target | met |", "|---|---:|---|---|"]
