@@ -3,19 +3,38 @@
 //! problem, each naming its line, key and fix.
 
 use gateway::{Config, config::load};
-
-// A request allocates a few dozen small objects (headers, futures, buffers); mimalloc serves them
-// with about a third of glibc malloc's instructions (docs/performance.md has the measurement).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::{path::Path, process::ExitCode};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<ExitCode> {
+// A request allocates a few dozen small objects (headers, futures, buffers); mimalloc serves them
+// with fewer instructions than glibc malloc (docs/performance.md has the measurement).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> anyhow::Result<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("check-config") {
         return Ok(check_config(args.get(1).map(String::as_str)));
     }
+    runtime()?.block_on(serve())
+}
+
+/// Tokio's runtime. With one worker (`TOKIO_WORKER_THREADS=1`) it is a current-thread runtime:
+/// one event loop, like one nginx worker, without the work-stealing scheduler's bookkeeping
+/// (docs/performance.md has the measurement). Otherwise the multi-thread runtime, one worker per
+/// core (or `TOKIO_WORKER_THREADS`).
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    if std::env::var("TOKIO_WORKER_THREADS").is_ok_and(|v| v.trim() == "1") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    }
+}
+
+async fn serve() -> anyhow::Result<ExitCode> {
     shared::telemetry::init("info");
     let config = Config::load()?;
     let app = gateway::build(config).await?;
