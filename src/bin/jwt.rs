@@ -17,7 +17,10 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Map, Value};
-use std::{io::Read, process::ExitCode};
+use std::{
+    io::{Read, Write},
+    process::ExitCode,
+};
 
 const USAGE: &str = "usage:
   jwt decode TOKEN               print the header and payload (no verification)
@@ -47,7 +50,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(output) => {
-            println!("{output}");
+            // `writeln!`, not `println!`: piping into `head` closes stdout early, and that is
+            // not an error worth a panic message.
+            let _ = writeln!(std::io::stdout(), "{output}");
             ExitCode::SUCCESS
         }
         Err(message) => {
