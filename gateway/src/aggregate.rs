@@ -205,12 +205,12 @@ pub async fn serve<'g>(
         &gateway.token_cache,
     )
     .await?;
-    policy::authorize_roles(aggregate.roles, claims.as_ref())?;
-    identity::apply(&mut parts.headers, claims.as_ref())?;
+    policy::authorize_roles(aggregate.roles, claims.as_deref())?;
+    identity::apply(&mut parts.headers, claims.as_deref())?;
     // The aggregate's own rate limits, counted once per dashboard request (not per call).
     let (_body, verdict) =
-        ratelimit::admit(gateway, &aggregate.name, &parts, claims.as_ref(), body).await?;
-    let sub = claims.map(|c| c.sub);
+        ratelimit::admit(gateway, &aggregate.name, &parts, claims.as_deref(), body).await?;
+    let sub = claims.map(|c| c.sub.clone());
     trace.user.clone_from(&sub);
 
     let peer = parts
@@ -405,11 +405,8 @@ async fn fetch(
         request
             .headers_mut()
             .insert(header::HOST, target.host_header.clone());
-        let mut uri = http::uri::Parts::default();
-        uri.scheme = Some(http::uri::Scheme::HTTP);
-        uri.authority = Some(target.authority.clone());
-        uri.path_and_query = Some(path_and_query.clone());
-        *request.uri_mut() = http::Uri::from_parts(uri).unwrap_or_default();
+        // Origin form (`/path?query`): HTTP/1.1 to an origin server.
+        *request.uri_mut() = http::Uri::from(path_and_query.clone());
         request
     };
     let timeout = upstream

@@ -25,6 +25,7 @@ use crate::{
 };
 use http::HeaderMap;
 use shared::{Claims, TokenError, Verifier, bearer::token_from_headers};
+use std::sync::Arc;
 
 /// The verified caller, or `None` for an anonymous request on a public/optional route.
 pub async fn authenticate(
@@ -32,7 +33,7 @@ pub async fn authenticate(
     headers: &HeaderMap,
     verifier: &Verifier,
     cache: &TokenCache,
-) -> Result<Option<Claims>, TokenError> {
+) -> Result<Option<Arc<Claims>>, TokenError> {
     authenticate_mode(route.auth, headers, verifier, cache).await
 }
 
@@ -42,7 +43,7 @@ pub async fn authenticate_mode(
     headers: &HeaderMap,
     verifier: &Verifier,
     cache: &TokenCache,
-) -> Result<Option<Claims>, TokenError> {
+) -> Result<Option<Arc<Claims>>, TokenError> {
     match mode {
         AuthMode::Public => Ok(None),
         AuthMode::Required => {
@@ -62,12 +63,12 @@ async fn verify(
     token: &str,
     verifier: &Verifier,
     cache: &TokenCache,
-) -> Result<Claims, TokenError> {
+) -> Result<Arc<Claims>, TokenError> {
     let now = token_cache::now_secs();
     if let Some(claims) = cache.get(token, now) {
         return Ok(claims);
     }
-    let claims = verifier.verify(token).await?;
+    let claims = Arc::new(verifier.verify(token).await?);
     cache.insert(token, &claims, now);
     Ok(claims)
 }

@@ -115,11 +115,11 @@ async fn pipeline<'g>(
     )
     .await?;
     // Known before the role check, so a 403 line in the access log names the caller.
-    trace.user = claims.as_ref().map(|c| c.sub.clone());
-    policy::authorize(route, claims.as_ref())?;
-    identity::apply(&mut parts.headers, claims.as_ref())?;
+    trace.user = claims.as_deref().map(|c| c.sub.clone());
+    policy::authorize(route, claims.as_deref())?;
+    identity::apply(&mut parts.headers, claims.as_deref())?;
     let (body, verdict) =
-        ratelimit::admit(gateway, &route.name, &parts, claims.as_ref(), body).await?;
+        ratelimit::admit(gateway, &route.name, &parts, claims.as_deref(), body).await?;
 
     let peer = parts
         .extensions

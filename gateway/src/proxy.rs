@@ -108,15 +108,10 @@ pub async fn forward(
         request
             .headers_mut()
             .insert(header::HOST, target.host_header.clone());
-        *request.uri_mut() = Uri::from_parts({
-            let mut uri = uri::Parts::default();
-            uri.scheme = Some(uri::Scheme::HTTP);
-            uri.authority = Some(target.authority.clone());
-            uri.path_and_query = Some(path_and_query.clone());
-            uri
-        })
-        .unwrap_or_default();
-        // The pooled client speaks HTTP/1.1 to upstreams whatever the client used.
+        // Origin form (`/path?query`), as HTTP/1.1 speaks to an origin server; the target's
+        // authority is in `Host`.
+        *request.uri_mut() = Uri::from(path_and_query.clone());
+        // The pool speaks HTTP/1.1 to upstreams whatever the client used.
         *request.version_mut() = Version::HTTP_11;
         request
     };
@@ -148,6 +143,11 @@ fn path_and_query(path: &str, query: Option<&str>) -> Result<uri::PathAndQuery, 
 /// Removes the hop-by-hop headers and those named in `Connection`. Allocates only when
 /// `Connection` names a non-standard header.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages carry none of them: one pass over the names (comparisons of known headers
+    // are cheap) spares the nine hashed removals below.
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return;
+    }
     let mut named: Vec<HeaderName> = Vec::new();
     for value in headers.get_all(header::CONNECTION) {
         let Ok(value) = value.to_str() else { continue };

@@ -21,16 +21,27 @@ pub fn token_from_headers(headers: &HeaderMap) -> Result<&str, TokenError> {
         return Err(TokenError::Missing);
     }
     let token = token.trim_start_matches(' ');
-    // RFC 6750 b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" followed by "="s.
-    let well_formed = !token.is_empty()
-        && token.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
-        });
-    if !well_formed {
+    if token.is_empty() || !token.bytes().all(|b| B64TOKEN[usize::from(b)]) {
         return Err(TokenError::Malformed);
     }
     Ok(token)
 }
+
+/// The bytes a token may contain, as a lookup table: RFC 6750's b64token is ALPHA / DIGIT / "-" /
+/// "." / "_" / "~" / "+" / "/" (and trailing "="s, allowed anywhere here; a misplaced "=" fails
+/// verification anyway). Every request's token is checked byte by byte, and one table load per
+/// byte is several times cheaper than a chain of range comparisons.
+static B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=');
+        b += 1;
+    }
+    table
+};
 
 /// A handler argument that holds the verified claims of the caller. A request without a valid
 /// token never reaches the handler: it gets 401 problem+json with the reason.
@@ -100,5 +111,21 @@ mod tests {
             token_from_headers(&headers(&["Bearer a b"])),
             Err(TokenError::Malformed)
         );
+    }
+
+    #[test]
+    fn a_token_is_made_of_b64token_characters_only() {
+        let every_allowed = "AZaz09-._~+/==";
+        assert_eq!(
+            token_from_headers(&headers(&[&format!("Bearer {every_allowed}")])),
+            Ok(every_allowed)
+        );
+        for odd in ["a!b", "a\"b", "a,b", "a%2Eb", "a;b", "a\tb"] {
+            assert_eq!(
+                token_from_headers(&headers(&[&format!("Bearer {odd}")])),
+                Err(TokenError::Malformed),
+                "{odd}"
+            );
+        }
     }
 }

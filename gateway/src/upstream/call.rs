@@ -4,13 +4,15 @@
 //! The proxy and the aggregates both call [`exchange`], so a dashboard call gets the same load
 //! balancing, circuit breaking and retries as a proxied request.
 
-use super::{ProxyBody, Target, Upstream};
+use super::{
+    ProxyBody, Target, Upstream,
+    pool::{PooledBody, SendError},
+};
 use crate::{
     error::GatewayError,
     limits::{BodyError, LimitedBody},
 };
 use http::{Request, Response};
-use hyper::body::Incoming;
 use std::time::Duration;
 
 /// Why an exchange produced no response.
@@ -51,7 +53,7 @@ impl Failure {
 /// What to do with a failure or response: the decision, separated so it can be read at once.
 enum Last {
     Failure(Failure),
-    Response(Response<Incoming>),
+    Response(Response<PooledBody>),
 }
 
 /// Sends one request to `upstream`. `head` builds the request (without body) for the chosen
@@ -64,7 +66,7 @@ pub async fn exchange(
     timeout: Duration,
     mut head: impl FnMut(&Target) -> Request<()>,
     body: ProxyBody,
-) -> Result<Response<Incoming>, Failure> {
+) -> Result<Response<PooledBody>, Failure> {
     upstream.retry.deposit();
     let mut body = Some(body);
     let mut retries_left = if retryable {
@@ -91,7 +93,8 @@ pub async fn exchange(
             .unwrap_or_else(|| LimitedBody::new(axum::body::Body::empty(), 0));
         let request = head(lease.target()).map(|()| body);
         let may_retry = |retries_left: u32| retries_left > 0 && upstream.retry.withdraw();
-        match tokio::time::timeout(timeout, upstream.client.request(request)).await {
+        let outcome = tokio::time::timeout(timeout, lease.pool().send(request)).await;
+        match outcome {
             Err(_elapsed) => {
                 lease.failed();
                 tracing::warn!(upstream = %upstream.name, target = index, "upstream timed out");
@@ -144,7 +147,7 @@ pub async fn exchange(
 }
 
 /// Our own [`BodyError`] somewhere in the chain means the client's body failed.
-fn client_body_error(error: &hyper_util::client::legacy::Error) -> Option<GatewayError> {
+fn client_body_error(error: &SendError) -> Option<GatewayError> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
         if let Some(body_error) = e.downcast_ref::<BodyError>() {

@@ -44,7 +44,7 @@ pub async fn check_all(upstream: &Upstream) {
     };
     let timeout = Duration::from_millis(check.timeout_ms);
     let checks = upstream.targets().iter().map(|state| async move {
-        let healthy = check_one(upstream, &state.target, &check.path, timeout).await;
+        let healthy = check_one(state, &check.path, timeout).await;
         let was = state.healthy.swap(healthy, Ordering::Relaxed);
         if was != healthy {
             tracing::warn!(
@@ -58,8 +58,9 @@ pub async fn check_all(upstream: &Upstream) {
     futures::future::join_all(checks).await;
 }
 
-async fn check_one(upstream: &Upstream, target: &Target, path: &str, timeout: Duration) -> bool {
-    let Ok(uri) = format!("http://{}{path}", target.authority).parse::<http::Uri>() else {
+async fn check_one(state: &TargetState, path: &str, timeout: Duration) -> bool {
+    let target = &state.target;
+    let Ok(uri) = path.parse::<http::Uri>() else {
         return false;
     };
     let Ok(request) = Request::get(uri)
@@ -69,7 +70,7 @@ async fn check_one(upstream: &Upstream, target: &Target, path: &str, timeout: Du
         return false;
     };
     matches!(
-        tokio::time::timeout(timeout, upstream.client.request(request)).await,
+        tokio::time::timeout(timeout, state.pool.send(request)).await,
         Ok(Ok(response)) if response.status().is_success()
     )
 }

@@ -1,8 +1,8 @@
 //! Upstreams: the backend services and how the gateway reaches them.
 //!
-//! Each upstream owns one HTTP client with a pool of keep-alive connections (opening a TCP
-//! connection per request would double the latency of every call) and several targets. Choosing
-//! a target and living with its failures is split by concern:
+//! Each upstream has several targets, and each target a [`pool`] of keep-alive connections
+//! (opening a TCP connection per request would double the latency of every call). Choosing a
+//! target and living with its failures is split by concern:
 //!
 //! - [`balancer`]: round robin or least outstanding requests, among the eligible targets;
 //! - [`breaker`]: a circuit breaker per target (passive outlier detection), with a clock that
@@ -22,6 +22,7 @@ pub mod balancer;
 pub mod breaker;
 pub mod call;
 pub mod health;
+pub mod pool;
 pub mod retry;
 
 use crate::{
@@ -30,10 +31,7 @@ use crate::{
 };
 use breaker::{Admission, Breaker, Clock, MonotonicClock};
 use http::{HeaderValue, Uri, uri::Authority};
-use hyper_util::{
-    client::legacy::{Client, connect::HttpConnector},
-    rt::{TokioExecutor, TokioTimer},
-};
+use pool::ConnectionPool;
 use std::{
     sync::{
         Arc,
@@ -47,9 +45,6 @@ pub const MAX_TARGETS: usize = 64;
 
 /// The body type the gateway sends upstream: the client's body, counted against the limit.
 pub type ProxyBody = LimitedBody<axum::body::Body>;
-
-/// The pooled client of one upstream.
-pub type HttpClient = Client<HttpConnector, ProxyBody>;
 
 /// One `http://host:port` address of an upstream, parsed once.
 #[derive(Debug, Clone)]
@@ -104,17 +99,17 @@ pub struct TargetState {
     pub outstanding: AtomicUsize,
     /// The last active health check passed (true until a check says otherwise).
     pub healthy: AtomicBool,
+    /// Its keep-alive connections.
+    pub pool: Arc<ConnectionPool>,
 }
 
-/// One upstream: its targets, its client, its policies.
+/// One upstream: its targets, their connections, its policies.
 #[derive(Debug)]
 pub struct Upstream {
     /// The configured name (access log, errors).
     pub name: Box<str>,
     targets: Vec<TargetState>,
     balancer: balancer::Balancer,
-    /// Pooled keep-alive client.
-    pub client: HttpClient,
     /// From sending the request to the response head; past it → 504.
     pub request_timeout: Duration,
     /// Retry policy and budget.
@@ -136,32 +131,32 @@ impl Upstream {
 
     /// [`Upstream::new`] with the breakers' clock injected (tests).
     pub fn with_clock(config: &UpstreamConfig, clock: Arc<dyn Clock>) -> Upstream {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_millis(config.connect_timeout_ms)));
-        connector.enforce_http(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(256)
-            .build(connector);
+        let connect_timeout = Duration::from_millis(config.connect_timeout_ms);
         Upstream {
             name: config.name.as_str().into(),
             targets: config
                 .targets
                 .iter()
-                .map(|t| TargetState {
-                    target: Target::parse(t).expect("validation checked every target URL"),
-                    breaker: Breaker::new(
-                        config.breaker.consecutive_failures,
-                        config.breaker.open_ms,
-                    ),
-                    outstanding: AtomicUsize::new(0),
-                    healthy: AtomicBool::new(true),
+                .map(|t| {
+                    let target = Target::parse(t).expect("validation checked every target URL");
+                    let pool = ConnectionPool::new(
+                        target.authority.host(),
+                        target.authority.port_u16().unwrap_or(80),
+                        connect_timeout,
+                    );
+                    TargetState {
+                        target,
+                        breaker: Breaker::new(
+                            config.breaker.consecutive_failures,
+                            config.breaker.open_ms,
+                        ),
+                        outstanding: AtomicUsize::new(0),
+                        healthy: AtomicBool::new(true),
+                        pool: Arc::new(pool),
+                    }
                 })
                 .collect(),
             balancer: balancer::Balancer::new(config.balance),
-            client,
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             retry: retry::RetryPolicy::new(&config.retry),
             health_check: config.health_check.clone(),
@@ -242,6 +237,11 @@ impl Lease<'_> {
     /// The chosen target.
     pub fn target(&self) -> &Target {
         &self.upstream.targets[self.index].target
+    }
+
+    /// The chosen target's connections.
+    pub fn pool(&self) -> &Arc<ConnectionPool> {
+        &self.upstream.targets[self.index].pool
     }
 
     /// Its index among the upstream's targets.
