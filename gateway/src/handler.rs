@@ -25,14 +25,14 @@ use crate::{
     policy, proxy, ratelimit,
 };
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, Request},
     response::{IntoResponse, Response},
 };
 use shared::request_id::RequestId;
 use std::{borrow::Cow, net::SocketAddr, sync::Arc, time::Instant};
 
-/// The fallback handler: everything the gateway forwards.
-pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+/// Everything the gateway forwards (all but its own endpoints; see [`crate::FrontDoor`]).
+pub async fn handle(gateway: Arc<Gateway>, request: Request) -> Response {
     let started = Instant::now();
     // Cheap clones: a standard `Method` is a tag, a `Uri` shares its bytes.
     let method = request.method().clone();

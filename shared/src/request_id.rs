@@ -36,9 +36,11 @@ pub async fn scope<F: Future>(id: Arc<str>, fut: F) -> F::Output {
     CURRENT.scope(id, fut).await
 }
 
-/// A fresh id: a UUIDv7, so ids sort by time in logs.
+/// A fresh id: a UUIDv7, so ids sort by time in logs. Encoded into a stack buffer rather than
+/// through `Display` (`to_string`), which goes through the formatting machinery on every request.
 pub fn generate() -> Arc<str> {
-    Arc::from(uuid::Uuid::now_v7().to_string())
+    let mut buffer = uuid::Uuid::encode_buffer();
+    Arc::from(&*uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buffer))
 }
 
 /// Accepts a client-supplied id only if it is short and made of safe characters, so nobody can
@@ -51,9 +53,16 @@ pub fn is_acceptable(value: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// Middleware (use with `axum::middleware::from_fn`): keeps or assigns the id, exposes it to the
-/// handler (extension + task-local + tracing span) and echoes it on the response.
-pub async fn layer(mut request: Request, next: Next) -> Response {
+/// A request's id, decided: the client's if it is acceptable, else a fresh one.
+#[derive(Debug, Clone)]
+pub struct Assigned {
+    id: Arc<str>,
+    header: HeaderValue,
+}
+
+/// Keeps or assigns the id of `request`: sets its `X-Request-Id` header (what the backends get)
+/// and its [`RequestId`] extension (what handlers read).
+pub fn assign<B>(request: &mut http::Request<B>) -> Assigned {
     let id = request
         .headers()
         .get(&X_REQUEST_ID)
@@ -62,18 +71,34 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
         .and_then(|value| std::str::from_utf8(value).ok())
         .map(Arc::<str>::from)
         .unwrap_or_else(generate);
-    let header_value = HeaderValue::from_str(&id).expect("request ids are checked header-safe");
+    let header = HeaderValue::from_str(&id).expect("request ids are checked header-safe");
     request
         .headers_mut()
-        .insert(X_REQUEST_ID.clone(), header_value.clone());
-    request.extensions_mut().insert(RequestId(id.clone()));
+        .insert(X_REQUEST_ID.clone(), header.clone());
+    request.extensions_mut().insert(RequestId(Arc::clone(&id)));
+    Assigned { id, header }
+}
 
-    let span = tracing::info_span!("request", request_id = %id);
-    let mut response = scope(id, next.run(request)).instrument(span).await;
-    response
-        .headers_mut()
-        .insert(X_REQUEST_ID.clone(), header_value);
-    response
+impl Assigned {
+    /// Runs the handling of the request with the id as the current one (task-local and tracing
+    /// span) and echoes it on the response.
+    pub async fn run<F, B>(self, handling: F) -> http::Response<B>
+    where
+        F: Future<Output = http::Response<B>>,
+    {
+        let span = tracing::info_span!("request", request_id = %self.id);
+        let mut response = scope(self.id, handling).instrument(span).await;
+        response
+            .headers_mut()
+            .insert(X_REQUEST_ID.clone(), self.header);
+        response
+    }
+}
+
+/// Middleware (use with `axum::middleware::from_fn`): keeps or assigns the id, exposes it to the
+/// handler (extension + task-local + tracing span) and echoes it on the response.
+pub async fn layer(mut request: Request, next: Next) -> Response {
+    assign(&mut request).run(next.run(request)).await
 }
 
 #[cfg(test)]
@@ -87,5 +112,22 @@ mod tests {
         assert!(!is_acceptable(b"abc\r\nX-Injected: 1"));
         assert!(!is_acceptable(b"a b"));
         assert!(!is_acceptable(&[b'a'; 129]));
+    }
+
+    #[test]
+    fn a_generated_id_is_a_hyphenated_uuid_v7_and_ids_differ() {
+        let (a, b) = (generate(), generate());
+        assert_ne!(a, b);
+        let parsed = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(parsed.get_version_num(), 7);
+        assert_eq!(
+            parsed.hyphenated().to_string(),
+            *a,
+            "lower-case, hyphenated"
+        );
+        assert!(
+            is_acceptable(a.as_bytes()),
+            "our own ids pass our own check"
+        );
     }
 }

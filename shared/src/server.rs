@@ -12,15 +12,19 @@
 //!
 //! The peer address is put in each request's extensions as axum's `ConnectInfo`, so handlers
 //! (and the gateway's `X-Forwarded-For`) can read it.
+//!
+//! What runs for each request is a [`Handler`]: for the services, their axum [`Router`]; the
+//! gateway has its own, so that a proxied request goes from hyper straight into its pipeline.
 
 use axum::{Router, extract::ConnectInfo};
-use hyper::{Request, body::Incoming};
+use bytes::Bytes;
+use hyper::{Request, Response, body::Incoming};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::{conn::auto, graceful::GracefulShutdown},
 };
 use serde::Deserialize;
-use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
+use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
 
@@ -49,21 +53,63 @@ impl Default for ServerLimits {
     }
 }
 
-/// A bound listener and the router it will serve. Binding and running are separate steps so a
+/// What a [`Server`] runs for each request. The future is `'static` because it outlives the
+/// call: hyper keeps it in the connection's task until the response is written.
+pub trait Handler: Clone + Send + Sync + 'static {
+    /// The response body.
+    type Body: http_body::Body<Data = Bytes, Error: Into<axum::BoxError>> + Send + 'static;
+
+    /// Answers one request (the peer's address is in its extensions). Called on a clone per
+    /// request, so a handler is a few `Arc`s.
+    fn call(
+        self,
+        request: Request<Incoming>,
+    ) -> impl Future<Output = Response<Self::Body>> + Send + 'static;
+}
+
+/// An axum router answers every request (the services).
+impl Handler for Router {
+    type Body = axum::body::Body;
+
+    fn call(
+        self,
+        request: Request<Incoming>,
+    ) -> impl Future<Output = Response<Self::Body>> + Send + 'static {
+        async move {
+            match self.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        }
+    }
+}
+
+/// A bound listener and the handler it will serve. Binding and running are separate steps so a
 /// caller (a test) can bind port 0, read the real port, then run.
-pub struct Server {
+pub struct Server<H = Router> {
     listener: TcpListener,
-    router: Router,
+    handler: H,
     limits: ServerLimits,
 }
 
 impl Server {
-    /// Binds `addr` (use port 0 to let the OS choose).
+    /// Binds `addr` (use port 0 to let the OS choose) to serve `router`.
     pub async fn bind(addr: SocketAddr, router: Router, limits: ServerLimits) -> io::Result<Self> {
+        Server::bind_handler(addr, router, limits).await
+    }
+}
+
+impl<H: Handler> Server<H> {
+    /// Binds `addr` (use port 0 to let the OS choose) to serve `handler`.
+    pub async fn bind_handler(
+        addr: SocketAddr,
+        handler: H,
+        limits: ServerLimits,
+    ) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         Ok(Server {
             listener,
-            router,
+            handler,
             limits,
         })
     }
@@ -82,7 +128,7 @@ impl Server {
     {
         let Server {
             listener,
-            router,
+            handler,
             limits,
         } = self;
         let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -118,10 +164,11 @@ impl Server {
                 () = &mut shutdown => break,
             };
             let _ = stream.set_nodelay(true);
-            let router = router.clone();
+            let handler = handler.clone();
             let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
-                router.clone().oneshot(request)
+                let response = handler.clone().call(request);
+                async move { Ok::<_, Infallible>(response.await) }
             });
             let connection = builder
                 .serve_connection_with_upgrades(TokioIo::new(stream), service)

@@ -59,9 +59,9 @@ impl ClockedGateway {
     async fn spawn(echo: Echo, config: Config, clock: Arc<ManualClock>) -> ClockedGateway {
         let mut gateway = Gateway::new(&config).unwrap();
         gateway.limiter = Limiter::new(&config, clock).unwrap();
-        let server = shared::server::Server::bind(
+        let server = shared::server::Server::bind_handler(
             config.server.listen,
-            gateway::router(Arc::new(gateway)),
+            gateway::FrontDoor::new(Arc::new(gateway)),
             config.server.limits.clone(),
         )
         .await
