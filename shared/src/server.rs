@@ -71,15 +71,10 @@ pub trait Handler: Clone + Send + Sync + 'static {
 impl Handler for Router {
     type Body = axum::body::Body;
 
-    fn call(
-        self,
-        request: Request<Incoming>,
-    ) -> impl Future<Output = Response<Self::Body>> + Send + 'static {
-        async move {
-            match self.oneshot(request).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            }
+    async fn call(self, request: Request<Incoming>) -> Response<Self::Body> {
+        match self.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
         }
     }
 }
