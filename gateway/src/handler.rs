@@ -104,6 +104,9 @@ async fn pipeline<'g>(
         });
     }
 
+    // Room for the headers the gateway adds (identity, forwarding): the map grows once, not
+    // once per insert that crosses its capacity.
+    parts.headers.reserve(8);
     // Hop-by-hop headers go first, before the gateway adds its own: a client that lists
     // `X-User-Id` in `Connection` must not make the proxy drop the identity the gateway sets.
     proxy::strip_hop_by_hop(&mut parts.headers);

@@ -171,17 +171,20 @@ impl Handler for FrontDoor {
         self,
         mut request: http::Request<Incoming>,
     ) -> impl Future<Output = http::Response<Body>> + Send + 'static {
-        // Boxed: the pipeline's future is several kilobytes, and hyper moves the future it is
-        // given (measured: unboxed, copying it costs more than all the rest of the request).
-        Box::pin(async move {
+        // The pipeline's future is several kilobytes, and a future is moved (copied) each time
+        // it is handed to a wrapper: hyper's dispatcher, the request id's task-local and span.
+        // So it is boxed where it is made, and only the pointer travels (measured: unboxed,
+        // the copies cost more than the rest of the request; boxed at the outside, ~17k bytes
+        // were still copied per request).
+        async move {
             if OWN_ENDPOINTS.contains(&request.uri().path()) {
-                return self.own_endpoints.call(request).await;
+                return Box::pin(self.own_endpoints.call(request)).await;
             }
             // Every response, errors included, carries the request id.
             let id = request_id::assign(&mut request);
-            id.run(handler::handle(self.gateway, request.map(Body::new)))
-                .await
-        })
+            let handling = Box::pin(handler::handle(self.gateway, request.map(Body::new)));
+            id.run(handling).await
+        }
     }
 }
 
