@@ -167,24 +167,19 @@ impl FrontDoor {
 impl Handler for FrontDoor {
     type Body = Body;
 
-    fn call(
-        self,
-        mut request: http::Request<Incoming>,
-    ) -> impl Future<Output = http::Response<Body>> + Send + 'static {
-        // The pipeline's future is several kilobytes, and a future is moved (copied) each time
-        // it is handed to a wrapper: hyper's dispatcher, the request id's task-local and span.
-        // So it is boxed where it is made, and only the pointer travels (measured: unboxed,
-        // the copies cost more than the rest of the request; boxed at the outside, ~17k bytes
-        // were still copied per request).
-        async move {
-            if OWN_ENDPOINTS.contains(&request.uri().path()) {
-                return Box::pin(self.own_endpoints.call(request)).await;
-            }
-            // Every response, errors included, carries the request id.
-            let id = request_id::assign(&mut request);
-            let handling = Box::pin(handler::handle(self.gateway, request.map(Body::new)));
-            id.run(handling).await
+    // The pipeline's future is several kilobytes, and a future is moved (copied) each time it
+    // is handed to a wrapper: hyper's dispatcher, the request id's task-local and span. So it
+    // is boxed where it is made, and only the pointer travels (measured: unboxed, the copies
+    // cost more than the rest of the request; boxed at the outside, ~17k bytes were still
+    // copied per request).
+    async fn call(self, mut request: http::Request<Incoming>) -> http::Response<Body> {
+        if OWN_ENDPOINTS.contains(&request.uri().path()) {
+            return Box::pin(self.own_endpoints.call(request)).await;
         }
+        // Every response, errors included, carries the request id.
+        let id = request_id::assign(&mut request);
+        let handling = Box::pin(handler::handle(self.gateway, request.map(Body::new)));
+        id.run(handling).await
     }
 }
 
