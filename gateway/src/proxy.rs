@@ -95,15 +95,18 @@ pub async fn forward(
     let path_and_query = path_and_query(how.path, how.query)?;
     let method = parts.method;
     let mut headers = Some(parts.headers);
+    // A request that may be sent twice (a retried status) needs its headers twice; otherwise
+    // they are given away, not copied: `head` runs once (see `call::exchange`).
+    let keep_headers = retryable && upstream.retry.retries_some_status();
     let head = |target: &Target| {
-        // A request that cannot be retried gives its headers away; a retryable one (bodiless,
-        // so cheap) keeps them for the next attempt.
         let mut request = http::Request::new(());
         *request.method_mut() = method.clone();
-        *request.headers_mut() = if retryable {
+        *request.headers_mut() = if keep_headers {
             headers.clone().unwrap_or_default()
         } else {
-            headers.take().unwrap_or_default()
+            let taken = headers.take();
+            debug_assert!(taken.is_some(), "built twice without keeping the headers");
+            taken.unwrap_or_default()
         };
         request
             .headers_mut()

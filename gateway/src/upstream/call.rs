@@ -57,9 +57,12 @@ enum Last {
 }
 
 /// Sends one request to `upstream`. `head` builds the request (without body) for the chosen
-/// target; `body` goes with the first attempt, and retries — which only happen when
-/// `retryable` says the request is idempotent and bodiless — send an empty body.
-/// `timeout` bounds each attempt's wait for the response head.
+/// target once a connection to it is ready; `body` goes with the first request built, and
+/// retries — which only happen when `retryable` says the request is idempotent and bodiless —
+/// send an empty body. A request that never left (its target refused the connection) is not
+/// built again for the next target, so `head` is called a second time only to retry a status
+/// listed in `retry.statuses`. `timeout` bounds each attempt, connecting included, up to the
+/// response head.
 pub async fn exchange(
     upstream: &Upstream,
     retryable: bool,
@@ -76,6 +79,9 @@ pub async fn exchange(
     };
     let mut excluded = 0u64;
     let mut last: Option<Last> = None;
+    // A request built for a target whose connection failed before it was sent: it goes to the
+    // next target as it is (only its `Host` changes).
+    let mut unsent: Option<Request<ProxyBody>> = None;
     loop {
         let lease = match upstream.lease(excluded) {
             Ok(lease) => lease,
@@ -88,12 +94,36 @@ pub async fn exchange(
             }
         };
         let index = lease.index();
-        let body = body
-            .take()
-            .unwrap_or_else(|| LimitedBody::new(axum::body::Body::empty(), 0));
-        let request = head(lease.target()).map(|()| body);
         let may_retry = |retries_left: u32| retries_left > 0 && upstream.retry.withdraw();
-        let outcome = tokio::time::timeout(timeout, lease.pool().send(request)).await;
+        // One attempt on this target: a connection first, then the request is built (or the
+        // unsent one reused) and sent. A stale pooled connection gives the request back, and
+        // it goes out on the next one.
+        let attempt = async {
+            loop {
+                let connection = match lease.pool().idle_connection() {
+                    Some(connection) => connection,
+                    None => lease.pool().new_connection().await?,
+                };
+                let request = match unsent.take() {
+                    Some(mut request) => {
+                        let host = lease.target().host_header.clone();
+                        request.headers_mut().insert(http::header::HOST, host);
+                        request
+                    }
+                    None => {
+                        let body = body
+                            .take()
+                            .unwrap_or_else(|| LimitedBody::new(axum::body::Body::empty(), 0));
+                        head(lease.target()).map(|()| body)
+                    }
+                };
+                match connection.send(request).await {
+                    Err(SendError::Stale(request)) => unsent = Some(request),
+                    outcome => return outcome,
+                }
+            }
+        };
+        let outcome = tokio::time::timeout(timeout, attempt).await;
         match outcome {
             Err(_elapsed) => {
                 lease.failed();

@@ -18,9 +18,14 @@
 //!
 //! A pooled connection can die while idle (the target restarted, or closed it after its own
 //! keep-alive timeout). If a request fails on a reused connection *before any of it was
-//! written*, hyper hands the request back and it is sent again on another connection; a request
-//! that may have reached the target is never silently re-sent here (retries are the policy's
-//! decision, in [`super::call`]).
+//! written*, hyper hands the request back ([`SendError::Stale`]) and the caller sends it on
+//! another connection; a request that may have reached the target is never silently re-sent
+//! (retries are the policy's decision, in [`super::call`]).
+//!
+//! Getting a connection and sending on it are separate steps ([`ConnectionPool::connection`],
+//! [`Connection::send`]) so that a caller builds its request only once it has a connection: a
+//! target that refuses connections leaves the request unbuilt, free to go to another target,
+//! and nothing has to be copied in case that happens.
 //!
 //! Why not hyper-util's pooled `Client`? It does all this and more (any scheme, HTTP/2, DNS
 //! caching), at a price paid on every request: the pool is keyed by scheme and authority
@@ -79,12 +84,14 @@ impl fmt::Debug for ConnectionPool {
 }
 
 /// Why a request got no response from the target.
-#[derive(Debug)]
 pub enum SendError {
     /// No TCP connection could be opened: the request never left.
     Connect(io::Error),
-    /// The connection was opened but the exchange failed (including, as its cause, a request
-    /// body that failed while it was being sent).
+    /// A reused connection turned out to be closed before a byte of the request was written:
+    /// here is the request back, to send on another connection.
+    Stale(Request<ProxyBody>),
+    /// The exchange failed (including, as its cause, a request body that failed while it was
+    /// being sent).
     Exchange(hyper::Error),
 }
 
@@ -95,10 +102,21 @@ impl SendError {
     }
 }
 
+impl fmt::Debug for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Connect(e) => f.debug_tuple("Connect").field(e).finish(),
+            SendError::Stale(_) => f.write_str("Stale"),
+            SendError::Exchange(e) => f.debug_tuple("Exchange").field(e).finish(),
+        }
+    }
+}
+
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendError::Connect(_) => f.write_str("cannot connect"),
+            SendError::Stale(_) => f.write_str("the pooled connection was closed"),
             SendError::Exchange(_) => f.write_str("the exchange failed"),
         }
     }
@@ -108,7 +126,56 @@ impl std::error::Error for SendError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             SendError::Connect(e) => Some(e),
+            SendError::Stale(_) => None,
             SendError::Exchange(e) => Some(e),
+        }
+    }
+}
+
+/// A connection taken from the pool (or just opened) for one request.
+pub struct Connection {
+    sender: SendRequest<ProxyBody>,
+    reused: bool,
+    pool: Arc<ConnectionPool>,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("reused", &self.reused)
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Sends `request` on this connection. The URI should be in origin form (`/path?query`); an
+    /// absolute URI is reduced to it (HTTP/1.1 to an origin server).
+    pub async fn send(
+        self,
+        mut request: Request<ProxyBody>,
+    ) -> Result<Response<PooledBody>, SendError> {
+        if request.uri().authority().is_some() {
+            let origin_form = request
+                .uri()
+                .path_and_query()
+                .map_or_else(|| Uri::from_static("/"), |pq| Uri::from(pq.clone()));
+            *request.uri_mut() = origin_form;
+        }
+        let Connection {
+            mut sender,
+            reused,
+            pool,
+        } = self;
+        match sender.try_send_request(request).await {
+            Ok(response) => {
+                let lent = Lent { sender, pool };
+                Ok(response.map(|body| PooledBody::new(body, lent)))
+            }
+            Err(mut failed) => match failed.take_message() {
+                // Not a byte was written: the idle connection had died.
+                Some(unsent) if reused => Err(SendError::Stale(unsent)),
+                _ => Err(SendError::Exchange(failed.into_error())),
+            },
         }
     }
 }
@@ -130,37 +197,42 @@ impl ConnectionPool {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// Sends `request` on a pooled or new connection. The URI should be in origin form
-    /// (`/path?query`); an absolute URI is reduced to it (HTTP/1.1 to an origin server).
+    /// An idle connection, or a new one.
+    pub async fn connection(self: &Arc<Self>) -> Result<Connection, SendError> {
+        match self.idle_connection() {
+            Some(connection) => Ok(connection),
+            None => self.new_connection().await,
+        }
+    }
+
+    /// The most recently returned idle connection that is still usable, if any (no waiting).
+    pub fn idle_connection(self: &Arc<Self>) -> Option<Connection> {
+        self.checkout().map(|sender| Connection {
+            sender,
+            reused: true,
+            pool: Arc::clone(self),
+        })
+    }
+
+    /// A new connection (within the connect timeout).
+    pub async fn new_connection(self: &Arc<Self>) -> Result<Connection, SendError> {
+        Ok(Connection {
+            sender: self.connect().await?,
+            reused: false,
+            pool: Arc::clone(self),
+        })
+    }
+
+    /// Sends `request` on a pooled or new connection, on another one if a pooled connection
+    /// turns out to be closed (health checks, tests).
     pub async fn send(
         self: &Arc<Self>,
         mut request: Request<ProxyBody>,
     ) -> Result<Response<PooledBody>, SendError> {
-        if request.uri().authority().is_some() {
-            let origin_form = request
-                .uri()
-                .path_and_query()
-                .map_or_else(|| Uri::from_static("/"), |pq| Uri::from(pq.clone()));
-            *request.uri_mut() = origin_form;
-        }
         loop {
-            let (mut sender, reused) = match self.checkout() {
-                Some(sender) => (sender, true),
-                None => (self.connect().await?, false),
-            };
-            match sender.try_send_request(request).await {
-                Ok(response) => {
-                    let lent = Lent {
-                        sender,
-                        pool: Arc::clone(self),
-                    };
-                    return Ok(response.map(|body| PooledBody::new(body, lent)));
-                }
-                Err(mut failed) => match failed.take_message() {
-                    // Not a byte was written: the idle connection had died. Another one.
-                    Some(unsent) if reused => request = unsent,
-                    _ => return Err(SendError::Exchange(failed.into_error())),
-                },
+            match self.connection().await?.send(request).await {
+                Err(SendError::Stale(unsent)) => request = unsent,
+                outcome => return outcome,
             }
         }
     }

@@ -52,6 +52,12 @@ impl RetryPolicy {
         self.attempts > 0 && is_idempotent(method) && body_empty && !declares_body(headers)
     }
 
+    /// Could any response status be retried? Only then must a request be kept for a second
+    /// sending (a connection failure leaves it unsent, see [`super::call::exchange`]).
+    pub fn retries_some_status(&self) -> bool {
+        !self.statuses.is_empty()
+    }
+
     /// Is a response with this status worth another attempt?
     pub fn retries_status(&self, status: u16) -> bool {
         self.statuses.contains(&status)

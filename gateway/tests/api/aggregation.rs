@@ -51,8 +51,12 @@ async fn gateway_limited(
 }
 
 async fn get_agg(gw: &TestGateway) -> reqwest::Response {
+    get_agg_with(gw, &token(Role::Student)).await
+}
+
+async fn get_agg_with(gw: &TestGateway, token: &str) -> reqwest::Response {
     gw.get("/api/agg")
-        .header("authorization", bearer(&token(Role::Student)))
+        .header("authorization", bearer(token))
         .header("x-request-id", "agg-test-1")
         .send()
         .await
@@ -66,7 +70,9 @@ async fn every_call_fills_its_section_with_the_callers_identity_and_request_id()
         call("invoices", "billing", "/billing/invoices", false, Some(500)),
     ])
     .await;
-    let (status, headers, body) = parts(get_agg(&gw).await).await;
+    // One token, sent and then compared: two calls to `token()` a second apart would differ.
+    let student = token(Role::Student);
+    let (status, headers, body) = parts(get_agg_with(&gw, &student).await).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(headers["x-gateway-partial"], "false");
     assert_eq!(headers["cache-control"], "private, no-cache");
@@ -76,10 +82,7 @@ async fn every_call_fills_its_section_with_the_callers_identity_and_request_id()
         "{{sub}} is the caller's id"
     );
     let sent = &profile["headers"];
-    assert_eq!(
-        sent["authorization"][0],
-        bearer(&token(Role::Student)).as_str()
-    );
+    assert_eq!(sent["authorization"][0], bearer(&student).as_str());
     assert_eq!(sent["x-request-id"][0], "agg-test-1");
     assert_eq!(sent["x-user-id"][0], "1905551042");
     assert_eq!(sent["x-user-role"][0], "STUDENT");

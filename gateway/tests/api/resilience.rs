@@ -125,7 +125,21 @@ async fn a_dead_target_costs_no_failed_get_and_its_breaker_takes_it_out() {
     };
     let gw = pool(echo, config, Arc::default()).await;
     for _ in 0..20 {
-        assert_eq!(gw.get("/api/pool/x").send().await.unwrap().status(), 200);
+        let response = gw
+            .get("/api/pool/x")
+            .header("x-client-note", "kept")
+            .send()
+            .await
+            .unwrap();
+        let (status, _, body) = parts(response).await;
+        assert_eq!(status, 200);
+        // Whichever target refused first, the request that arrived is whole: the client's
+        // headers, the gateway's, and the live target's own Host.
+        let headers = &body["headers"];
+        assert_eq!(headers["x-client-note"][0], "kept", "{headers}");
+        assert!(headers["x-request-id"][0].is_string(), "{headers}");
+        assert!(headers["x-forwarded-for"][0].is_string(), "{headers}");
+        assert_eq!(headers["host"][0], gw.echo.addr.to_string(), "{headers}");
     }
     assert_eq!(
         gw.echo.seen().len(),
