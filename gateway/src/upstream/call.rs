@@ -118,7 +118,7 @@ pub async fn exchange(
                     }
                 };
                 match connection.send(request).await {
-                    Err(SendError::Stale(request)) => unsent = Some(request),
+                    Err(SendError::Stale(request)) => unsent = Some(*request),
                     outcome => return outcome,
                 }
             }

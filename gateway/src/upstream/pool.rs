@@ -89,7 +89,7 @@ pub enum SendError {
     Connect(io::Error),
     /// A reused connection turned out to be closed before a byte of the request was written:
     /// here is the request back, to send on another connection.
-    Stale(Request<ProxyBody>),
+    Stale(Box<Request<ProxyBody>>),
     /// The exchange failed (including, as its cause, a request body that failed while it was
     /// being sent).
     Exchange(hyper::Error),
@@ -173,7 +173,7 @@ impl Connection {
             }
             Err(mut failed) => match failed.take_message() {
                 // Not a byte was written: the idle connection had died.
-                Some(unsent) if reused => Err(SendError::Stale(unsent)),
+                Some(unsent) if reused => Err(SendError::Stale(Box::new(unsent))),
                 _ => Err(SendError::Exchange(failed.into_error())),
             },
         }
@@ -231,7 +231,7 @@ impl ConnectionPool {
     ) -> Result<Response<PooledBody>, SendError> {
         loop {
             match self.connection().await?.send(request).await {
-                Err(SendError::Stale(unsent)) => request = unsent,
+                Err(SendError::Stale(unsent)) => request = *unsent,
                 outcome => return outcome,
             }
         }
