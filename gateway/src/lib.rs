@@ -20,9 +20,10 @@
 //! - [`forwarded`]: `X-Forwarded-*` / `Forwarded` and trusted proxies.
 //! - [`aggregate`]: `[[aggregates]]` — several upstream calls run at once, merged into one JSON
 //!   answer with a `_meta` report; partial answers for failed optional calls.
-//! - [`upstream`]: targets and pooled keep-alive clients, split by concern: `balancer` (round
-//!   robin, least outstanding), `breaker` (a circuit per target, injectable clock), `health`
-//!   (active checks, the readiness report), `retry` (policy and budget), `call` (one exchange).
+//! - [`upstream`]: targets and how they are reached, split by concern: `pool` (keep-alive
+//!   connections per target), `balancer` (round robin, least outstanding), `breaker` (a circuit
+//!   per target, injectable clock), `health` (active checks, the readiness report), `retry`
+//!   (policy and budget), `call` (one exchange).
 //! - [`limits`]: URI and body limits (the body counted on the stream).
 //! - [`error`]: every gateway error with its status, reason and side (downstream/upstream).
 //! - [`access_log`]: one structured line per request.
