@@ -475,6 +475,11 @@ mod tests {
         assert_eq!(accepted.load(Ordering::SeqCst), 1);
     }
 
+    fn all_idle_closed(pool: &ConnectionPool) -> bool {
+        let idle = pool.idle.lock().unwrap();
+        idle.iter().all(|c| !c.sender.is_ready())
+    }
+
     #[tokio::test]
     async fn a_connection_the_target_closed_is_replaced_without_an_error() {
         let (port, accepted) = backend(Backend::CloseAfterEach).await;
@@ -486,11 +491,9 @@ mod tests {
             // the instant between a target closing an idle connection and the client noticing
             // is HTTP/1.1's own race, not what this test is about.
             for _ in 0..400 {
-                let idle = pool.idle.lock().unwrap();
-                if idle.iter().all(|c| !c.sender.is_ready()) {
+                if all_idle_closed(&pool) {
                     break;
                 }
-                drop(idle);
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }
