@@ -204,17 +204,25 @@ pub async fn build_with_clock(
     clock: Arc<dyn upstream::breaker::Clock>,
 ) -> anyhow::Result<App> {
     let gateway = Gateway::with_clock(&config, clock)?;
-    let limits: ServerLimits = config.server.limits.clone();
-    let listen = config.server.listen;
-    let gateway = Arc::new(gateway);
-    upstream::health::spawn(&gateway);
-    let server = Server::bind_handler(listen, FrontDoor::new(gateway), limits)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`server.listen`): {e}"))?;
-    Ok(App { server })
+    App::bind(gateway, config.server.listen, config.server.limits.clone()).await
 }
 
 impl App {
+    /// Starts the health checks of a compiled gateway and binds its listener (tests use it to
+    /// swap a part first, such as the limiter's clock).
+    pub async fn bind(
+        gateway: Gateway,
+        listen: SocketAddr,
+        limits: ServerLimits,
+    ) -> anyhow::Result<App> {
+        let gateway = Arc::new(gateway);
+        upstream::health::spawn(&gateway);
+        let server = Server::bind_handler(listen, FrontDoor::new(gateway), limits)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`server.listen`): {e}"))?;
+        Ok(App { server })
+    }
+
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()

@@ -59,16 +59,12 @@ impl ClockedGateway {
     async fn spawn(echo: Echo, config: Config, clock: Arc<ManualClock>) -> ClockedGateway {
         let mut gateway = Gateway::new(&config).unwrap();
         gateway.limiter = Limiter::new(&config, clock).unwrap();
-        let server = shared::server::Server::bind_handler(
-            config.server.listen,
-            gateway::FrontDoor::new(Arc::new(gateway)),
-            config.server.limits.clone(),
-        )
-        .await
-        .unwrap();
-        let addr = server.local_addr();
+        let app = gateway::App::bind(gateway, config.server.listen, config.server.limits.clone())
+            .await
+            .unwrap();
+        let addr = app.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(server.run_until(async {
+        tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
         ClockedGateway {
