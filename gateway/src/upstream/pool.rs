@@ -12,9 +12,9 @@
 //!    that holds the connection for as long as the response body is being read;
 //! 3. **returned** — when the body has been read to its end, the connection goes back to the
 //!    idle list (at most [`MAX_IDLE`]; past [`IDLE_TIMEOUT`] unused it is not trusted again, as
-//!    the target may be about to close it). A body dropped half-read takes its connection with
-//!    it: the rest of that response is still on the wire, so the connection cannot carry
-//!    another one.
+//!    the target may be about to close it, and it is closed when a newer connection comes
+//!    back). A body dropped half-read takes its connection with it: the rest of that response
+//!    is still on the wire, so the connection cannot carry another one.
 //!
 //! A pooled connection can die while idle (the target restarted, or closed it after its own
 //! keep-alive timeout). If a request fails on a reused connection *before any of it was
@@ -290,12 +290,17 @@ impl ConnectionPool {
     }
 
     fn keep(&self, sender: SendRequest<ProxyBody>) {
+        let now = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        // Close the connections idle too long (the oldest are first): after a burst, the
+        // extra connections would otherwise stay open until a request reaches that deep.
+        let expired = idle
+            .iter()
+            .take_while(|c| now.duration_since(c.since) >= IDLE_TIMEOUT)
+            .count();
+        idle.drain(..expired);
         if idle.len() < MAX_IDLE {
-            idle.push(IdleConnection {
-                sender,
-                since: Instant::now(),
-            });
+            idle.push(IdleConnection { sender, since: now });
         }
     }
 }
@@ -498,6 +503,104 @@ mod tests {
             }
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    }
+
+    /// A backend that answers one request per connection, keeps the connection open until
+    /// told, then closes it; counts connections accepted and closed.
+    async fn closing_backend(
+        close: Arc<tokio::sync::Notify>,
+    ) -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (accepted, closed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (a, c) = (Arc::clone(&accepted), Arc::clone(&closed));
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                a.fetch_add(1, Ordering::SeqCst);
+                let (close, c) = (Arc::clone(&close), Arc::clone(&c));
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 1024];
+                    let _ = socket.read(&mut buf).await;
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                    socket.write_all(answer).await.unwrap();
+                    close.notified().await;
+                    drop(socket);
+                    c.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        (port, accepted, closed)
+    }
+
+    #[tokio::test]
+    async fn a_pooled_connection_the_target_closed_is_replaced_without_an_error() {
+        let close = Arc::new(tokio::sync::Notify::new());
+        let (port, accepted, closed) = closing_backend(Arc::clone(&close)).await;
+        let pool = pool(port);
+        let response = pool.send(get()).await.unwrap();
+        assert_eq!(body_of(response).await, "ok");
+        assert_eq!(pool.idle_count(), 1, "kept while the target keeps it open");
+
+        // The target closes the idle connection (its keep-alive timeout, a restart).
+        close.notify_one();
+        for _ in 0..400 {
+            if closed.load(Ordering::SeqCst) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(closed.load(Ordering::SeqCst), 1);
+
+        // The next request goes out on a new connection: the closed one is either seen closed
+        // at checkout or, if its close is noticed only as the request is queued, hands the
+        // request back before writing a byte.
+        let response = pool.send(get()).await.expect("no error for the client");
+        assert_eq!(body_of(response).await, "ok");
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn idle_connections_past_the_idle_timeout_are_not_reused() {
+        let (port, accepted) = backend(Backend::KeepAlive).await;
+        let pool = pool(port);
+        let response = pool.send(get()).await.unwrap();
+        assert_eq!(body_of(response).await, "ok");
+        // Age the idle connection past the limit.
+        pool.idle.lock().unwrap()[0].since -= IDLE_TIMEOUT;
+        let response = pool.send(get()).await.unwrap();
+        assert_eq!(body_of(response).await, "ok");
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "a new connection for the second"
+        );
+        assert_eq!(pool.idle_count(), 1, "the aged one is closed, not kept");
+    }
+
+    #[tokio::test]
+    async fn a_returning_connection_closes_the_ones_idle_too_long() {
+        let (port, accepted) = backend(Backend::KeepAlive).await;
+        let pool = pool(port);
+        // Two requests at once: two connections, both idle afterwards.
+        let (first, second) = (
+            pool.send(get()).await.unwrap(),
+            pool.send(get()).await.unwrap(),
+        );
+        assert_eq!(body_of(first).await, "ok");
+        assert_eq!(body_of(second).await, "ok");
+        assert_eq!((accepted.load(Ordering::SeqCst), pool.idle_count()), (2, 2));
+        // The older one ages past the limit; the newer one serves the next request and, on
+        // its return, the aged one is closed rather than left open at the bottom of the list.
+        pool.idle.lock().unwrap()[0].since -= IDLE_TIMEOUT;
+        let response = pool.send(get()).await.unwrap();
+        assert_eq!(body_of(response).await, "ok");
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "the fresh one was reused"
+        );
+        assert_eq!(pool.idle_count(), 1);
     }
 
     #[tokio::test]
