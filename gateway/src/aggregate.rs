@@ -113,7 +113,9 @@ pub struct Aggregate {
 /// Every aggregate, by exact path.
 #[derive(Debug, Default)]
 pub struct Aggregates {
-    by_path: HashMap<Box<str>, Aggregate>,
+    /// Looked up on every request: `foldhash`, as the route table (keys from the
+    /// configuration only).
+    by_path: HashMap<Box<str>, Aggregate, foldhash::fast::RandomState>,
 }
 
 impl Aggregates {
