@@ -92,7 +92,14 @@ pub async fn forward(
         upstream
             .retry
             .request_is_retryable(&parts.method, &parts.headers, body.is_end_stream());
-    let path_and_query = path_and_query(how.path, how.query)?;
+    // Usually the path goes upstream as the client wrote it (already canonical, no prefix
+    // rewrite): then the client's own `path?query` is shared, not copied and validated again.
+    let path_and_query = match parts.uri.path_and_query() {
+        Some(original) if original.path() == how.path && original.query() == how.query => {
+            original.clone()
+        }
+        _ => path_and_query(how.path, how.query)?,
+    };
     let method = parts.method;
     let mut headers = Some(parts.headers);
     // A request that may be sent twice (a retried status) needs its headers twice; otherwise

@@ -31,6 +31,24 @@ async fn strip_prefix_and_unrewritten_routes() {
     assert_eq!(body["uri"], "/");
     let (_, _, body) = parts(gw.get("/.well-known/jwks.json").send().await.unwrap()).await;
     assert_eq!(body["uri"], "/.well-known/jwks.json");
+    // Unrewritten, the client's own path and query go up as they came …
+    let (_, _, body) = parts(
+        gw.get("/.well-known/jwks.json?kid=a%2Fb&x")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body["uri"], "/.well-known/jwks.json?kid=a%2Fb&x");
+    // … unless they were not canonical: then the canonical path, with the query unchanged.
+    let (_, _, body) = parts(
+        gw.get("//.well-known/./jwks.json?kid=a%2Fb")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body["uri"], "/.well-known/jwks.json?kid=a%2Fb");
     let (_, _, body) = parts(
         gw.http
             .post(gw.url("/api/auth/login"))
