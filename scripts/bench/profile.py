@@ -3,6 +3,7 @@
 is doing, so it can judge an optimisation that a noisy throughput run cannot.
 
     python3 scripts/bench/profile.py [--alg HS256|RS256|EdDSA] [--requests 3000] [--gateway-bin PATH]
+    python3 scripts/bench/profile.py --nginx      # the same count for nginx's plain proxy_pass
 
 Needs valgrind and the release builds of `scripts/bench/run`. Starts the bench backend and the
 gateway under `valgrind --tool=callgrind`, warms it up, zeroes the counters, sends --requests
@@ -33,6 +34,8 @@ def main() -> int:
     p.add_argument("--bin-dir", default=str(bench.ROOT / "target" / "release"))
     p.add_argument("--gateway-bin")
     p.add_argument("--top", type=int, default=30)
+    p.add_argument("--nginx", action="store_true",
+                   help="profile nginx (the benchmark's configuration, one process) instead")
     args = p.parse_args()
     bin_dir = Path(args.bin_dir)
     gateway_bin = Path(args.gateway_bin) if args.gateway_bin else bin_dir / "gateway"
@@ -50,12 +53,21 @@ def main() -> int:
             [str(bench_bin), "tokens", "--secret", secret, "--keys", str(bench.KEYS), "--count",
              str(args.tokens)], capture_output=True, text=True, check=True).stdout)
         (work / "tokens").write_text("\n".join(tokens[args.alg]) + "\n")
-        (work / "gw.toml").write_text(bench.gateway_config(
-            port, backend_port, secret if args.alg == "HS256" else None, jwks=args.alg != "HS256"))
         out = work / "callgrind.out"
+        if args.nginx:
+            # The benchmark's nginx, in one process (no master) so that callgrind sees the
+            # worker; it ignores the token, as it does in the benchmark.
+            (work / "nginx.conf").write_text(
+                bench.NGINX_CONF.format(dir=work, backend=backend_port, port=port)
+                .replace("master_process on;", "master_process off;"))
+            target = ["nginx", "-c", str(work / "nginx.conf"), "-p", str(work), "-e",
+                      str(work / "nginx-error.log")]
+        else:
+            (work / "gw.toml").write_text(bench.gateway_config(
+                port, backend_port, secret if args.alg == "HS256" else None, jwks=args.alg != "HS256"))
+            target = [str(gateway_bin), "--config", str(work / "gw.toml")]
         gw = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(gateway_bin),
-             "--config", str(work / "gw.toml")],
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *target],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env={**os.environ, "TOKIO_WORKER_THREADS": "1", "RUST_LOG": "warn"})
         procs.append(gw)
@@ -75,7 +87,8 @@ def main() -> int:
         total = next(int(line.split()[0].replace(",", "")) for line in annotate.splitlines()
                      if "PROGRAM TOTALS" in line)
         answered = load["requests"]
-        print(f"{args.alg}: {answered} requests ({load['non_2xx'] + load['errors']} failed), "
+        what = "nginx" if args.nginx else args.alg
+        print(f"{what}: {answered} requests ({load['non_2xx'] + load['errors']} failed), "
               f"{total:,} instructions, {total / max(1, answered):,.0f} per request")
         print(f"callgrind file: {dump}")
         shown = 0
