@@ -48,23 +48,24 @@ use crate::{
     auth,
     config::{AggregateConfig, AuthMode, Config},
     error::GatewayError,
-    forwarded, identity, policy, ratelimit,
+    forwarded,
+    handler::Caller,
+    identity, policy, ratelimit,
     routing::{MethodSet, RoleSet},
     upstream::{Target, call},
 };
 use axum::{
     body::Body,
-    extract::{ConnectInfo, Request},
+    extract::Request,
     response::{IntoResponse, Response},
 };
 use futures::stream::{FuturesUnordered, StreamExt};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use serde_json::{Map, Value, json};
-use shared::request_id::{RequestId, X_REQUEST_ID};
+use shared::request_id::X_REQUEST_ID;
 use std::{
     collections::HashMap,
-    net::SocketAddr,
     time::{Duration, Instant},
 };
 
@@ -189,6 +190,7 @@ struct Outcome {
 pub async fn serve<'g>(
     gateway: &'g Gateway,
     aggregate: &'g Aggregate,
+    caller: &Caller<'_>,
     request: Request,
     trace: &mut Trace<'g>,
 ) -> Result<Response, GatewayError> {
@@ -210,33 +212,27 @@ pub async fn serve<'g>(
     policy::authorize_roles(aggregate.roles, claims.as_deref())?;
     identity::apply(&mut parts.headers, claims.as_deref())?;
     // The aggregate's own rate limits, counted once per dashboard request (not per call).
-    let (_body, verdict) =
-        ratelimit::admit(gateway, &aggregate.name, &parts, claims.as_deref(), body).await?;
+    let (_body, verdict) = ratelimit::admit(
+        gateway,
+        &aggregate.name,
+        &parts,
+        caller.peer,
+        claims.as_deref(),
+        body,
+    )
+    .await?;
     let sub = claims.map(|c| c.sub.clone());
     trace.user.clone_from(&sub);
 
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
     let host = parts.headers.get(header::HOST).cloned();
-    forwarded::apply(
-        &mut parts.headers,
-        peer,
-        gateway.trusted_proxies.trusts(peer),
-        host,
-    );
+    forwarded::apply(&mut parts.headers, caller.peer, host);
     let mut headers = HeaderMap::with_capacity(COPIED.len() + 2);
     for name in &COPIED {
         if let Some(value) = parts.headers.get(name) {
             headers.insert(name.clone(), value.clone());
         }
     }
-    if let Some(id) = parts.extensions.get::<RequestId>()
-        && let Ok(value) = HeaderValue::from_str(&id.0)
-    {
-        headers.insert(X_REQUEST_ID.clone(), value);
-    }
+    headers.insert(X_REQUEST_ID.clone(), caller.request_id.header().clone());
     headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
 
     let started = Instant::now();

@@ -82,34 +82,72 @@ impl TrustedProxies {
     }
 }
 
-/// Rewrites the forwarding headers of a request about to go upstream. `host` is the Host the
-/// client asked for (the upstream gets its own in `Host`).
-pub fn apply(
-    headers: &mut HeaderMap,
-    peer: Option<SocketAddr>,
-    trusted: bool,
-    host: Option<HeaderValue>,
-) {
-    let ip = peer.map(|p| p.ip().to_canonical());
-    let client = ip.map_or_else(|| "unknown".to_owned(), ip_text);
+/// The client end of one connection, as the forwarding headers describe it. Worked out once,
+/// when the connection is accepted (a peer cannot change mid-connection): whether it is trusted,
+/// and its address already written out, so a request's forwarding headers are mostly copies.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The peer's address (`None` only where no connection is known, such as in a test).
+    pub addr: Option<SocketAddr>,
+    /// True when the peer is a trusted proxy: its forwarding headers are kept and extended.
+    pub trusted: bool,
+    /// The address as `X-Forwarded-For` writes it (an IPv4-mapped IPv6 address as IPv4).
+    for_value: HeaderValue,
+    /// This hop's `Forwarded` element up to its `host` parameter: `for=192.0.2.7;proto=http`.
+    element: String,
+}
 
-    // Only a trusted peer's chain is read at all; an untrusted one costs nothing.
-    let xff = match trusted.then(|| joined(headers, &X_FORWARDED_FOR)).flatten() {
-        Some(chain) => chain + ", " + &client,
-        None => client.clone(),
-    };
-    // `for=192.0.2.7;proto=http;host="example.com"` (RFC 7239 §4), built by appending: this runs
-    // on every request, and `format!` costs several times more.
-    let mut element = String::with_capacity(64);
-    element.push_str("for=");
-    if ip.is_some_and(|ip| ip.is_ipv6()) {
-        element.push_str("\"[");
-        element.push_str(&client);
-        element.push_str("]\"");
-    } else {
-        element.push_str(&client);
+impl Peer {
+    /// The peer at `addr`, trusted or not by `trusted_proxies`.
+    pub fn new(addr: SocketAddr, trusted_proxies: &TrustedProxies) -> Peer {
+        Peer::describe(Some(addr), trusted_proxies.trusts(Some(addr)))
     }
-    element.push_str(";proto=http");
+
+    /// A peer whose address is not known: written as `unknown`, never trusted.
+    pub fn unknown() -> Peer {
+        Peer::describe(None, false)
+    }
+
+    fn describe(addr: Option<SocketAddr>, trusted: bool) -> Peer {
+        let ip = addr.map(|a| a.ip().to_canonical());
+        let text = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        // `for=192.0.2.7;proto=http` (RFC 7239 §4); an IPv6 address is quoted and bracketed.
+        let element = if ip.is_some_and(|ip| ip.is_ipv6()) {
+            format!("for=\"[{text}]\";proto=http")
+        } else {
+            format!("for={text};proto=http")
+        };
+        Peer {
+            addr,
+            trusted,
+            for_value: HeaderValue::try_from(text).expect("an address is a valid header value"),
+            element,
+        }
+    }
+
+    /// The peer's IP address (an IPv4-mapped IPv6 address as IPv4).
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.addr.map(|a| a.ip().to_canonical())
+    }
+}
+
+/// Rewrites the forwarding headers of a request about to go upstream from `peer`. `host` is the
+/// Host the client asked for (the upstream gets its own in `Host`).
+pub fn apply(headers: &mut HeaderMap, peer: &Peer, host: Option<HeaderValue>) {
+    let trusted = peer.trusted;
+    // Only a trusted peer's chain is read at all; an untrusted one costs a shared copy of the
+    // address written when the connection was accepted.
+    let xff = match trusted.then(|| joined(headers, &X_FORWARDED_FOR)).flatten() {
+        Some(chain) => {
+            let address = peer.for_value.to_str().unwrap_or("unknown");
+            HeaderValue::try_from(chain + ", " + address).ok()
+        }
+        None => Some(peer.for_value.clone()),
+    };
+    // `for=192.0.2.7;proto=http;host="example.com"`, built by appending: this runs on every
+    // request, and `format!` costs several times more.
+    let mut element = String::with_capacity(peer.element.len() + 64);
+    element.push_str(&peer.element);
     // A quoted-string may not hold `"` or `\`; a Host with them is left out rather than escaped.
     if let Some(host) = host.as_ref().and_then(|h| h.to_str().ok()).filter(|h| {
         h.bytes()
@@ -136,50 +174,26 @@ pub fn apply(
     if !trusted {
         remove_client_forwarding(headers);
     }
-    insert(headers, &X_FORWARDED_FOR, xff);
-    insert(headers, &header::FORWARDED, forwarded);
+    set(headers, &X_FORWARDED_FOR, xff);
+    set(
+        headers,
+        &header::FORWARDED,
+        HeaderValue::try_from(forwarded).ok(),
+    );
     headers.insert(
         X_FORWARDED_PROTO.clone(),
         proto.unwrap_or(HeaderValue::from_static("http")),
     );
-    match fwd_host.or(host) {
-        Some(h) => {
-            headers.insert(X_FORWARDED_HOST.clone(), h);
+    set(headers, &X_FORWARDED_HOST, fwd_host.or(host));
+}
+
+/// Sets `name` to `value`, or removes it when there is no (valid) value.
+fn set(headers: &mut HeaderMap, name: &HeaderName, value: Option<HeaderValue>) {
+    match value {
+        Some(value) => {
+            headers.insert(name.clone(), value);
         }
         None => {
-            headers.remove(&X_FORWARDED_HOST);
-        }
-    }
-}
-
-/// An address as text. IPv4, the common case, is written digit by digit: `Display` goes through
-/// the formatting machinery, about a thousand instructions per request.
-fn ip_text(ip: IpAddr) -> String {
-    let IpAddr::V4(v4) = ip else {
-        return ip.to_string();
-    };
-    let mut text = String::with_capacity(15);
-    for (i, octet) in v4.octets().into_iter().enumerate() {
-        if i > 0 {
-            text.push('.');
-        }
-        if octet >= 100 {
-            text.push(char::from(b'0' + octet / 100));
-        }
-        if octet >= 10 {
-            text.push(char::from(b'0' + octet / 10 % 10));
-        }
-        text.push(char::from(b'0' + octet % 10));
-    }
-    text
-}
-
-fn insert(headers: &mut HeaderMap, name: &HeaderName, value: String) {
-    match HeaderValue::try_from(value) {
-        Ok(v) => {
-            headers.insert(name.clone(), v);
-        }
-        Err(_) => {
             headers.remove(name);
         }
     }
@@ -221,24 +235,29 @@ fn remove_client_forwarding(headers: &mut HeaderMap) {
 mod tests {
     use super::*;
 
-    fn peer(ip: &str) -> Option<SocketAddr> {
-        Some(SocketAddr::new(ip.parse().unwrap(), 5555))
+    fn peer(ip: &str, trusted: &[&str]) -> Peer {
+        let trusted: Vec<String> = trusted.iter().map(|c| (*c).to_owned()).collect();
+        Peer::new(
+            SocketAddr::new(ip.parse().unwrap(), 5555),
+            &TrustedProxies::new(&trusted),
+        )
     }
 
     #[test]
-    fn addresses_are_written_as_display_writes_them() {
-        for ip in [
-            "0.0.0.0",
-            "9.10.99.100",
-            "127.0.0.1",
-            "255.255.255.255",
-            "192.0.2.7",
-            "::1",
-            "2001:db8::7",
-        ] {
-            let ip: IpAddr = ip.parse().unwrap();
-            assert_eq!(ip_text(ip), ip.to_string());
-        }
+    fn a_peer_is_described_once_as_the_headers_write_it() {
+        let v4 = peer("192.0.2.7", &[]);
+        assert_eq!(v4.for_value, "192.0.2.7");
+        assert_eq!(v4.element, "for=192.0.2.7;proto=http");
+        assert!(!v4.trusted);
+        // An IPv4-mapped IPv6 peer (a dual-stack listener) is the IPv4 client it is.
+        let mapped = peer("::ffff:192.0.2.7", &["192.0.2.0/24"]);
+        assert_eq!(mapped.for_value, "192.0.2.7");
+        assert!(mapped.trusted);
+        let v6 = peer("2001:db8::7", &[]);
+        assert_eq!(v6.element, "for=\"[2001:db8::7]\";proto=http");
+        let unknown = Peer::unknown();
+        assert_eq!(unknown.for_value, "unknown");
+        assert!(!unknown.trusted && unknown.ip().is_none());
     }
 
     #[test]
@@ -276,8 +295,7 @@ mod tests {
         h.insert("x-forwarded-port", "443".parse().unwrap());
         apply(
             &mut h,
-            peer("192.0.2.7"),
-            false,
+            &peer("192.0.2.7", &[]),
             Some("gw.example:8080".parse().unwrap()),
         );
         assert_eq!(h["x-forwarded-for"], "192.0.2.7");
@@ -298,7 +316,7 @@ mod tests {
         h.append("x-forwarded-for", "5.6.7.8".parse().unwrap());
         h.insert("forwarded", "for=1.2.3.4".parse().unwrap());
         h.insert("x-forwarded-proto", "https".parse().unwrap());
-        apply(&mut h, peer("::1"), true, None);
+        apply(&mut h, &peer("::1", &["::1"]), None);
         assert_eq!(h["x-forwarded-for"], "1.2.3.4, 5.6.7.8, ::1");
         assert_eq!(h["forwarded"], "for=1.2.3.4, for=\"[::1]\";proto=http");
         assert_eq!(h["x-forwarded-proto"], "https");

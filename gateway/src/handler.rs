@@ -20,33 +20,49 @@ use crate::{
     access_log::{self, Trace},
     aggregate, auth,
     error::GatewayError,
+    forwarded::Peer,
     identity, limits,
     normalize::normalize,
     policy, proxy, ratelimit,
 };
 use axum::{
-    extract::{ConnectInfo, Request},
+    extract::Request,
     response::{IntoResponse, Response},
 };
-use shared::request_id::RequestId;
-use std::{borrow::Cow, net::SocketAddr, sync::Arc, time::Instant};
+use shared::request_id::Assigned;
+use std::{borrow::Cow, sync::Arc, time::Instant};
 
-/// Everything the gateway forwards (all but its own endpoints; see [`crate::FrontDoor`]).
-pub async fn handle(gateway: Arc<Gateway>, request: Request) -> Response {
+/// Who sent a request and what it is called, known before the pipeline starts: the client
+/// connection's peer and the request's id.
+pub struct Caller<'a> {
+    /// The client end of the connection (see [`crate::forwarded::Peer`]).
+    pub peer: &'a Peer,
+    /// The request's id (`X-Request-Id`).
+    pub request_id: &'a Assigned,
+}
+
+/// Everything the gateway forwards (all but its own endpoints; see [`crate::FrontDoor`]), from
+/// `peer`, with its id already assigned.
+pub async fn handle(
+    gateway: Arc<Gateway>,
+    peer: Arc<Peer>,
+    request_id: Assigned,
+    request: Request,
+) -> Response {
     let started = Instant::now();
     // Cheap clones: a standard `Method` is a tag, a `Uri` shares its bytes.
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .map(|id| Arc::clone(&id.0));
+    let caller = Caller {
+        peer: &peer,
+        request_id: &request_id,
+    };
     let mut trace = Trace::default();
 
     let (path, result) = match precheck(&gateway, &uri) {
         Err(e) => (Cow::Borrowed(uri.path()), Err(e)),
         Ok(path) => {
-            let result = pipeline(&gateway, request, &path, uri.query(), &mut trace).await;
+            let result = pipeline(&gateway, &caller, request, &path, uri.query(), &mut trace).await;
             (path, result)
         }
     };
@@ -62,7 +78,7 @@ pub async fn handle(gateway: Arc<Gateway>, request: Request) -> Response {
         method: &method,
         path: &path,
         status: response.status(),
-        request_id: request_id.as_deref().unwrap_or("-"),
+        request_id: request_id.id(),
         trace: &trace,
         error,
     });
@@ -83,6 +99,7 @@ fn precheck<'u>(gateway: &Gateway, uri: &'u http::Uri) -> Result<Cow<'u, str>, G
 /// Steps 3–8.
 async fn pipeline<'g>(
     gateway: &'g Gateway,
+    caller: &Caller<'_>,
     request: Request,
     path: &str,
     query: Option<&str>,
@@ -90,7 +107,7 @@ async fn pipeline<'g>(
 ) -> Result<Response, GatewayError> {
     // Aggregates are exact paths, looked up before the route table.
     if let Some(aggregate) = gateway.aggregates.find(path) {
-        return aggregate::serve(gateway, aggregate, request, trace).await;
+        return aggregate::serve(gateway, aggregate, caller, request, trace).await;
     }
     let route = gateway.routes.find(request.method(), path)?;
     let upstream = &gateway.upstreams[route.upstream];
@@ -121,20 +138,23 @@ async fn pipeline<'g>(
     trace.user = claims.as_deref().map(|c| c.sub.clone());
     policy::authorize(route, claims.as_deref())?;
     identity::apply(&mut parts.headers, claims.as_deref())?;
-    let (body, verdict) =
-        ratelimit::admit(gateway, &route.name, &parts, claims.as_deref(), body).await?;
+    let (body, verdict) = ratelimit::admit(
+        gateway,
+        &route.name,
+        &parts,
+        caller.peer,
+        claims.as_deref(),
+        body,
+    )
+    .await?;
 
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
     let forward_path = route.forward_path(path);
     let mut response = proxy::forward(
         proxy::Forward {
             upstream,
             path: &forward_path,
             query,
-            trusted_peer: gateway.trusted_proxies.trusts(peer),
+            caller,
             max_body_bytes: gateway.max_body_bytes,
         },
         parts,

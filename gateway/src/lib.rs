@@ -143,10 +143,15 @@ pub const OWN_ENDPOINTS: [&str; 3] = ["/healthz", "/readyz", "/ratelimitz"];
 /// ([`handler::handle`]). Straight, because this is every proxied request's path: an axum
 /// router with a fallback and a `from_fn` middleware would add path matching and boxed futures
 /// to each of them (measured: about 6,000 instructions per request, `docs/performance.md`).
+///
+/// One clone per client connection ([`Handler::for_connection`]) carries that connection's
+/// [`forwarded::Peer`]: whether it is a trusted proxy and its address as the forwarding headers
+/// write it, worked out once instead of on every request.
 #[derive(Clone)]
 pub struct FrontDoor {
     gateway: AppState,
     own_endpoints: Router,
+    peer: Arc<forwarded::Peer>,
 }
 
 impl FrontDoor {
@@ -161,12 +166,23 @@ impl FrontDoor {
         FrontDoor {
             gateway,
             own_endpoints,
+            peer: Arc::new(forwarded::Peer::unknown()),
         }
     }
 }
 
 impl Handler for FrontDoor {
     type Body = Body;
+
+    // The peer travels with the front door (below), not in each request's extensions.
+    const CONNECT_INFO: bool = false;
+
+    fn for_connection(&self, peer: SocketAddr) -> FrontDoor {
+        FrontDoor {
+            peer: Arc::new(forwarded::Peer::new(peer, &self.gateway.trusted_proxies)),
+            ..self.clone()
+        }
+    }
 
     // The pipeline's future is several kilobytes, and a future is moved (copied) each time it
     // is handed to a wrapper: hyper's dispatcher, the request id's task-local and span. So it
@@ -179,7 +195,12 @@ impl Handler for FrontDoor {
         }
         // Every response, errors included, carries the request id.
         let id = request_id::assign(&mut request);
-        let handling = Box::pin(handler::handle(self.gateway, request.map(Body::new)));
+        let handling = Box::pin(handler::handle(
+            self.gateway,
+            self.peer,
+            id.clone(),
+            request.map(Body::new),
+        ));
         id.run(handling).await
     }
 }

@@ -21,14 +21,14 @@
 use crate::{
     error::GatewayError,
     forwarded,
+    handler::Caller,
     limits::LimitedBody,
     upstream::{Target, Upstream, call},
 };
-use axum::{body::Body, extract::ConnectInfo, response::Response};
+use axum::{body::Body, response::Response};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri, Version, header, request::Parts, uri};
 use http_body::Body as _;
-use shared::request_id::{RequestId, X_REQUEST_ID};
-use std::net::SocketAddr;
+use shared::request_id::X_REQUEST_ID;
 
 /// Hop-by-hop headers, always removed.
 static HOP_BY_HOP: [HeaderName; 9] = [
@@ -51,8 +51,8 @@ pub struct Forward<'a> {
     pub path: &'a str,
     /// The client's query string, forwarded unchanged.
     pub query: Option<&'a str>,
-    /// True when the peer is a trusted proxy (its forwarding headers are kept and extended).
-    pub trusted_peer: bool,
+    /// Who sent the request (its forwarding headers are rewritten for that peer) and its id.
+    pub caller: &'a Caller<'a>,
     /// Most body bytes forwarded.
     pub max_body_bytes: u64,
 }
@@ -74,17 +74,11 @@ pub async fn forward(
     });
     // The request's hop-by-hop headers were removed by the handler, before identity headers were
     // added (see `handler::pipeline`).
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    forwarded::apply(&mut parts.headers, peer, how.trusted_peer, client_host);
+    forwarded::apply(&mut parts.headers, how.caller.peer, client_host);
     // The id again, in case the client listed `X-Request-Id` in `Connection`.
-    if !parts.headers.contains_key(&X_REQUEST_ID)
-        && let Some(id) = parts.extensions.get::<RequestId>()
-        && let Ok(value) = HeaderValue::from_str(&id.0)
-    {
-        parts.headers.insert(X_REQUEST_ID.clone(), value);
+    if !parts.headers.contains_key(&X_REQUEST_ID) {
+        let id = how.caller.request_id.header().clone();
+        parts.headers.insert(X_REQUEST_ID.clone(), id);
     }
     // Checked once, before anything is sent: a body that has started streaming can never be
     // sent again, so only bodiless idempotent requests are retryable.

@@ -60,8 +60,9 @@ pub struct Assigned {
     header: HeaderValue,
 }
 
-/// Keeps or assigns the id of `request`: sets its `X-Request-Id` header (what the backends get)
-/// and its [`RequestId`] extension (what handlers read).
+/// Keeps or assigns the id of `request` and sets its `X-Request-Id` header (what the backends
+/// get). The caller hands the id on: [`layer`] as the [`RequestId`] extension, the gateway as an
+/// argument of its pipeline.
 pub fn assign<B>(request: &mut http::Request<B>) -> Assigned {
     let id = request
         .headers()
@@ -75,11 +76,20 @@ pub fn assign<B>(request: &mut http::Request<B>) -> Assigned {
     request
         .headers_mut()
         .insert(X_REQUEST_ID.clone(), header.clone());
-    request.extensions_mut().insert(RequestId(Arc::clone(&id)));
     Assigned { id, header }
 }
 
 impl Assigned {
+    /// The id.
+    pub fn id(&self) -> &Arc<str> {
+        &self.id
+    }
+
+    /// The id as a header value (shared, not copied, when cloned).
+    pub fn header(&self) -> &HeaderValue {
+        &self.header
+    }
+
     /// Runs the handling of the request with the id as the current one (task-local and tracing
     /// span) and echoes it on the response.
     pub async fn run<F, B>(self, handling: F) -> http::Response<B>
@@ -98,7 +108,11 @@ impl Assigned {
 /// Middleware (use with `axum::middleware::from_fn`): keeps or assigns the id, exposes it to the
 /// handler (extension + task-local + tracing span) and echoes it on the response.
 pub async fn layer(mut request: Request, next: Next) -> Response {
-    assign(&mut request).run(next.run(request)).await
+    let assigned = assign(&mut request);
+    request
+        .extensions_mut()
+        .insert(RequestId(Arc::clone(&assigned.id)));
+    assigned.run(next.run(request)).await
 }
 
 #[cfg(test)]

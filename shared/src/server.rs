@@ -10,8 +10,9 @@
 //! - graceful shutdown: when the shutdown future resolves we stop accepting, let in-flight
 //!   requests finish (up to a drain timeout), then return.
 //!
-//! The peer address is put in each request's extensions as axum's `ConnectInfo`, so handlers
-//! (and the gateway's `X-Forwarded-For`) can read it.
+//! The peer address is put in each request's extensions as axum's `ConnectInfo`, so handlers can
+//! read it; a [`Handler`] may instead take it once per connection (the gateway does, for its
+//! forwarding headers).
 //!
 //! What runs for each request is a [`Handler`]: for the services, their axum [`Router`]; the
 //! gateway has its own, so that a proxied request goes from hyper straight into its pipeline.
@@ -59,8 +60,21 @@ pub trait Handler: Clone + Send + Sync + 'static {
     /// The response body.
     type Body: http_body::Body<Data = Bytes, Error: Into<axum::BoxError>> + Send + 'static;
 
-    /// Answers one request (the peer's address is in its extensions). Called on a clone per
-    /// request, so a handler is a few `Arc`s.
+    /// Whether the server puts the peer's address in every request's extensions as axum's
+    /// `ConnectInfo` (what axum handlers extract). A handler that keeps the peer itself, from
+    /// [`Handler::for_connection`], turns it off: the extensions map is then never allocated.
+    const CONNECT_INFO: bool = true;
+
+    /// The handler of one accepted connection from `peer`, made once when it is accepted;
+    /// [`Handler::call`] then runs on clones of it. A clone by default: a handler can work out
+    /// here, once, what holds for every request of the connection (the peer cannot change).
+    fn for_connection(&self, peer: SocketAddr) -> Self {
+        let _ = peer;
+        self.clone()
+    }
+
+    /// Answers one request (the peer's address is in its extensions unless `CONNECT_INFO` is
+    /// off). Called on a clone per request, so a handler is a few `Arc`s.
     fn call(
         self,
         request: Request<Incoming>,
@@ -159,9 +173,11 @@ impl<H: Handler> Server<H> {
                 () = &mut shutdown => break,
             };
             let _ = stream.set_nodelay(true);
-            let handler = handler.clone();
+            let handler = handler.for_connection(peer);
             let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
+                if H::CONNECT_INFO {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                }
                 let response = handler.clone().call(request);
                 async move { Ok::<_, Infallible>(response.await) }
             });

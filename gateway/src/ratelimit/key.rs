@@ -17,10 +17,13 @@
 
 use super::Policy;
 use crate::{
-    config::KeyPart, error::GatewayError, forwarded::TrustedProxies, limits::content_length,
+    config::KeyPart,
+    error::GatewayError,
+    forwarded::{Peer, TrustedProxies},
+    limits::content_length,
 };
-use axum::{body::Body, extract::ConnectInfo};
-use http::{header, request::Parts};
+use axum::body::Body;
+use http::{HeaderMap, header, request::Parts};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use sha2::{Digest, Sha256};
 use std::{
@@ -90,20 +93,16 @@ impl Subject<'_> {
 }
 
 /// The client's address: the peer, or — when the peer is a trusted proxy — the rightmost
-/// `X-Forwarded-For` entry that is not a trusted proxy.
-pub fn client_ip(parts: &Parts, trusted: &TrustedProxies) -> Option<IpAddr> {
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_canonical())?;
-    let is_trusted = |ip: IpAddr| trusted.trusts(Some(SocketAddr::new(ip, 0)));
-    if !is_trusted(peer) {
-        return Some(peer);
+/// `X-Forwarded-For` entry (in the request's `headers`) that is not a trusted proxy.
+pub fn client_ip(peer: &Peer, headers: &HeaderMap, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let peer_ip = peer.ip()?;
+    if !peer.trusted {
+        return Some(peer_ip);
     }
-    let mut client = peer;
+    let is_trusted = |ip: IpAddr| trusted.trusts(Some(SocketAddr::new(ip, 0)));
+    let mut client = peer_ip;
     // Several header lines form one list (RFC 9110 §5.3): walk them all, last line last.
-    let lines: Vec<&str> = parts
-        .headers
+    let lines: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -188,33 +187,33 @@ mod tests {
     use super::*;
     use crate::forwarded::TrustedProxies;
 
-    fn parts(peer: &str, xff: &[&str]) -> Parts {
-        let mut builder = http::Request::builder().uri("/");
-        for line in xff {
-            builder = builder.header("x-forwarded-for", *line);
-        }
-        let (mut parts, ()) = builder.body(()).unwrap().into_parts();
-        parts
-            .extensions
-            .insert(ConnectInfo(SocketAddr::new(peer.parse().unwrap(), 4000)));
-        parts
-    }
-
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let trusted = TrustedProxies::new(&["10.0.0.0/8".to_owned()]);
-        let ip = |p: &Parts| client_ip(p, &trusted).unwrap().to_string();
+        let ip = |peer: &str, xff: &[&str]| {
+            let peer = Peer::new(SocketAddr::new(peer.parse().unwrap(), 4000), &trusted);
+            let mut headers = HeaderMap::new();
+            for line in xff {
+                headers.append("x-forwarded-for", line.parse().unwrap());
+            }
+            client_ip(&peer, &headers, &trusted).unwrap().to_string()
+        };
         // An untrusted peer cannot choose its address.
-        assert_eq!(ip(&parts("192.0.2.7", &["1.2.3.4"])), "192.0.2.7");
+        assert_eq!(ip("192.0.2.7", &["1.2.3.4"]), "192.0.2.7");
         // Through our balancer: the rightmost untrusted entry; the client's own prefix is ignored.
         assert_eq!(
-            ip(&parts("10.0.0.1", &["6.6.6.6, 198.51.100.9", "10.0.0.2"])),
+            ip("10.0.0.1", &["6.6.6.6, 198.51.100.9", "10.0.0.2"]),
             "198.51.100.9"
         );
         // No header: the proxy itself.
-        assert_eq!(ip(&parts("10.0.0.1", &[])), "10.0.0.1");
+        assert_eq!(ip("10.0.0.1", &[]), "10.0.0.1");
         // Garbage stops the walk.
-        assert_eq!(ip(&parts("10.0.0.1", &["6.6.6.6, nonsense"])), "10.0.0.1");
+        assert_eq!(ip("10.0.0.1", &["6.6.6.6, nonsense"]), "10.0.0.1");
+        // No known peer: no address to count by.
+        assert_eq!(
+            client_ip(&Peer::unknown(), &HeaderMap::new(), &trusted),
+            None
+        );
     }
 
     #[test]

@@ -36,6 +36,7 @@ use crate::{
     Gateway,
     config::{Backend, Config, KeyPart, OnRedisError, RateLimitConfig},
     error::GatewayError,
+    forwarded::Peer,
 };
 use axum::body::Body;
 use clock::Clock;
@@ -266,12 +267,13 @@ impl Verdict<'_> {
     }
 }
 
-/// The pipeline step: checks the route's policies for this request. When a policy counts by
+/// The pipeline step: checks the route's policies for this request from `peer`. When a policy counts by
 /// login account, reads the (small) body to find it and hands back the same bytes to forward.
 pub async fn admit<'g>(
     gateway: &'g Gateway,
     route: &str,
     parts: &Parts,
+    peer: &Peer,
     claims: Option<&Claims>,
     body: Body,
 ) -> Result<(Body, Verdict<'g>), GatewayError> {
@@ -288,7 +290,7 @@ pub async fn admit<'g>(
     };
     let subject = key::Subject {
         user: claims.map(|c| c.sub.as_str()),
-        ip: key::client_ip(parts, &gateway.trusted_proxies),
+        ip: key::client_ip(peer, &parts.headers, &gateway.trusted_proxies),
         route,
         account: account.as_deref(),
     };
