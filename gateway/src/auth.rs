@@ -24,7 +24,10 @@ use crate::{
     token_cache::{self, TokenCache},
 };
 use http::HeaderMap;
-use shared::{Claims, TokenError, Verifier, bearer::token_from_headers};
+use shared::{
+    Claims, TokenError, Verifier,
+    bearer::{as_token, bearer_credentials},
+};
 use std::sync::Arc;
 
 /// The verified caller, or `None` for an anonymous request on a public/optional route.
@@ -47,27 +50,32 @@ pub async fn authenticate_mode(
     match mode {
         AuthMode::Public => Ok(None),
         AuthMode::Required => {
-            let token = token_from_headers(headers)?;
-            verify(token, verifier, cache).await.map(Some)
+            let credentials = bearer_credentials(headers)?;
+            verify(credentials, verifier, cache).await.map(Some)
         }
-        AuthMode::Optional => match token_from_headers(headers) {
+        AuthMode::Optional => match bearer_credentials(headers) {
             Err(TokenError::Missing) => Ok(None),
             Err(e) => Err(e),
-            Ok(token) => verify(token, verifier, cache).await.map(Some),
+            Ok(credentials) => verify(credentials, verifier, cache).await.map(Some),
         },
     }
 }
 
-/// The cached claims of `token`, or a full verification (whose success is then cached).
+/// The cached claims of the bearer `credentials`, or a full verification (whose success is then
+/// cached).
 async fn verify(
-    token: &str,
+    credentials: &[u8],
     verifier: &Verifier,
     cache: &TokenCache,
 ) -> Result<Arc<Claims>, TokenError> {
     let now = token_cache::now_secs();
-    if let Some(claims) = cache.get(token, now) {
+    // Looked up before the token's syntax is checked: only tokens that verified are in the
+    // cache, so the same bytes would pass the same check again (~1,000 instructions saved on
+    // every hit, `docs/performance.md`). Anything else is checked, then verified.
+    if let Some(claims) = cache.get(credentials, now) {
         return Ok(claims);
     }
+    let token = as_token(credentials)?;
     let claims = Arc::new(verifier.verify(token).await?);
     cache.insert(token, &claims, now);
     Ok(claims)

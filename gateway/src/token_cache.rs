@@ -30,7 +30,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-type Table = HashMap<Box<str>, Entry, foldhash::fast::RandomState>;
+type Table = HashMap<Box<[u8]>, Entry, foldhash::fast::RandomState>;
 
 /// The longest an entry is trusted, whatever its `exp`.
 pub const MAX_AGE_SECS: u64 = 60;
@@ -80,8 +80,9 @@ impl TokenCache {
         }
     }
 
-    /// The claims of `token` if it verified recently and is still usable at `now`.
-    pub fn get(&self, token: &str, now: u64) -> Option<Arc<Claims>> {
+    /// The claims of `token` (its bytes, as the client sent them) if it verified recently and is
+    /// still usable at `now`.
+    pub fn get(&self, token: &[u8], now: u64) -> Option<Arc<Claims>> {
         if self.generation_size == 0 {
             return None;
         }
@@ -109,10 +110,10 @@ impl TokenCache {
             until,
         };
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        Self::put(&mut g, self.generation_size, token.into(), entry);
+        Self::put(&mut g, self.generation_size, token.as_bytes().into(), entry);
     }
 
-    fn put(g: &mut Generations, generation_size: usize, token: Box<str>, entry: Entry) {
+    fn put(g: &mut Generations, generation_size: usize, token: Box<[u8]>, entry: Entry) {
         if g.young.len() >= generation_size && !g.young.contains_key(&token) {
             g.old = std::mem::take(&mut g.young);
         }
@@ -155,21 +156,21 @@ mod tests {
     fn a_stored_token_is_found_and_a_different_one_is_not() {
         let cache = TokenCache::new(10);
         cache.insert("aaa.bbb.ccc", &claims("7", 2_000), 1_000);
-        assert_eq!(cache.get("aaa.bbb.ccc", 1_001).unwrap().sub, "7");
+        assert_eq!(cache.get(b"aaa.bbb.ccc", 1_001).unwrap().sub, "7");
         // One byte of the signature changed: a miss, never a prefix or hash match.
-        assert!(cache.get("aaa.bbb.ccd", 1_001).is_none());
-        assert!(cache.get("aaa.bbb.cc", 1_001).is_none());
+        assert!(cache.get(b"aaa.bbb.ccd", 1_001).is_none());
+        assert!(cache.get(b"aaa.bbb.cc", 1_001).is_none());
     }
 
     #[test]
     fn an_entry_ends_at_exp_or_after_max_age() {
         let cache = TokenCache::new(10);
         cache.insert("soon", &claims("1", 1_010), 1_000);
-        assert!(cache.get("soon", 1_009).is_some());
-        assert!(cache.get("soon", 1_010).is_none(), "exp is exclusive");
+        assert!(cache.get(b"soon", 1_009).is_some());
+        assert!(cache.get(b"soon", 1_010).is_none(), "exp is exclusive");
         cache.insert("long", &claims("2", 100_000), 1_000);
-        assert!(cache.get("long", 1_000 + MAX_AGE_SECS - 1).is_some());
-        assert!(cache.get("long", 1_000 + MAX_AGE_SECS).is_none());
+        assert!(cache.get(b"long", 1_000 + MAX_AGE_SECS - 1).is_some());
+        assert!(cache.get(b"long", 1_000 + MAX_AGE_SECS).is_none());
     }
 
     #[test]
@@ -186,16 +187,16 @@ mod tests {
         for i in 0..100 {
             cache.insert(&format!("t{i}"), &claims("x", 10_000), 0);
             // The token in use is promoted on every hit, so it survives the churn.
-            assert!(cache.get("hot", 1).is_some(), "lost after {i}");
+            assert!(cache.get(b"hot", 1).is_some(), "lost after {i}");
             assert!(cache.len() <= 4, "{} entries", cache.len());
         }
-        assert!(cache.get("t0", 1).is_none());
+        assert!(cache.get(b"t0", 1).is_none());
     }
 
     #[test]
     fn capacity_zero_caches_nothing() {
         let cache = TokenCache::new(0);
         cache.insert("t", &claims("1", 10_000), 0);
-        assert!(cache.get("t", 1).is_none());
+        assert!(cache.get(b"t", 1).is_none());
     }
 }

@@ -10,12 +10,19 @@ use http::{HeaderMap, header, request::Parts};
 /// The token from `Authorization: Bearer <token>`. Two `Authorization` headers are refused: a
 /// proxy and a backend could each pick a different one.
 pub fn token_from_headers(headers: &HeaderMap) -> Result<&str, TokenError> {
+    as_token(bearer_credentials(headers)?)
+}
+
+/// What follows `Bearer ` in the one `Authorization` header, not yet checked to be a token
+/// ([`as_token`] does that). For a caller that can answer from bytes it has seen verified before
+/// (the gateway's token cache) without checking the same bytes again.
+pub fn bearer_credentials(headers: &HeaderMap) -> Result<&[u8], TokenError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let value = values.next().ok_or(TokenError::Missing)?;
     if values.next().is_some() {
         return Err(TokenError::Malformed);
     }
-    // Bytes, not `to_str()`: the token's own check below is stricter than "visible ASCII", so a
+    // Bytes, not `to_str()`: the token's own check is stricter than "visible ASCII", so a
     // second pass over a 300-byte header would buy nothing.
     let value = value.as_bytes();
     let space = value
@@ -27,12 +34,16 @@ pub fn token_from_headers(headers: &HeaderMap) -> Result<&str, TokenError> {
         return Err(TokenError::Missing);
     }
     let start = token.iter().position(|&b| b != b' ').unwrap_or(token.len());
-    let token = &token[start..];
-    if token.is_empty() || !is_b64token(token) {
+    Ok(&token[start..])
+}
+
+/// `credentials` as a token: non-empty and made of b64token characters only.
+pub fn as_token(credentials: &[u8]) -> Result<&str, TokenError> {
+    if credentials.is_empty() || !is_b64token(credentials) {
         return Err(TokenError::Malformed);
     }
     // All ASCII by now, so this cannot fail; it is a fast ASCII scan.
-    std::str::from_utf8(token).map_err(|_| TokenError::Malformed)
+    std::str::from_utf8(credentials).map_err(|_| TokenError::Malformed)
 }
 
 /// RFC 6750's b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", and "="s (allowed

@@ -115,6 +115,37 @@ async fn each_bad_token_is_refused_with_its_reason() {
 }
 
 #[tokio::test]
+async fn a_cached_token_does_not_vouch_for_its_look_alikes() {
+    // A good token is verified once and then answered from the token cache, which is looked up
+    // before the token's characters are checked. Only the exact bytes may hit: the same token
+    // with anything added is checked and refused as before.
+    let gw = TestGateway::spawn().await;
+    let token = sign(&claims(Role::Student));
+    for _ in 0..2 {
+        let response = gw
+            .get("/api/users/me")
+            .header("authorization", bearer(&token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    for look_alike in [
+        format!("{token},x"),
+        format!("{token} x"),
+        format!("{token}!"),
+    ] {
+        assert_401(&gw, &look_alike, "token_malformed").await;
+    }
+    // One signature character changed is a different token: verified in full, and refused.
+    let mut tampered = token.clone().into_bytes();
+    let at = tampered.len() - 5;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert_401(&gw, &tampered, "bad_signature").await;
+}
+
+#[tokio::test]
 async fn the_lectures_tamper_example_student_edited_to_admin_is_401() {
     let gw = TestGateway::spawn().await;
     let token = token(Role::Student);
