@@ -145,7 +145,11 @@ impl<H: Handler> Server<H> {
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
-            .max_buf_size(limits.max_header_bytes.max(8192));
+            .max_buf_size(limits.max_header_bytes.max(8192))
+            // A response head and a small body copied into one buffer and sent with one `write`
+            // cost less than hyper's queue of buffers for `writev` (measured on the gateway:
+            // ~500 fewer instructions per request; the same one system call either way).
+            .writev(false);
         builder
             .http2()
             .timer(TokioTimer::new())
