@@ -92,16 +92,42 @@ def children_of(pid: int) -> list[int]:
     return out
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """utime + stime of every process (all threads included), in seconds."""
-    total = 0
+def cpu_split(pids: list[int]) -> tuple[float, float]:
+    """(utime, stime) of every process (all threads included), in seconds: the time spent in
+    the program's own code and libraries, and in the kernel on its behalf (system calls, TCP)."""
+    user = system = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
-    return total / CLK_TCK
+        user += int(fields[11])  # field 14 of proc(5)
+        system += int(fields[12])  # field 15
+    return user / CLK_TCK, system / CLK_TCK
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of every process (all threads included), in seconds."""
+    return sum(cpu_split(pids))
+
+
+def context_switches(pids: list[int]) -> int:
+    """Voluntary + involuntary context switches of every process's threads so far (with the
+    backend on the same core, each is a hand-over between the proxy and the backend)."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                for line in Path(f"/proc/{pid}/task/{task}/status").read_text().splitlines():
+                    if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                        total += int(line.split()[1])
+            except OSError:
+                pass
+    return total
 
 
 def status_kib(pids: list[int], key: str) -> int:
@@ -161,6 +187,9 @@ class Target:
     # measurements
     rps: list[float] = field(default_factory=list)
     cpu_us_sat: list[float] = field(default_factory=list)
+    user_us_sat: list[float] = field(default_factory=list)
+    sys_us_sat: list[float] = field(default_factory=list)
+    switches_sat: list[float] = field(default_factory=list)
     backend_cpu_us_sat: list[float] = field(default_factory=list)
     p50: list[float] = field(default_factory=list)
     p99: list[float] = field(default_factory=list)
@@ -517,7 +546,7 @@ def main() -> int:
         def measure_throughput(t: Target, seconds: float) -> dict:
             pids = t.server.pids() if t.server else []
             bpids = backend.pids()
-            c0, b0 = cpu_seconds(pids), cpu_seconds(bpids)
+            (u0, s0), b0, x0 = cpu_split(pids), cpu_seconds(bpids), context_switches(pids)
             if loadgen == "wrk":
                 r = run_wrk(load_core, url(t), max(1, round(seconds)), args.connections, t.token)
             else:
@@ -525,9 +554,13 @@ def main() -> int:
                              t.tokens_file if t.token else None)
                 r = {"requests": j["requests"], "rps": j["achieved_rps"],
                      "errors": j["errors"] + j["non_2xx"]}
-            c1, b1 = cpu_seconds(pids), cpu_seconds(bpids)
-            r["cpu_us"] = (c1 - c0) * 1e6 / max(1, r["requests"])
-            r["backend_cpu_us"] = (b1 - b0) * 1e6 / max(1, r["requests"])
+            (u1, s1), b1, x1 = cpu_split(pids), cpu_seconds(bpids), context_switches(pids)
+            per_request = 1e6 / max(1, r["requests"])
+            r["user_us"] = (u1 - u0) * per_request
+            r["sys_us"] = (s1 - s0) * per_request
+            r["cpu_us"] = r["user_us"] + r["sys_us"]
+            r["switches"] = (x1 - x0) / max(1, r["requests"])
+            r["backend_cpu_us"] = (b1 - b0) * per_request
             return r
 
         # Warm-up: connections, pools, JWKS, caches, page cache (the smoke run only checks).
@@ -540,6 +573,9 @@ def main() -> int:
                 r = measure_throughput(t, args.seconds)
                 t.rps.append(r["rps"])
                 t.cpu_us_sat.append(r["cpu_us"])
+                t.user_us_sat.append(r["user_us"])
+                t.sys_us_sat.append(r["sys_us"])
+                t.switches_sat.append(r["switches"])
                 t.backend_cpu_us_sat.append(r["backend_cpu_us"])
                 t.errors += r["errors"]
                 print(f"# round {rnd + 1} {t.name:14} {r['rps']:9.0f} req/s  proxy CPU "
@@ -658,6 +694,9 @@ def summarise(targets: list[Target]) -> dict:
         out[t.name] = {
             "rps": med(t.rps), "rps_rounds": t.rps,
             "proxy_cpu_us_per_req": med(t.cpu_us_sat) if t.server else None,
+            "proxy_user_us_per_req": med(t.user_us_sat) if t.server else None,
+            "proxy_system_us_per_req": med(t.sys_us_sat) if t.server else None,
+            "proxy_context_switches_per_req": med(t.switches_sat) if t.server else None,
             "backend_cpu_us_per_req": med(t.backend_cpu_us_sat),
             "proxy_cpu_us_per_req_at_rate": med(t.cpu_us_rate) if t.server else None,
             "p50_us": med(t.p50), "p99_us": med(t.p99),
@@ -746,6 +785,30 @@ def render(results: dict) -> str:
             f"{fmt(cpu, '.1f')}{'' if cpu is None else f' ({cpu / 100:.3f})'} | {fmt(r['cpu_vs_nginx'])} | "
             f"{fmt(r['p50_us'], '.0f')} | {fmt(r['p99_us'], '.0f')} | {fmt(r['p99_vs_nginx'])} | "
             f"{fmt(r['idle_rss_mib'], '.1f')} | {fmt(r['peak_rss_mib'], '.1f')} | {r['errors']} |"
+        )
+    lines += [
+        "",
+        "Where each proxy's CPU goes (the same throughput runs, medians): its own code and "
+        "libraries (user), the kernel on its behalf (system: the system calls, TCP over "
+        "loopback), the hand-overs between it and the backend that shares its core, and what "
+        "the backend spent per request:",
+        "",
+        "| target | user µs/req | × nginx | system µs/req | × nginx | context switches/req | "
+        "backend CPU µs/req |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    nginx = results["targets"].get("nginx") or {}
+    for name, r in results["targets"].items():
+        if r["proxy_cpu_us_per_req"] is None:
+            continue
+        ratio = lambda key: (r[key] / nginx[key]  # noqa: E731
+                             if r.get(key) is not None and nginx.get(key) else None)
+        lines.append(
+            f"| {name} | {fmt(r['proxy_user_us_per_req'], '.1f')} | "
+            f"{fmt(ratio('proxy_user_us_per_req'))} | {fmt(r['proxy_system_us_per_req'], '.1f')} | "
+            f"{fmt(ratio('proxy_system_us_per_req'))} | "
+            f"{fmt(r['proxy_context_switches_per_req'])} | "
+            f"{fmt(r['backend_cpu_us_per_req'], '.1f')} |"
         )
     agg = results.get("aggregation")
     if agg:

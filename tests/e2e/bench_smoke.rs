@@ -82,6 +82,7 @@ fn the_benchmark_runs_in_smoke_mode_and_reports_every_field() {
         "| direct |",
         "| gateway-hs256 |",
         "| gateway-eddsa |",
+        "| target | user µs/req",
         "| goal |",
     ] {
         assert!(
@@ -108,6 +109,18 @@ fn the_benchmark_runs_in_smoke_mode_and_reports_every_field() {
     for name in ["gateway-hs256", "gateway-eddsa"] {
         let t = &results["targets"][name];
         assert!(t["proxy_cpu_us_per_req"].as_f64().unwrap() > 0.0, "{t}");
+        // Where that CPU went: user + system is the total, and the split is reported.
+        let (user, system) = (
+            t["proxy_user_us_per_req"].as_f64().unwrap(),
+            t["proxy_system_us_per_req"].as_f64().unwrap(),
+        );
+        assert!(user >= 0.0 && system >= 0.0, "{t}");
+        let total = t["proxy_cpu_us_per_req"].as_f64().unwrap();
+        assert!((user + system - total).abs() < 0.01 * total + 0.01, "{t}");
+        assert!(
+            t["proxy_context_switches_per_req"].as_f64().unwrap() >= 0.0,
+            "{t}"
+        );
         assert!(t["idle_rss_mib"].as_f64().unwrap() > 0.0, "{t}");
         assert!(
             t["peak_rss_mib"].as_f64().unwrap() >= t["idle_rss_mib"].as_f64().unwrap(),
