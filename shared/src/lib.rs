@@ -18,6 +18,7 @@
 //!   can be matched to a log line.
 //! - [`json`]: [`AppJson`], a JSON extractor whose rejections are problem+json too.
 //! - [`demo`]: the demo's public constants (accounts, ids, issuer, audience, demo secret).
+//! - [`clock`]: where "now" comes from: one injectable clock per service (monotonic and wall).
 //! - [`config`]: loading a service's TOML file with environment overrides.
 //! - [`server`]: the accept loop every service runs: header-read timeout, connection cap, graceful
 //!   shutdown that drains in-flight requests.
@@ -31,6 +32,7 @@
 
 pub mod bearer;
 pub mod claims;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod json;
