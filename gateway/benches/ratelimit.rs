@@ -10,9 +10,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use gateway::{
     Config,
     config::{Backend, KeyPart, OnRedisError, RateLimitConfig, RedisConfig},
-    ratelimit::{Limiter, clock::SystemClock, key::Subject},
+    ratelimit::{Limiter, key::Subject},
 };
-use std::{hint::black_box, sync::Arc};
+use shared::clock::SystemClock;
+use std::hint::black_box;
 
 fn config(backend: Backend, redis: Option<&str>) -> Config {
     let mut config = Config::demo();
@@ -43,7 +44,7 @@ fn bench(c: &mut Criterion) {
     let users: Vec<String> = (0..1_000).map(|i| format!("user-{i}")).collect();
 
     let cfg = config(Backend::Local, None);
-    let limiter = Limiter::new(&cfg, Arc::new(SystemClock::default())).unwrap();
+    let limiter = Limiter::new(&cfg, SystemClock::shared()).unwrap();
     let attached = limiter.resolve(&["bench".to_owned()]);
     let mut i = 0;
     c.bench_function("ratelimit check, in-process", |b| {
@@ -61,7 +62,7 @@ fn bench(c: &mut Criterion) {
         return;
     };
     let cfg = config(Backend::Redis, Some(&url));
-    let limiter = Limiter::new(&cfg, Arc::new(SystemClock::default())).unwrap();
+    let limiter = Limiter::new(&cfg, SystemClock::shared()).unwrap();
     let attached = limiter.resolve(&["bench".to_owned()]);
     let mut i = 0;
     c.bench_function("ratelimit check, Redis", |b| {

@@ -2,14 +2,20 @@
 //!
 //! Errors are tagged by **side** (pingora's idea): a *downstream* error is the client's doing
 //! (a bad path, a missing token, a body too large) and says nothing about our health; an
-//! *upstream* error is a backend failing (refused connection, timeout) and is what alerts and,
-//! later, circuit breakers watch. The access log records the side with the reason.
+//! *upstream* error is a backend failing (refused connection, timeout) and is what alerts and
+//! circuit breakers watch. The access log records the side with the reason.
+//!
+//! This is the one place where a failure becomes an answer. It sits below the pipeline's steps
+//! (they return a [`GatewayError`]) and above the leaves whose failures it translates — path
+//! normalisation, routing, body limits, a rate-limit refusal, and the upstream layer's own
+//! [`Failure`], which knows nothing of statuses.
 
 use crate::{
-    limits::BodyError,
+    context::X_GATEWAY_FAILED_CALL,
     normalize::PathError,
     ratelimit::headers::Refusal,
     routing::{MethodSet, Miss, RoleSet},
+    upstream::failure::{ClientBody, Failure},
 };
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
@@ -204,7 +210,7 @@ impl GatewayError {
             }
             GatewayError::AggregateCallFailed { status, key, .. } => {
                 Problem::new(*status, self.reason(), detail)
-                    .with_header(crate::aggregate::X_GATEWAY_FAILED_CALL.clone(), &**key)
+                    .with_header(X_GATEWAY_FAILED_CALL.clone(), &**key)
                     .with_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
             }
         }
@@ -226,11 +232,21 @@ impl From<Miss> for GatewayError {
     }
 }
 
-impl From<&BodyError> for GatewayError {
-    fn from(error: &BodyError) -> Self {
-        match error {
-            BodyError::TooLarge { limit } => GatewayError::BodyTooLarge { limit: *limit },
-            BodyError::Client(_) => GatewayError::BodyUnreadable,
+impl GatewayError {
+    /// How a failed exchange with the upstream called `upstream` is answered.
+    pub fn from_upstream(failure: Failure, upstream: &str) -> GatewayError {
+        let upstream = upstream.into();
+        match failure {
+            Failure::CircuitOpen => GatewayError::CircuitOpen { upstream },
+            Failure::Timeout { timeout_ms } => GatewayError::UpstreamTimeout {
+                upstream,
+                timeout_ms,
+            },
+            Failure::Unavailable { .. } => GatewayError::UpstreamUnavailable { upstream },
+            Failure::ClientBody(ClientBody::TooLarge { limit }) => {
+                GatewayError::BodyTooLarge { limit }
+            }
+            Failure::ClientBody(ClientBody::Unreadable) => GatewayError::BodyUnreadable,
         }
     }
 }

@@ -1,68 +1,50 @@
-//! The gateway's request pipeline: every request that is not `/healthz` or `/readyz` goes
-//! through [`handle`], in this order:
+//! The gateway's request pipeline: every request that is not one of the gateway's own endpoints
+//! goes through [`handle`], in this order:
 //!
 //! 1. **limits** — the request target's length (414) is checked before anything else;
 //! 2. **normalise** — one canonical path, or 400 `bad_path` ([`crate::normalize`]);
-//! 3. **route** — an aggregate's exact path first ([`crate::aggregate`], which then runs its
-//!    own steps 5–7 and its calls), else the longest segment prefix, then method (404 / 405) ([`crate::routing`]);
+//! 3. **route** — an aggregate's exact path first ([`crate::aggregate`], which admits the request
+//!    as below and then runs its calls), else the longest segment prefix, then the method
+//!    (404 / 405) ([`crate::routing`]);
 //! 4. **body limit by `Content-Length`** — 413 before a byte is read ([`crate::limits`]);
-//! 5. **authenticate** — per the route's mode (401) ([`crate::auth`]);
-//! 6. **authorize** — the route's roles (403) ([`crate::policy`]);
-//! 7. **identity** — strip client `X-User-*`, set the verified ones ([`crate::identity`]),
-//!    then **rate limit** — the route's policies and quotas (429, or 503 when Redis fails
-//!    closed), whose `RateLimit` headers go on the response ([`crate::ratelimit`]);
-//! 8. **proxy** — rewrite the prefix, clean the headers, stream both ways, with the
+//! 5. **admission** — authenticate (401), authorize (403), identity headers, rate limit (429, or
+//!    503 when Redis fails closed), whose `RateLimit` headers go on the response
+//!    ([`crate::admission`]);
+//! 6. **proxy** — rewrite the prefix, clean the headers, stream both ways, with the
 //!    per-request timeout (502 / 504, 413 for a streamed body over the limit) ([`crate::proxy`]);
-//! 9. **access log** — one line, whatever happened ([`crate::access_log`]).
+//! 7. **access log** — one line, whatever happened ([`crate::access_log`]).
 
 use crate::{
-    Gateway,
     access_log::{self, Trace},
-    aggregate, auth,
+    admission::{self, Guard},
+    aggregate,
+    context::Caller,
     error::GatewayError,
-    forwarded::Peer,
-    identity, limits,
+    limits,
     normalize::normalize,
-    policy, proxy, ratelimit,
+    proxy,
+    routing::Route,
+    state::Gateway,
 };
 use axum::{
     extract::Request,
     response::{IntoResponse, Response},
 };
-use shared::request_id::Assigned;
-use std::{borrow::Cow, sync::Arc, time::Instant};
+use std::{borrow::Cow, time::Instant};
 
-/// Who sent a request and what it is called, known before the pipeline starts: the client
-/// connection's peer and the request's id.
-pub struct Caller<'a> {
-    /// The client end of the connection (see [`crate::forwarded::Peer`]).
-    pub peer: &'a Peer,
-    /// The request's id (`X-Request-Id`).
-    pub request_id: &'a Assigned,
-}
-
-/// Everything the gateway forwards (all but its own endpoints; see [`crate::FrontDoor`]), from
-/// `peer`, with its id already assigned.
-pub async fn handle(
-    gateway: Arc<Gateway>,
-    peer: Arc<Peer>,
-    request_id: Assigned,
-    request: Request,
-) -> Response {
+/// Everything the gateway forwards (all but its own endpoints; see [`crate::front_door`]),
+/// from `caller`, with its id already assigned.
+pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> Response {
     let started = Instant::now();
     // Cheap clones: a standard `Method` is a tag, a `Uri` shares its bytes.
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let caller = Caller {
-        peer: &peer,
-        request_id: &request_id,
-    };
     let mut trace = Trace::default();
 
-    let (path, result) = match precheck(&gateway, &uri) {
+    let (path, result) = match precheck(gateway, &uri) {
         Err(e) => (Cow::Borrowed(uri.path()), Err(e)),
         Ok(path) => {
-            let result = pipeline(&gateway, &caller, request, &path, uri.query(), &mut trace).await;
+            let result = pipeline(gateway, caller, request, &path, uri.query(), &mut trace).await;
             (path, result)
         }
     };
@@ -78,7 +60,7 @@ pub async fn handle(
         method: &method,
         path: &path,
         status: response.status(),
-        request_id: request_id.id(),
+        request_id: caller.request_id.id(),
         trace: &trace,
         error,
     });
@@ -96,10 +78,10 @@ fn precheck<'u>(gateway: &Gateway, uri: &'u http::Uri) -> Result<Cow<'u, str>, G
     normalize(uri.path()).map_err(GatewayError::BadPath)
 }
 
-/// Steps 3–8.
+/// Step 3: an aggregate, or a route.
 async fn pipeline<'g>(
     gateway: &'g Gateway,
-    caller: &Caller<'_>,
+    caller: Caller<'_>,
     request: Request,
     path: &str,
     query: Option<&str>,
@@ -110,6 +92,19 @@ async fn pipeline<'g>(
         return aggregate::serve(gateway, aggregate, caller, request, trace).await;
     }
     let route = gateway.routes.find(request.method(), path)?;
+    route_request(gateway, route, caller, request, path, query, trace).await
+}
+
+/// Steps 4–6 for a request that matched `route`.
+async fn route_request<'g>(
+    gateway: &'g Gateway,
+    route: &'g Route,
+    caller: Caller<'_>,
+    request: Request,
+    path: &str,
+    query: Option<&str>,
+    trace: &mut Trace<'g>,
+) -> Result<Response, GatewayError> {
     let upstream = &gateway.upstreams[route.upstream];
     trace.route = Some(&route.name);
     trace.upstream = Some(&upstream.name);
@@ -127,26 +122,12 @@ async fn pipeline<'g>(
     // Hop-by-hop headers go first, before the gateway adds its own: a client that lists
     // `X-User-Id` in `Connection` must not make the proxy drop the identity the gateway sets.
     proxy::strip_hop_by_hop(&mut parts.headers);
-    let claims = auth::authenticate(
-        route,
-        &parts.headers,
-        &gateway.verifier,
-        &gateway.token_cache,
-    )
-    .await?;
-    // Known before the role check, so a 403 line in the access log names the caller.
-    trace.user = claims.as_deref().map(|c| c.sub.clone());
-    policy::authorize(route, claims.as_deref())?;
-    identity::apply(&mut parts.headers, claims.as_deref())?;
-    let (body, verdict) = ratelimit::admit(
-        gateway,
-        &route.name,
-        &parts,
-        caller.peer,
-        claims.as_deref(),
-        body,
-    )
-    .await?;
+    let guard = Guard {
+        name: &route.name,
+        auth: route.auth,
+        roles: route.roles,
+    };
+    let admitted = admission::admit(gateway, guard, caller, &mut parts, body, trace).await?;
 
     let forward_path = route.forward_path(path);
     let mut response = proxy::forward(
@@ -158,9 +139,9 @@ async fn pipeline<'g>(
             max_body_bytes: gateway.max_body_bytes,
         },
         parts,
-        body,
+        admitted.body,
     )
     .await?;
-    verdict.annotate(response.headers_mut());
+    admitted.verdict.annotate(response.headers_mut());
     Ok(response)
 }

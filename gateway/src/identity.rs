@@ -7,13 +7,12 @@
 //! verified, the three headers are set from its claims. `Authorization` is forwarded unchanged
 //! so each backend can verify the token again (defence in depth).
 
-use crate::error::GatewayError;
+use crate::{
+    context::{IDENTITY_PREFIX, X_USER_ID, X_USER_NAME, X_USER_ROLE},
+    error::GatewayError,
+};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use shared::Claims;
-
-static X_USER_ID: HeaderName = HeaderName::from_static("x-user-id");
-static X_USER_ROLE: HeaderName = HeaderName::from_static("x-user-role");
-static X_USER_NAME: HeaderName = HeaderName::from_static("x-user-name");
 
 /// Strips client-sent identity headers and sets the verified ones.
 pub fn apply(headers: &mut HeaderMap, claims: Option<&Claims>) -> Result<(), GatewayError> {
@@ -31,7 +30,7 @@ pub fn apply(headers: &mut HeaderMap, claims: Option<&Claims>) -> Result<(), Gat
 
 /// Removes every `x-user-*` header. Scans first so the common case allocates nothing.
 fn strip(headers: &mut HeaderMap) {
-    let is_identity = |name: &HeaderName| name.as_str().starts_with("x-user-");
+    let is_identity = |name: &HeaderName| name.as_str().starts_with(IDENTITY_PREFIX);
     if !headers.keys().any(is_identity) {
         return;
     }

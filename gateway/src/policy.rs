@@ -5,19 +5,11 @@
 //! logging in again would not help. Editing the role inside the token (the lecture's
 //! `STUDENT` → `ADMIN`) never reaches this point: the signature check already refused it.
 
-use crate::{
-    error::GatewayError,
-    routing::{RoleSet, Route},
-};
+use crate::{error::GatewayError, routing::RoleSet};
 use shared::{Claims, TokenError};
 
-/// Checks the route's roles against the verified claims.
-pub fn authorize(route: &Route, claims: Option<&Claims>) -> Result<(), GatewayError> {
-    authorize_roles(route.roles, claims)
-}
-
-/// [`authorize`] for any role set (routes and aggregates).
-pub fn authorize_roles(roles: RoleSet, claims: Option<&Claims>) -> Result<(), GatewayError> {
+/// Checks the roles a route (or aggregate) accepts against the verified claims.
+pub fn authorize(roles: RoleSet, claims: Option<&Claims>) -> Result<(), GatewayError> {
     if roles.is_empty() {
         return Ok(());
     }

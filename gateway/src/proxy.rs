@@ -19,10 +19,11 @@
 //! [`crate::upstream::call`].
 
 use crate::{
+    context::Caller,
     error::GatewayError,
     forwarded,
-    handler::Caller,
     limits::LimitedBody,
+    normalize::PathError,
     upstream::{Target, Upstream, call},
 };
 use axum::{body::Body, response::Response};
@@ -52,7 +53,7 @@ pub struct Forward<'a> {
     /// The client's query string, forwarded unchanged.
     pub query: Option<&'a str>,
     /// Who sent the request (its forwarding headers are rewritten for that peer) and its id.
-    pub caller: &'a Caller<'a>,
+    pub caller: Caller<'a>,
     /// Most body bytes forwarded.
     pub max_body_bytes: u64,
 }
@@ -73,7 +74,7 @@ pub async fn forward(
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
     // The request's hop-by-hop headers were removed by the handler, before identity headers were
-    // added (see `handler::pipeline`).
+    // added (see `handler::route`).
     forwarded::apply(&mut parts.headers, how.caller.peer, client_host);
     // The id again, in case the client listed `X-Request-Id` in `Connection`.
     if !parts.headers.contains_key(&X_REQUEST_ID) {
@@ -122,7 +123,7 @@ pub async fn forward(
     let body = LimitedBody::new(body, how.max_body_bytes);
     let response = call::exchange(upstream, retryable, upstream.request_timeout, head, body)
         .await
-        .map_err(|failure| failure.into_error(upstream))?;
+        .map_err(|failure| GatewayError::from_upstream(failure, &upstream.name))?;
     let (mut head, incoming) = response.into_parts();
     strip_hop_by_hop(&mut head.headers);
     Ok(Response::from_parts(head, Body::new(incoming)))
@@ -141,7 +142,7 @@ fn path_and_query(path: &str, query: Option<&str>) -> Result<uri::PathAndQuery, 
         }
     }
     // Cannot happen: the path is normalised and the query came from a parsed URI.
-    .map_err(|_| GatewayError::BadPath(crate::normalize::PathError::InvalidEscape))
+    .map_err(|_| GatewayError::BadPath(PathError::InvalidEscape))
 }
 
 /// Removes the hop-by-hop headers and those named in `Connection`. Allocates only when

@@ -17,17 +17,17 @@
 //!
 //! Two choices keep a hit cheap (it is on every authenticated request): the claims are shared
 //! (`Arc`), not copied, and the table hashes with `foldhash` (seeded per process) rather than
-//! SipHash, which costs about a thousand instructions over a 330-byte token. SipHash's strength
-//! against crafted collisions is not needed here: only tokens that *verified* are ever inserted,
-//! so an attacker cannot fill a bucket; a crafted lookup merely misses.
+//! SipHash, which costs noticeably more over a 330-byte token (docs/performance.md). SipHash's
+//! strength against crafted collisions is not needed here: only tokens that *verified* are ever
+//! inserted, so an attacker cannot fill a bucket; a crafted lookup merely misses.
 //!
-//! Time is passed in by the caller (UNIX seconds), so tests move it by hand.
+//! Time is passed in by the caller (UNIX seconds from the gateway's clock), so tests move it by
+//! hand.
 
 use shared::Claims;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 type Table = HashMap<Box<[u8]>, Entry, foldhash::fast::RandomState>;
@@ -62,13 +62,6 @@ impl Default for TokenCache {
     fn default() -> Self {
         TokenCache::new(DEFAULT_CAPACITY)
     }
-}
-
-/// The current UNIX time in seconds.
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl TokenCache {

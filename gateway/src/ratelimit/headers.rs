@@ -13,7 +13,7 @@
 //! sooner. On a refusal, `Retry-After` (RFC 9110 §10.2.3, whole seconds rounded up) says when
 //! one request will fit again.
 
-use super::{Policy, gcra::Outcome};
+use super::{gcra::Outcome, policy::Policy};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt::Write;
 

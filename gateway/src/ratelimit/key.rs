@@ -15,7 +15,7 @@
 //!
 //! A key is `policy|part|part`, e.g. `per-user|u:1905551042` or `login-ip|ip:192.0.2.7`.
 
-use super::Policy;
+use super::policy::Policy;
 use crate::{
     config::KeyPart,
     error::GatewayError,

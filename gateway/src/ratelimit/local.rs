@@ -12,14 +12,12 @@
 //! shard over its share of `max_keys` first drops idle keys (TAT in the past: their bucket is
 //! full, so forgetting them changes nothing) and, if still full, the keys closest to idle.
 
-use super::{
-    clock::Clock,
-    gcra::{Gcra, Outcome},
-};
+use super::gcra::{Gcra, Outcome};
+use shared::clock::SharedClock;
 use std::{
     collections::HashMap,
     hash::{BuildHasher, RandomState},
-    sync::{Arc, Mutex},
+    sync::Mutex,
 };
 
 const SHARDS: usize = 16;
@@ -30,12 +28,12 @@ pub struct LocalStore {
     shards: Vec<Mutex<HashMap<Box<str>, u64>>>,
     hasher: RandomState,
     per_shard: usize,
-    clock: Arc<dyn Clock>,
+    clock: SharedClock,
 }
 
 impl LocalStore {
     /// A store holding at most about `max_keys` keys.
-    pub fn new(max_keys: usize, clock: Arc<dyn Clock>) -> LocalStore {
+    pub fn new(max_keys: usize, clock: SharedClock) -> LocalStore {
         LocalStore {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
@@ -95,13 +93,13 @@ fn evict(map: &mut HashMap<Box<str>, u64>, now: u64, cap: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ratelimit::clock::ManualClock;
+    use shared::clock::ManualClock;
     use std::time::Duration;
 
     #[test]
     fn keys_are_isolated_and_time_refills() {
-        let clock = Arc::new(ManualClock::new(1_000_000_000_000));
-        let store = LocalStore::new(1_000, clock.clone());
+        let clock = ManualClock::new();
+        let store = LocalStore::new(1_000, clock.shared());
         let limit = Gcra::new(1, 10, 2);
         assert!(store.check(&limit, "p:alice").allowed);
         assert!(store.check(&limit, "p:alice").allowed);
@@ -119,8 +117,7 @@ mod tests {
 
     #[test]
     fn the_map_stays_bounded() {
-        let clock = Arc::new(ManualClock::new(1_000_000_000_000));
-        let store = LocalStore::new(160, clock.clone());
+        let store = LocalStore::new(160, ManualClock::new().shared());
         let limit = Gcra::new(1, 60, 5);
         for i in 0..10_000 {
             store.check(&limit, &format!("p:{i}"));

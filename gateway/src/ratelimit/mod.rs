@@ -10,82 +10,47 @@
 //!
 //! # Layout
 //!
-//! - [`gcra`]: the algorithm, pure arithmetic (one number per key, no fixed window).
-//! - [`clock`]: where "now" comes from (injectable: tests move time by hand).
+//! - [`gcra`]: the algorithm, pure arithmetic (one number per key, no fixed window), on the
+//!   gateway's clock (injectable: tests move time by hand).
+//! - [`policy`]: one policy, compiled from the configuration.
 //! - [`local`]: the in-process backend, a sharded bounded map (exact on one replica).
 //! - [`redis`]: the Redis backend, one Lua script per check using Redis's own clock (exact
 //!   across replicas); fail open or closed when Redis does not answer.
 //! - [`key`]: what a policy counts by — user, client IP (trusted proxies only), route, and the
 //!   login account read from a small body — and how it becomes a key.
 //! - [`headers`]: `RateLimit-Policy` / `RateLimit` / `Retry-After`.
-//! - [`status`]: `GET /ratelimitz`, the counters (Redis failures, fail-open/closed, 429s).
-//! - this file: the compiled policies ([`Limiter`]) and [`admit`], the pipeline step.
+//! - [`status`]: the counters (Redis failures, fail-open/closed, 429s) that `GET /ratelimitz`
+//!   shows.
+//! - this file: the compiled policies ([`Limiter`]) and [`Limiter::admit`], the pipeline step.
 //!
-//! In the request's path, [`admit`] runs after authorization (the user is known, and a
+//! In the request's path, [`Limiter::admit`] runs after authorization (the user is known, and a
 //! request that would be refused anyway spends nothing) and before the proxy.
 
-pub mod clock;
 pub mod gcra;
 pub mod headers;
 pub mod key;
 pub mod local;
+pub mod policy;
 pub mod redis;
 pub mod status;
 
 use crate::{
-    Gateway,
-    config::{Backend, Config, KeyPart, OnRedisError, RateLimitConfig},
+    config::{Backend, Config, KeyPart, OnRedisError},
     error::GatewayError,
-    forwarded::Peer,
+    forwarded::{Peer, TrustedProxies},
 };
 use axum::body::Body;
-use clock::Clock;
-use gcra::{Gcra, Outcome};
+use gcra::Outcome;
 use http::{HeaderMap, request::Parts};
-use shared::Claims;
+use policy::Policy;
+use shared::{Claims, clock::SharedClock};
 use std::{
     collections::HashMap,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::atomic::{AtomicU64, Ordering},
 };
 
 /// Most keys the in-process backend remembers (about 100 bytes each).
 pub const MAX_LOCAL_KEYS: usize = 100_000;
-
-/// One compiled policy.
-#[derive(Debug)]
-pub struct Policy {
-    /// Its name (headers, keys, messages).
-    pub name: Box<str>,
-    /// The limit in GCRA form.
-    pub gcra: Gcra,
-    /// Requests per window, and the window in seconds, as advertised in `RateLimit-Policy`.
-    pub quota: u64,
-    /// The window in seconds.
-    pub window_secs: u64,
-    /// What it counts by.
-    pub key: Vec<KeyPart>,
-    /// Where its counters live.
-    pub backend: Backend,
-    /// What happens when Redis fails.
-    pub on_redis_error: OnRedisError,
-}
-
-impl Policy {
-    fn new(config: &RateLimitConfig) -> Policy {
-        Policy {
-            name: config.name.as_str().into(),
-            gcra: Gcra::new(config.rate, config.period_secs(), config.burst()),
-            quota: config.rate,
-            window_secs: config.period_secs(),
-            key: config.key.clone(),
-            backend: config.backend,
-            on_redis_error: config.on_redis_error,
-        }
-    }
-}
 
 /// Counters of what the limiter did when Redis failed (shown by `GET /ratelimitz`).
 #[derive(Debug, Default)]
@@ -113,7 +78,7 @@ pub struct Limiter {
 
 impl Limiter {
     /// Compiles the validated configuration's policies, with `clock` for the local backend.
-    pub fn new(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Limiter> {
+    pub fn new(config: &Config, clock: SharedClock) -> anyhow::Result<Limiter> {
         let policies: Vec<Policy> = config
             .rate_limits
             .iter()
@@ -167,11 +132,6 @@ impl Limiter {
     /// The policies attached to a route (empty: the route is not limited).
     pub fn for_route(&self, route: &str) -> &[usize] {
         self.routes.get(route).map_or(&[], Vec::as_slice)
-    }
-
-    /// A policy by index.
-    pub fn policy(&self, index: usize) -> &Policy {
-        &self.policies[index]
     }
 
     /// True when one of `attached` counts by login account (the body must be read).
@@ -267,33 +227,45 @@ impl Verdict<'_> {
     }
 }
 
-/// The pipeline step: checks the route's policies for this request from `peer`. When a policy counts by
-/// login account, reads the (small) body to find it and hands back the same bytes to forward.
-pub async fn admit<'g>(
-    gateway: &'g Gateway,
-    route: &str,
-    parts: &Parts,
-    peer: &Peer,
-    claims: Option<&Claims>,
-    body: Body,
-) -> Result<(Body, Verdict<'g>), GatewayError> {
-    let limiter = &gateway.limiter;
-    let attached = limiter.for_route(route);
-    if attached.is_empty() {
-        return Ok((body, Verdict::default()));
+/// Who is asking, as the limiter needs to know it: the connection's peer, which proxies are
+/// trusted to say who is behind them, and the verified caller.
+#[derive(Clone, Copy)]
+pub struct Asker<'a> {
+    /// The client end of the connection.
+    pub peer: &'a Peer,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: &'a TrustedProxies,
+    /// The verified claims, if any.
+    pub claims: Option<&'a Claims>,
+}
+
+impl Limiter {
+    /// The pipeline step: checks the policies attached to `route` for this request. When a
+    /// policy counts by login account, reads the (small) body to find it and hands back the same
+    /// bytes to forward.
+    pub async fn admit(
+        &self,
+        route: &str,
+        parts: &Parts,
+        asker: Asker<'_>,
+        body: Body,
+    ) -> Result<(Body, Verdict<'_>), GatewayError> {
+        let attached = self.for_route(route);
+        if attached.is_empty() {
+            return Ok((body, Verdict::default()));
+        }
+        let (body, account) = if self.needs_account(attached) {
+            key::read_account(parts, body).await?
+        } else {
+            (body, None)
+        };
+        let subject = key::Subject {
+            user: asker.claims.map(|c| c.sub.as_str()),
+            ip: key::client_ip(asker.peer, &parts.headers, asker.trusted_proxies),
+            route,
+            account: account.as_deref(),
+        };
+        let verdict = self.check(attached, &subject).await?;
+        Ok((body, verdict))
     }
-    let (body, account) = if limiter.needs_account(attached) {
-        let (body, account) = key::read_account(parts, body).await?;
-        (body, account)
-    } else {
-        (body, None)
-    };
-    let subject = key::Subject {
-        user: claims.map(|c| c.sub.as_str()),
-        ip: key::client_ip(peer, &parts.headers, &gateway.trusted_proxies),
-        route,
-        account: account.as_deref(),
-    };
-    let verdict = limiter.check(attached, &subject).await?;
-    Ok((body, verdict))
 }

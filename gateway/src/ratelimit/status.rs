@@ -1,21 +1,19 @@
-//! `GET /ratelimitz`: what the rate limiter has done, for operators and tests. Counts only (no
-//! keys: they name users and addresses).
+//! What the rate limiter has done, for operators and tests (`GET /ratelimitz` shows it). Counts
+//! only (no keys: they name users and addresses).
 //!
 //! ```json
 //! {"redis": {"configured": true, "errors": 3}, "failed_open": 2, "failed_closed": 1,
 //!  "limited": 40, "local_keys": 17}
 //! ```
 
-use crate::Gateway;
-use axum::{Json, extract::State};
+use super::Limiter;
 use serde_json::{Value, json};
-use std::sync::{Arc, atomic::Ordering};
+use std::sync::atomic::Ordering;
 
 /// The counters as JSON.
-pub async fn status(State(gateway): State<Arc<Gateway>>) -> Json<Value> {
-    let limiter = &gateway.limiter;
+pub fn report(limiter: &Limiter) -> Value {
     let stats = &limiter.stats;
-    Json(json!({
+    json!({
         "redis": {
             "configured": limiter.has_redis(),
             "errors": limiter.redis_errors(),
@@ -24,5 +22,5 @@ pub async fn status(State(gateway): State<Arc<Gateway>>) -> Json<Value> {
         "failed_closed": stats.failed_closed.load(Ordering::Relaxed),
         "limited": stats.limited.load(Ordering::Relaxed),
         "local_keys": limiter.local_keys(),
-    }))
+    })
 }

@@ -15,53 +15,11 @@
 //! probe) is let through; only its outcome decides whether the circuit closes or opens again.
 //!
 //! The state is three atomics, so the hot path takes no lock; transitions that must happen once
-//! (Open → HalfOpen: who becomes the probe) use compare-and-swap. Time comes from a [`Clock`],
-//! so every transition is unit-tested without sleeping.
+//! (Open → HalfOpen: who becomes the probe) use compare-and-swap. Every method takes "now" (in
+//! milliseconds of the gateway's monotonic [`shared::clock::Clock`]) as an argument, so every
+//! transition is unit-tested without sleeping.
 
-use std::{
-    fmt,
-    sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering},
-    time::Instant,
-};
-
-/// A source of monotonic milliseconds.
-pub trait Clock: Send + Sync + fmt::Debug + 'static {
-    /// Milliseconds since an arbitrary fixed start.
-    fn now_ms(&self) -> u64;
-}
-
-/// The real clock: milliseconds since the clock was made.
-#[derive(Debug)]
-pub struct MonotonicClock(Instant);
-
-impl Default for MonotonicClock {
-    fn default() -> Self {
-        MonotonicClock(Instant::now())
-    }
-}
-
-impl Clock for MonotonicClock {
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-}
-
-/// A clock tests move by hand.
-#[derive(Debug, Default)]
-pub struct ManualClock(AtomicU64);
-
-impl ManualClock {
-    /// Moves the clock forward.
-    pub fn advance(&self, ms: u64) {
-        self.0.fetch_add(ms, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 const CLOSED: u8 = 0;
 const OPEN: u8 = 1;
@@ -199,6 +157,8 @@ impl Breaker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::clock::{Clock, ManualClock};
+    use std::time::Duration;
 
     fn breaker() -> (Breaker, ManualClock) {
         (Breaker::new(3, 1_000), ManualClock::default())
@@ -226,7 +186,7 @@ mod tests {
         let (b, clock) = breaker();
         fail(&b, &clock, 3);
         assert_eq!(b.state(), State::Open);
-        clock.advance(999);
+        clock.advance(Duration::from_millis(999));
         assert!(!b.would_admit(clock.now_ms()));
         assert_eq!(b.admit(clock.now_ms()), None);
     }
@@ -235,7 +195,7 @@ mod tests {
     fn open_half_opens_for_exactly_one_probe_when_its_time_is_up() {
         let (b, clock) = breaker();
         fail(&b, &clock, 3);
-        clock.advance(1_000);
+        clock.advance(Duration::from_millis(1_000));
         assert!(b.would_admit(clock.now_ms()));
         assert_eq!(b.admit(clock.now_ms()), Some(Admission::Probe));
         assert_eq!(b.state(), State::HalfOpen);
@@ -248,7 +208,7 @@ mod tests {
     fn a_successful_probe_closes_the_circuit() {
         let (b, clock) = breaker();
         fail(&b, &clock, 3);
-        clock.advance(1_000);
+        clock.advance(Duration::from_millis(1_000));
         b.succeeded(b.admit(clock.now_ms()).unwrap());
         assert_eq!(b.state(), State::Closed);
         assert_eq!(b.admit(clock.now_ms()), Some(Admission::Normal));
@@ -261,13 +221,13 @@ mod tests {
     fn a_failed_probe_reopens_the_circuit_for_another_full_period() {
         let (b, clock) = breaker();
         fail(&b, &clock, 3);
-        clock.advance(1_500);
+        clock.advance(Duration::from_millis(1_500));
         let probe = b.admit(clock.now_ms()).unwrap();
         b.failed(probe, clock.now_ms());
         assert_eq!(b.state(), State::Open);
-        clock.advance(999);
+        clock.advance(Duration::from_millis(999));
         assert_eq!(b.admit(clock.now_ms()), None);
-        clock.advance(1);
+        clock.advance(Duration::from_millis(1));
         assert_eq!(b.admit(clock.now_ms()), Some(Admission::Probe));
     }
 

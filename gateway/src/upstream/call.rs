@@ -6,49 +6,12 @@
 
 use super::{
     ProxyBody, Target, Upstream,
+    failure::{ClientBody, Failure},
     pool::{PooledBody, SendError},
 };
-use crate::{
-    error::GatewayError,
-    limits::{BodyError, LimitedBody},
-};
+use crate::limits::{BodyError, LimitedBody};
 use http::{Request, Response};
 use std::time::Duration;
-
-/// Why an exchange produced no response.
-#[derive(Debug)]
-pub enum Failure {
-    /// Every target's circuit is open: nothing was sent (503 `circuit_open`).
-    CircuitOpen,
-    /// No response head within the timeout (504 `upstream_timeout`).
-    Timeout {
-        /// The timeout that passed.
-        timeout_ms: u128,
-    },
-    /// The connection failed or the exchange broke (502 `upstream_unavailable`).
-    Unavailable {
-        /// True when the connection could not be opened (the request never left).
-        connect: bool,
-    },
-    /// The client's own body failed (400/413): not the upstream's fault.
-    Client(GatewayError),
-}
-
-impl Failure {
-    /// The gateway error this failure is answered with.
-    pub fn into_error(self, upstream: &Upstream) -> GatewayError {
-        let name = upstream.name.clone();
-        match self {
-            Failure::CircuitOpen => GatewayError::CircuitOpen { upstream: name },
-            Failure::Timeout { timeout_ms } => GatewayError::UpstreamTimeout {
-                upstream: name,
-                timeout_ms,
-            },
-            Failure::Unavailable { .. } => GatewayError::UpstreamUnavailable { upstream: name },
-            Failure::Client(error) => error,
-        }
-    }
-}
 
 /// What to do with a failure or response: the decision, separated so it can be read at once.
 enum Last {
@@ -152,7 +115,7 @@ pub async fn exchange(
             Ok(Err(error)) => {
                 if let Some(client) = client_body_error(&error) {
                     // The client's fault: the lease is dropped without blaming the target.
-                    return Err(Failure::Client(client));
+                    return Err(Failure::ClientBody(client));
                 }
                 lease.failed();
                 let connect = error.is_connect();
@@ -177,12 +140,12 @@ pub async fn exchange(
 }
 
 /// Our own [`BodyError`] somewhere in the chain means the client's body failed.
-fn client_body_error(error: &SendError) -> Option<GatewayError> {
+fn client_body_error(error: &SendError) -> Option<ClientBody> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
         if let Some(body_error) = e.downcast_ref::<BodyError>() {
             tracing::info!(error = %body_error, "request body refused while forwarding");
-            return Some(GatewayError::from(body_error));
+            return Some(ClientBody::from(body_error));
         }
         source = e.source();
     }

@@ -5,13 +5,16 @@
 //! target and living with its failures is split by concern:
 //!
 //! - [`balancer`]: round robin or least outstanding requests, among the eligible targets;
-//! - [`breaker`]: a circuit breaker per target (passive outlier detection), with a clock that
-//!   tests move by hand;
-//! - [`health`]: active health checks (`GET path` every `interval_ms`) and the `/readyz` report;
+//! - [`breaker`]: a circuit breaker per target (passive outlier detection), on the gateway's
+//!   clock, which tests move by hand;
+//! - [`probe`]: active health checks (`GET path` every `interval_ms`) and the readiness report
+//!   built from them;
 //! - [`retry`]: which requests may be retried, and the budget that keeps retries from
 //!   multiplying load;
 //! - [`call`]: one exchange with the upstream — lease a target, send, record the outcome,
-//!   retry if allowed — used by the proxy and by aggregates alike.
+//!   retry if allowed — used by the proxy and by aggregates alike;
+//! - [`failure`]: why an exchange produced no response, in the upstream's own terms (the
+//!   gateway's [`crate::error`] turns it into an answer).
 //!
 //! A target is *eligible* when its circuit admits requests and its last health check passed. If
 //! no healthy target is left, health is ignored (Envoy's "panic mode": a health check that is
@@ -21,17 +24,19 @@
 pub mod balancer;
 pub mod breaker;
 pub mod call;
-pub mod health;
+pub mod failure;
 pub mod pool;
+pub mod probe;
 pub mod retry;
 
 use crate::{
     config::{HealthCheckConfig, UpstreamConfig},
     limits::LimitedBody,
 };
-use breaker::{Admission, Breaker, Clock, MonotonicClock};
+use breaker::{Admission, Breaker};
 use http::{HeaderValue, Uri, uri::Authority};
 use pool::ConnectionPool;
+use shared::clock::SharedClock;
 use std::{
     sync::{
         Arc,
@@ -116,7 +121,7 @@ pub struct Upstream {
     pub retry: retry::RetryPolicy,
     /// Active health checks, if configured.
     pub health_check: Option<HealthCheckConfig>,
-    clock: Arc<dyn Clock>,
+    clock: SharedClock,
 }
 
 /// No target can take a request: every circuit is open.
@@ -124,13 +129,9 @@ pub struct Upstream {
 pub struct AllCircuitsOpen;
 
 impl Upstream {
-    /// Builds the upstream from its validated configuration.
-    pub fn new(config: &UpstreamConfig) -> Upstream {
-        Self::with_clock(config, Arc::new(MonotonicClock::default()))
-    }
-
-    /// [`Upstream::new`] with the breakers' clock injected (tests).
-    pub fn with_clock(config: &UpstreamConfig, clock: Arc<dyn Clock>) -> Upstream {
+    /// Builds the upstream from its validated configuration; its breakers read `clock` (the
+    /// gateway's one clock, which tests move by hand).
+    pub fn new(config: &UpstreamConfig, clock: SharedClock) -> Upstream {
         let connect_timeout = Duration::from_millis(config.connect_timeout_ms);
         Upstream {
             name: config.name.as_str().into(),
@@ -216,11 +217,6 @@ impl Upstream {
         }
         Err(AllCircuitsOpen)
     }
-
-    /// `host:port` of the first target (messages).
-    pub fn first_target(&self) -> &str {
-        self.targets[0].target.authority.as_str()
-    }
 }
 
 /// One request's hold on a target: counts as outstanding until dropped, and carries the
@@ -285,7 +281,7 @@ impl Drop for Lease<'_> {
 mod tests {
     use super::*;
     use crate::config::{BreakerConfig, UpstreamConfig};
-    use breaker::ManualClock;
+    use shared::clock::ManualClock;
 
     #[test]
     fn targets_must_be_plain_http_base_urls() {
@@ -307,7 +303,7 @@ mod tests {
         assert!(Target::parse("not a url").is_err());
     }
 
-    fn two_targets(clock: Arc<ManualClock>) -> Upstream {
+    fn two_targets(clock: ManualClock) -> Upstream {
         let config = UpstreamConfig {
             breaker: BreakerConfig {
                 consecutive_failures: 2,
@@ -315,7 +311,7 @@ mod tests {
             },
             ..UpstreamConfig::new("u", vec!["http://a:1".into(), "http://b:2".into()])
         };
-        Upstream::with_clock(&config, clock)
+        Upstream::new(&config, clock.shared())
     }
 
     fn pick(u: &Upstream) -> String {
@@ -327,22 +323,22 @@ mod tests {
 
     #[test]
     fn targets_are_picked_round_robin() {
-        let u = two_targets(Arc::default());
+        let u = two_targets(ManualClock::new());
         let picked: Vec<String> = (0..4).map(|_| pick(&u)).collect();
         assert_eq!(picked, ["a:1", "b:2", "a:1", "b:2"]);
     }
 
     #[test]
     fn an_open_circuit_takes_its_target_out_until_the_probe_succeeds() {
-        let clock = Arc::new(ManualClock::default());
-        let u = two_targets(Arc::clone(&clock));
+        let clock = ManualClock::new();
+        let u = two_targets(clock.clone());
         for _ in 0..2 {
             let lease = u.lease(0b10).unwrap();
             assert_eq!(lease.index(), 0);
             lease.failed();
         }
         assert!((0..4).all(|_| pick(&u) == "b:2"));
-        clock.advance(1_000);
+        clock.advance(Duration::from_millis(1_000));
         // The probe goes to `a` (round robin reaches it), then it is back in rotation.
         let picked: Vec<String> = (0..4).map(|_| pick(&u)).collect();
         assert!(picked.contains(&"a:1".to_owned()), "{picked:?}");
@@ -351,8 +347,8 @@ mod tests {
 
     #[test]
     fn every_circuit_open_is_refused_and_an_excluded_target_is_a_last_resort() {
-        let clock = Arc::new(ManualClock::default());
-        let u = two_targets(Arc::clone(&clock));
+        let clock = ManualClock::new();
+        let u = two_targets(clock.clone());
         assert_eq!(u.lease(0b01).unwrap().index(), 1);
         assert!(u.lease(0b11).is_ok(), "the exclusion is relaxed");
         for _ in 0..4 {
@@ -363,7 +359,7 @@ mod tests {
 
     #[test]
     fn unhealthy_targets_are_skipped_unless_none_is_healthy() {
-        let u = two_targets(Arc::default());
+        let u = two_targets(ManualClock::new());
         u.targets()[0].healthy.store(false, Ordering::Relaxed);
         assert!((0..4).all(|_| pick(&u) == "b:2"));
         u.targets()[1].healthy.store(false, Ordering::Relaxed);
@@ -373,12 +369,12 @@ mod tests {
 
     #[test]
     fn an_abandoned_probe_reopens_the_circuit() {
-        let clock = Arc::new(ManualClock::default());
-        let u = two_targets(Arc::clone(&clock));
+        let clock = ManualClock::new();
+        let u = two_targets(clock.clone());
         for _ in 0..2 {
             u.lease(0b10).unwrap().failed();
         }
-        clock.advance(1_000);
+        clock.advance(Duration::from_millis(1_000));
         let probe = u.lease(0b10).unwrap();
         assert_eq!(probe.index(), 0);
         drop(probe);

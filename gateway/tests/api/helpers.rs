@@ -4,11 +4,14 @@ use axum::{Router, extract::Request, http::HeaderMap, response::IntoResponse};
 use gateway::{
     Config,
     config::{AuthMode, RouteConfig, UpstreamConfig},
-    upstream::breaker::{Clock, MonotonicClock},
 };
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
-use shared::{Claims, Role, demo};
+use shared::{
+    Claims, Role,
+    clock::{SharedClock, SystemClock},
+    demo,
+};
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
@@ -181,14 +184,10 @@ impl TestGateway {
     }
 
     pub async fn spawn_with(echo: Echo, config: Config) -> TestGateway {
-        Self::spawn_with_clock(echo, config, Arc::new(MonotonicClock::default())).await
+        Self::spawn_with_clock(echo, config, SystemClock::shared()).await
     }
 
-    pub async fn spawn_with_clock(
-        echo: Echo,
-        config: Config,
-        clock: Arc<dyn Clock>,
-    ) -> TestGateway {
+    pub async fn spawn_with_clock(echo: Echo, config: Config, clock: SharedClock) -> TestGateway {
         let app = gateway::build_with_clock(config, clock)
             .await
             .expect("the test config is valid");

@@ -1,17 +1,15 @@
 //! Rate limits through the gateway: the headers on success, 429 with `Retry-After`, refill, keys
-//! per user, and login protection by IP and by account. The limiter's clock is injected, so
+//! per user, and login protection by IP and by account. The gateway's clock is injected, so
 //! time moves only when a test says so.
 
-use crate::helpers::{Echo, assert_problem, bearer, parts, test_config, token};
+use crate::helpers::{Echo, TestGateway, assert_problem, bearer, parts, test_config, token};
 use gateway::{
-    Config, Gateway,
+    Config,
     config::{AuthMode, KeyPart, QuotaConfig, QuotaPer, RateLimitConfig, RouteConfig},
-    ratelimit::{Limiter, clock::ManualClock},
 };
 use serde_json::Value;
-use shared::Role;
-use std::{net::SocketAddr, sync::Arc, time::Duration};
-use tokio::sync::oneshot;
+use shared::{Role, clock::ManualClock};
+use std::time::Duration;
 
 pub fn policy(
     name: &str,
@@ -47,43 +45,24 @@ pub fn limited_route(name: &str, prefix: &str, auth: AuthMode, limits: &[&str]) 
     }
 }
 
-/// A gateway whose limiter reads `clock`.
-struct ClockedGateway {
-    addr: SocketAddr,
-    http: reqwest::Client,
-    _echo: Echo,
-    _stop: oneshot::Sender<()>,
-}
+/// A gateway on a clock the test moves (the limiter reads it).
+struct ClockedGateway(TestGateway);
 
 impl ClockedGateway {
-    async fn spawn(echo: Echo, config: Config, clock: Arc<ManualClock>) -> ClockedGateway {
-        let mut gateway = Gateway::new(&config).unwrap();
-        gateway.limiter = Limiter::new(&config, clock).unwrap();
-        let app = gateway::App::bind(gateway, config.server.listen, config.server.limits.clone())
-            .await
-            .unwrap();
-        let addr = app.local_addr();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async {
-            let _ = stopped.await;
-        }));
-        ClockedGateway {
-            addr,
-            http: reqwest::Client::new(),
-            _echo: echo,
-            _stop: stop,
-        }
+    async fn spawn(echo: Echo, config: Config, clock: &ManualClock) -> ClockedGateway {
+        ClockedGateway(TestGateway::spawn_with_clock(echo, config, clock.shared()).await)
     }
 
     fn get(&self, path: &str, role: Role) -> reqwest::RequestBuilder {
-        self.http
-            .get(format!("http://{}{path}", self.addr))
+        self.0
+            .get(path)
             .header("authorization", bearer(&token(role)))
     }
 
     fn login(&self, from_ip: &str, email: &str) -> reqwest::RequestBuilder {
-        self.http
-            .post(format!("http://{}/api/login", self.addr))
+        self.0
+            .http
+            .post(self.0.url("/api/login"))
             .header("x-forwarded-for", from_ip)
             .json(&serde_json::json!({"email": email, "password": "secret"}))
     }
@@ -118,8 +97,8 @@ async fn a_burst_passes_then_429_with_retry_after_and_the_bucket_refills() {
         AuthMode::Required,
         &["tight", "day"],
     ));
-    let clock = Arc::new(ManualClock::new(1_000_000_000_000));
-    let gw = ClockedGateway::spawn(echo, config, clock.clone()).await;
+    let clock = ManualClock::new();
+    let gw = ClockedGateway::spawn(echo, config, &clock).await;
 
     // The burst passes, each response saying what is left.
     for remaining in [2, 1, 0] {
@@ -231,8 +210,7 @@ async fn logins_are_limited_per_ip_and_per_account_and_the_body_still_arrives() 
         AuthMode::Public,
         &["test-login-ip", "test-login-account"],
     ));
-    let clock = Arc::new(ManualClock::new(1_000_000_000_000));
-    let gw = ClockedGateway::spawn(echo, config, clock).await;
+    let gw = ClockedGateway::spawn(echo, config, &ManualClock::new()).await;
 
     // One account from three addresses: the third attempt is refused by the account limit,
     // however the address is spelled and the e-mail cased.

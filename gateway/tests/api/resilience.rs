@@ -2,14 +2,12 @@
 //! retries that never repeat a POST, and the retry budget.
 
 use crate::helpers::*;
-use gateway::{
-    config::{AuthMode, BreakerConfig, RetryConfig, RouteConfig, UpstreamConfig},
-    upstream::breaker::ManualClock,
-};
-use std::sync::Arc;
+use gateway::config::{AuthMode, BreakerConfig, RetryConfig, RouteConfig, UpstreamConfig};
+use shared::clock::ManualClock;
+use std::time::Duration;
 
 /// A gateway whose route `/api/pool` goes (prefix stripped) to an upstream with `targets`.
-async fn pool(echo: Echo, upstream: UpstreamConfig, clock: Arc<ManualClock>) -> TestGateway {
+async fn pool(echo: Echo, upstream: UpstreamConfig, clock: &ManualClock) -> TestGateway {
     let mut config = test_config(echo.addr).await;
     config.upstreams.push(upstream);
     config.routes.push(RouteConfig {
@@ -24,7 +22,7 @@ async fn pool(echo: Echo, upstream: UpstreamConfig, clock: Arc<ManualClock>) -> 
         roles: Vec::new(),
         rate_limits: Vec::new(),
     });
-    TestGateway::spawn_with_clock(echo, config, clock).await
+    TestGateway::spawn_with_clock(echo, config, clock.shared()).await
 }
 
 fn upstream(targets: Vec<String>) -> UpstreamConfig {
@@ -35,7 +33,7 @@ fn upstream(targets: Vec<String>) -> UpstreamConfig {
 async fn traffic_is_spread_round_robin_over_the_targets() {
     let (a, b) = (Echo::spawn().await, Echo::spawn().await);
     let targets = vec![format!("http://{}", a.addr), format!("http://{}", b.addr)];
-    let gw = pool(a, upstream(targets), Arc::default()).await;
+    let gw = pool(a, upstream(targets), &ManualClock::new()).await;
     for _ in 0..10 {
         assert_eq!(gw.get("/api/pool/x").send().await.unwrap().status(), 200);
     }
@@ -46,7 +44,7 @@ async fn traffic_is_spread_round_robin_over_the_targets() {
 async fn the_breaker_opens_answers_circuit_open_fast_then_half_opens_and_closes() {
     let echo = Echo::spawn().await;
     let absent = absent_addr().await;
-    let clock = Arc::new(ManualClock::default());
+    let clock = ManualClock::new();
     let config = UpstreamConfig {
         breaker: BreakerConfig {
             consecutive_failures: 3,
@@ -58,7 +56,7 @@ async fn the_breaker_opens_answers_circuit_open_fast_then_half_opens_and_closes(
         },
         ..upstream(vec![format!("http://{absent}")])
     };
-    let gw = pool(echo, config, Arc::clone(&clock)).await;
+    let gw = pool(echo, config, &clock).await;
     for _ in 0..3 {
         assert_problem(
             gw.get("/api/pool/x").send().await.unwrap(),
@@ -78,14 +76,14 @@ async fn the_breaker_opens_answers_circuit_open_fast_then_half_opens_and_closes(
     );
 
     // Still open just before its time; the probe after it fails (still absent) and reopens.
-    clock.advance(4_999);
+    clock.advance(Duration::from_millis(4_999));
     assert_problem(
         gw.get("/api/pool/x").send().await.unwrap(),
         503,
         "circuit_open",
     )
     .await;
-    clock.advance(1);
+    clock.advance(Duration::from_millis(1));
     assert_problem(
         gw.get("/api/pool/x").send().await.unwrap(),
         502,
@@ -104,7 +102,7 @@ async fn the_breaker_opens_answers_circuit_open_fast_then_half_opens_and_closes(
     let app =
         axum::Router::new().fallback(|| async { axum::Json(serde_json::json!({"back": true})) });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    clock.advance(5_000);
+    clock.advance(Duration::from_millis(5_000));
     for _ in 0..3 {
         let (status, _, body) = parts(gw.get("/api/pool/x").send().await.unwrap()).await;
         assert_eq!((status, &body["back"]), (200, &serde_json::json!(true)));
@@ -123,7 +121,7 @@ async fn a_dead_target_costs_no_failed_get_and_its_breaker_takes_it_out() {
         },
         ..upstream(targets)
     };
-    let gw = pool(echo, config, Arc::default()).await;
+    let gw = pool(echo, config, &ManualClock::new()).await;
     for _ in 0..20 {
         let response = gw
             .get("/api/pool/x")
@@ -161,7 +159,7 @@ async fn a_post_is_never_retried_on_connection_failure_or_status() {
         },
         ..upstream(targets)
     };
-    let gw = pool(echo, config, Arc::default()).await;
+    let gw = pool(echo, config, &ManualClock::new()).await;
     let mut ok = 0;
     for _ in 0..10 {
         let status = gw
@@ -198,7 +196,7 @@ async fn a_post_is_never_retried_on_connection_failure_or_status() {
         },
         ..upstream(vec![format!("http://{}", echo.addr)])
     };
-    let gw = pool(echo, config, Arc::default()).await;
+    let gw = pool(echo, config, &ManualClock::new()).await;
     for _ in 0..3 {
         let post = gw
             .http
@@ -231,7 +229,7 @@ async fn the_retry_budget_caps_retries_when_everything_fails() {
         },
         ..upstream(vec![format!("http://{}", echo.addr)])
     };
-    let gw = pool(echo, config, Arc::default()).await;
+    let gw = pool(echo, config, &ManualClock::new()).await;
     for _ in 0..5 {
         assert_eq!(
             gw.get("/api/pool/status-503")

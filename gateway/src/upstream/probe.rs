@@ -4,13 +4,13 @@
 //! `GET path` every `interval_ms` (all targets at once, each within `timeout_ms`); a 2xx answer
 //! marks the target healthy, anything else unhealthy. The balancer skips unhealthy targets, so a
 //! dead instance stops getting traffic even when no request has failed on it yet, and gets it
-//! back as soon as a check passes again. The task holds only a `Weak` reference: it ends when
-//! the gateway is dropped.
+//! back as soon as a check passes again. The task holds only a `Weak` reference to the
+//! upstreams: it ends when the gateway that owns them is dropped.
 //!
 //! Upstreams without active checks are probed with a TCP connection when `/readyz` is asked.
 
 use super::{Target, TargetState, Upstream, breaker::State};
-use crate::{Gateway, limits::LimitedBody};
+use crate::limits::LimitedBody;
 use http::{Request, header};
 use serde_json::{Value, json};
 use std::{
@@ -19,18 +19,20 @@ use std::{
 };
 
 /// Starts one checking task per upstream that has `health_check` configured.
-pub fn spawn(gateway: &Arc<Gateway>) {
-    for (index, upstream) in gateway.upstreams.iter().enumerate() {
+pub fn spawn(upstreams: &Arc<[Upstream]>) {
+    for (index, upstream) in upstreams.iter().enumerate() {
         let Some(check) = &upstream.health_check else {
             continue;
         };
         let interval = Duration::from_millis(check.interval_ms);
-        let weak: Weak<Gateway> = Arc::downgrade(gateway);
+        let weak: Weak<[Upstream]> = Arc::downgrade(upstreams);
         tokio::spawn(async move {
             loop {
-                let Some(gateway) = weak.upgrade() else { break };
-                check_all(&gateway.upstreams[index]).await;
-                drop(gateway);
+                let Some(upstreams) = weak.upgrade() else {
+                    break;
+                };
+                check_all(&upstreams[index]).await;
+                drop(upstreams);
                 tokio::time::sleep(interval).await;
             }
         });
@@ -104,8 +106,8 @@ fn target_report(state: &TargetState, healthy: bool, now_ms: u64) -> (bool, Valu
 
 /// The readiness of every upstream: `(all ready, report)`. An upstream is ready when at least
 /// one target is healthy and its circuit is not open.
-pub async fn report(gateway: &Gateway) -> (bool, Value) {
-    let per_upstream = gateway.upstreams.iter().map(|upstream| async move {
+pub async fn report(upstreams: &[Upstream]) -> (bool, Value) {
+    let per_upstream = upstreams.iter().map(|upstream| async move {
         let now = upstream.now_ms();
         let checks = upstream.targets().iter().map(|state| async move {
             let healthy = if upstream.health_check.is_some() {

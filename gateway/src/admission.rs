@@ -1,0 +1,80 @@
+//! Admission: the four checks every request passes before the gateway sends anything upstream,
+//! in one place, for routes and aggregates alike.
+//!
+//! 1. **authenticate** — who is calling, per the route's `auth` mode (401) ([`crate::auth`]);
+//! 2. **authorize** — may they, per the route's roles (403) ([`crate::policy`]);
+//! 3. **identity** — strip client `X-User-*`, set the verified ones ([`crate::identity`]);
+//! 4. **rate limit** — the policies attached to the route (429, or 503 when Redis fails
+//!    closed) ([`crate::ratelimit`]).
+//!
+//! The caller is recorded for the access log as soon as the token is verified, so a 403 or a 429
+//! line names who was refused. The order matters: a request that would be refused for its
+//! token or role spends no rate-limit allowance.
+
+use crate::{
+    access_log::Trace,
+    auth,
+    config::AuthMode,
+    context::Caller,
+    error::GatewayError,
+    identity, policy,
+    ratelimit::{Asker, Verdict},
+    routing::RoleSet,
+    state::Gateway,
+};
+use axum::body::Body;
+use http::request::Parts;
+use shared::Claims;
+use std::sync::Arc;
+
+/// What a route or an aggregate asks of its callers.
+#[derive(Debug, Clone, Copy)]
+pub struct Guard<'g> {
+    /// Its name: rate-limit policies are attached by it.
+    pub name: &'g str,
+    /// Whether a token is required, optional or ignored.
+    pub auth: AuthMode,
+    /// The roles it accepts (empty: any).
+    pub roles: RoleSet,
+}
+
+/// A request that passed every check.
+#[derive(Debug)]
+pub struct Admitted<'g> {
+    /// The verified caller (`None`: anonymous, on a public or optional route).
+    pub claims: Option<Arc<Claims>>,
+    /// The body, to forward (the same bytes when the rate limiter had to read it).
+    pub body: Body,
+    /// The rate limiter's outcomes, for the response's `RateLimit` headers.
+    pub verdict: Verdict<'g>,
+}
+
+/// Runs the four checks on a request for `guard`. `parts.headers` leaves with the verified
+/// identity headers set and the client's removed.
+pub async fn admit<'g>(
+    gateway: &'g Gateway,
+    guard: Guard<'_>,
+    caller: Caller<'_>,
+    parts: &mut Parts,
+    body: Body,
+    trace: &mut Trace<'_>,
+) -> Result<Admitted<'g>, GatewayError> {
+    let claims = auth::authenticate(guard.auth, &parts.headers, gateway.checker()).await?;
+    trace.user = claims.as_deref().map(|c| c.sub.clone());
+    policy::authorize(guard.roles, claims.as_deref())?;
+    identity::apply(&mut parts.headers, claims.as_deref())?;
+    let asker = Asker {
+        peer: caller.peer,
+        trusted_proxies: &gateway.trusted_proxies,
+        claims: claims.as_deref(),
+    };
+    let (body, verdict) = gateway
+        .limiter
+        .admit(guard.name, parts, asker, body)
+        .await?;
+    Ok(Admitted {
+        claims,
+        body,
+        verdict,
+    })
+}

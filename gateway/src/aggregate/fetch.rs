@@ -1,0 +1,202 @@
+//! One call of an aggregate: sent through the upstream layer (load balancing, breakers, retries),
+//! bounded by its deadline, its answer read (bounded) and parsed as JSON.
+
+use super::{
+    CallFailure, Outcome,
+    table::{Aggregate, Call},
+};
+use crate::{
+    error::GatewayError,
+    limits::LimitedBody,
+    state::Gateway,
+    upstream::{Target, call},
+};
+use axum::body::Body;
+use http::{HeaderMap, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use serde_json::Value;
+use std::time::Instant;
+
+/// Runs one call within its deadline.
+pub async fn run_call(
+    gateway: &Gateway,
+    aggregate: &Aggregate,
+    index: usize,
+    call: &Call,
+    headers: &HeaderMap,
+    sub: Option<&str>,
+    started: Instant,
+) -> Outcome {
+    let deadline = started + call.timeout;
+    let attempt = fetch(gateway, aggregate, call, headers, sub, deadline);
+    let (status, result) = match tokio::time::timeout_at(deadline.into(), attempt).await {
+        Ok(done) => done,
+        Err(_elapsed) => (
+            None,
+            Err(CallFailure {
+                status: StatusCode::GATEWAY_TIMEOUT,
+                reason: "upstream_timeout",
+                detail: format!(
+                    "no complete answer within the call's {} ms",
+                    call.timeout.as_millis()
+                ),
+            }),
+        ),
+    };
+    Outcome {
+        index,
+        status,
+        latency: started.elapsed(),
+        result,
+    }
+}
+
+/// Sends the call and reads its JSON body, bounded.
+async fn fetch(
+    gateway: &Gateway,
+    aggregate: &Aggregate,
+    call: &Call,
+    headers: &HeaderMap,
+    sub: Option<&str>,
+    deadline: Instant,
+) -> (Option<u16>, Result<Value, CallFailure>) {
+    let upstream = &gateway.upstreams[call.upstream];
+    let path = match sub {
+        Some(sub) if call.path.contains("{sub}") => call.path.replace("{sub}", &encode(sub)),
+        _ => call.path.to_string(),
+    };
+    let Ok(path_and_query) = http::uri::PathAndQuery::try_from(path) else {
+        return (
+            None,
+            Err(failure(
+                StatusCode::BAD_GATEWAY,
+                "upstream_unavailable",
+                "the call's path is not a valid URI path".into(),
+            )),
+        );
+    };
+    let head = |target: &Target| {
+        let mut request = http::Request::new(());
+        *request.headers_mut() = headers.clone();
+        request
+            .headers_mut()
+            .insert(header::HOST, target.host_header.clone());
+        // Origin form (`/path?query`): HTTP/1.1 to an origin server.
+        *request.uri_mut() = http::Uri::from(path_and_query.clone());
+        request
+    };
+    let timeout = upstream
+        .request_timeout
+        .min(deadline.saturating_duration_since(Instant::now()));
+    let empty = LimitedBody::new(Body::empty(), 0);
+    let response = match call::exchange(upstream, true, timeout, head, empty).await {
+        Ok(response) => response,
+        Err(f) => {
+            let error = GatewayError::from_upstream(f, &upstream.name);
+            let status = error.to_problem().status();
+            return (
+                None,
+                Err(failure(status, error.reason(), error.to_string())),
+            );
+        }
+    };
+    let status = response.status();
+    let code = Some(status.as_u16());
+    if !status.is_success() {
+        let (aggregate_status, reason) = if status.is_client_error() {
+            (status, "upstream_rejected")
+        } else {
+            (StatusCode::BAD_GATEWAY, "upstream_error")
+        };
+        let detail = format!("`{}` answered {status}", upstream.name);
+        return (code, Err(failure(aggregate_status, reason, detail)));
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let media = v.split(';').next().unwrap_or("").trim();
+            media == "application/json" || media.ends_with("+json")
+        });
+    if !is_json {
+        let detail = format!("`{}` answered with a body that is not JSON", upstream.name);
+        return (
+            code,
+            Err(failure(StatusCode::BAD_GATEWAY, "not_json", detail)),
+        );
+    }
+    let limit = aggregate.max_call_bytes;
+    let too_large = || {
+        failure(
+            StatusCode::BAD_GATEWAY,
+            "response_too_large",
+            format!("`{}` answered more than {limit} bytes", upstream.name),
+        )
+    };
+    let declared = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return (code, Err(too_large()));
+    }
+    let bytes = match Limited::new(response.into_body(), limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return (code, Err(too_large())),
+        Err(_) => {
+            let detail = format!("`{}` broke off its answer", upstream.name);
+            return (
+                code,
+                Err(failure(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    detail,
+                )),
+            );
+        }
+    };
+    match serde_json::from_slice(&bytes) {
+        Ok(value) => (code, Ok(value)),
+        Err(_) => {
+            let detail = format!("`{}` answered invalid JSON", upstream.name);
+            (
+                code,
+                Err(failure(StatusCode::BAD_GATEWAY, "not_json", detail)),
+            )
+        }
+    }
+}
+
+fn failure(status: StatusCode, reason: &'static str, detail: String) -> CallFailure {
+    CallFailure {
+        status,
+        reason,
+        detail,
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, so an id can never add a
+/// path segment or a query.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_in_paths_are_percent_encoded() {
+        assert_eq!(encode("1905551042"), "1905551042");
+        assert_eq!(encode("../admin?x=1"), "..%2Fadmin%3Fx%3D1");
+    }
+}

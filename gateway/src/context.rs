@@ -1,0 +1,33 @@
+//! What every step may need to know about a request besides the request itself, and the names of
+//! the headers the gateway itself writes.
+//!
+//! A leaf: it depends on nothing above it, so the error module, the steps, the proxy and the
+//! aggregates can all share these names without importing one another.
+
+use crate::forwarded::Peer;
+use http::HeaderName;
+use shared::request_id::Assigned;
+
+/// Who sent a request and what it is called, known before the pipeline starts: the client
+/// connection's peer and the request's id.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    /// The client end of the connection (see [`crate::forwarded::Peer`]).
+    pub peer: &'a Peer,
+    /// The request's id (`X-Request-Id`).
+    pub request_id: &'a Assigned,
+}
+
+/// The verified caller's id (`sub`), set by the gateway for the backends.
+pub static X_USER_ID: HeaderName = HeaderName::from_static("x-user-id");
+/// The verified caller's role.
+pub static X_USER_ROLE: HeaderName = HeaderName::from_static("x-user-role");
+/// The verified caller's display name, percent-encoded where it is not printable ASCII.
+pub static X_USER_NAME: HeaderName = HeaderName::from_static("x-user-name");
+/// Every header whose name starts with this is the gateway's to set: a client's are removed.
+pub const IDENTITY_PREFIX: &str = "x-user-";
+
+/// On an aggregate's answer: `true` when some optional sections are missing.
+pub static X_GATEWAY_PARTIAL: HeaderName = HeaderName::from_static("x-gateway-partial");
+/// On a failed aggregate: the key of the required call that failed.
+pub static X_GATEWAY_FAILED_CALL: HeaderName = HeaderName::from_static("x-gateway-failed-call");

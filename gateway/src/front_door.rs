@@ -1,0 +1,110 @@
+//! The front door: what the server runs for every request.
+//!
+//! The gateway's own endpoints go to a small axum router ([`crate::own_endpoints`]); everything
+//! else gets its request id and goes straight into the pipeline ([`crate::handler::handle`]).
+//! Straight, because this is every proxied request's path: an axum router with a fallback and a
+//! `from_fn` middleware would add path matching and boxed futures to each of them (measured in
+//! docs/performance.md).
+//!
+//! One clone per client connection ([`Handler::for_connection`]) carries that connection's
+//! [`Peer`]: whether it is a trusted proxy and its address as the forwarding headers write it,
+//! worked out once instead of on every request.
+//!
+//! The front door is also a [`tower::Service`] over `Request<Body>`, so a test can drive the
+//! whole pipeline with `ServiceExt::oneshot` — no socket, no server — and read the `Response`
+//! a client would get (the axum testing pattern).
+
+use crate::{context::Caller, forwarded::Peer, handler, own_endpoints, state::Gateway};
+use axum::{Router, body::Body};
+use futures::future::BoxFuture;
+use http::{Request, Response};
+use hyper::body::Incoming;
+use shared::{request_id, server::Handler};
+use std::{
+    convert::Infallible,
+    net::SocketAddr,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+/// The gateway's entry point for requests.
+#[derive(Clone)]
+pub struct FrontDoor {
+    gateway: Arc<Gateway>,
+    own_endpoints: Router,
+    peer: Arc<Peer>,
+}
+
+impl FrontDoor {
+    /// The front door of `gateway`, for a peer not yet known (see [`FrontDoor::for_peer`]).
+    pub fn new(gateway: Arc<Gateway>) -> FrontDoor {
+        FrontDoor {
+            own_endpoints: own_endpoints::router(Arc::clone(&gateway)),
+            gateway,
+            peer: Arc::new(Peer::unknown()),
+        }
+    }
+
+    /// This front door as it serves a connection from `peer`.
+    pub fn for_peer(&self, peer: SocketAddr) -> FrontDoor {
+        FrontDoor {
+            peer: Arc::new(Peer::new(peer, &self.gateway.trusted_proxies)),
+            ..self.clone()
+        }
+    }
+
+    /// Answers one request: an own endpoint, or the pipeline.
+    pub async fn respond(self, mut request: Request<Body>) -> Response<Body> {
+        if own_endpoints::PATHS.contains(&request.uri().path()) {
+            return match tower::ServiceExt::oneshot(self.own_endpoints, request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+        }
+        // Every response, errors included, carries the request id.
+        let id = request_id::assign(&mut request);
+        // The pipeline's future is several kilobytes, and a future is moved (copied) each time
+        // it is handed to a wrapper: hyper's dispatcher, the request id's task-local and span.
+        // So it is boxed where it is made, and only the pointer travels (docs/performance.md).
+        let handling = Box::pin(async {
+            let caller = Caller {
+                peer: &self.peer,
+                request_id: &id,
+            };
+            handler::handle(&self.gateway, caller, request).await
+        });
+        id.clone().run(handling).await
+    }
+}
+
+impl Handler for FrontDoor {
+    type Body = Body;
+
+    // The peer travels with the front door (below), not in each request's extensions.
+    const CONNECT_INFO: bool = false;
+
+    fn for_connection(&self, peer: SocketAddr) -> FrontDoor {
+        self.for_peer(peer)
+    }
+
+    async fn call(self, request: Request<Incoming>) -> Response<Body> {
+        self.respond(request.map(Body::new)).await
+    }
+}
+
+/// The pipeline without a socket: `front_door.oneshot(request)` answers as a client would be
+/// answered (tests; see the module docs).
+impl tower::Service<Request<Body>> for FrontDoor {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let door = self.clone();
+        Box::pin(async move { Ok(door.respond(request).await) })
+    }
+}

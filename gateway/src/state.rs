@@ -1,0 +1,83 @@
+//! [`Gateway`]: everything a request needs, compiled once from the configuration.
+//!
+//! Shared read-only by all requests (behind an `Arc`): the route table, the aggregates, the
+//! upstreams with their pools and breakers, the token verifier and its cache, the rate limiter,
+//! and the one clock all of them read. No locks on the hot path; the parts that change
+//! (breakers, pools, counters) are atomics or short-lived mutexes inside their own types.
+
+use crate::{
+    aggregate::table::Aggregates, auth::Checker, config::Config, forwarded::TrustedProxies,
+    ratelimit::Limiter, routing::RouteTable, token_cache::TokenCache, upstream::Upstream,
+};
+use shared::{
+    Verifier,
+    clock::{SharedClock, SystemClock},
+};
+use std::sync::Arc;
+
+/// The compiled gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    /// The route table.
+    pub routes: RouteTable,
+    /// The aggregates, by exact path (looked up before the routes).
+    pub aggregates: Aggregates,
+    /// The upstreams, indexed by `Route::upstream`. Shared with their health-check tasks.
+    pub upstreams: Arc<[Upstream]>,
+    /// Token verification (static keys or a JWKS cache).
+    pub verifier: Verifier,
+    /// Claims of recently verified tokens.
+    pub token_cache: TokenCache,
+    /// Peers whose forwarding headers are believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Longest request target, in bytes.
+    pub max_uri_bytes: usize,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: u64,
+    /// Rate limits and quotas, with their stores ([`crate::ratelimit`]).
+    pub limiter: Limiter,
+    /// The one clock: breakers, rate-limit buckets and the token cache's expiry read it.
+    pub clock: SharedClock,
+}
+
+impl Gateway {
+    /// Validates `config` and compiles it, on the system clock.
+    pub fn new(config: &Config) -> anyhow::Result<Gateway> {
+        Self::with_clock(config, SystemClock::shared())
+    }
+
+    /// [`Gateway::new`] on `clock`, so tests can move time by hand (a
+    /// [`shared::clock::ManualClock`]).
+    pub fn with_clock(config: &Config, clock: SharedClock) -> anyhow::Result<Gateway> {
+        config.validate()?;
+        let verifier = config
+            .auth
+            .build()
+            .map_err(|e| anyhow::anyhow!("[auth]: {e}"))?;
+        Ok(Gateway {
+            routes: RouteTable::compile(config),
+            aggregates: Aggregates::compile(config),
+            upstreams: config
+                .upstreams
+                .iter()
+                .map(|u| Upstream::new(u, Arc::clone(&clock)))
+                .collect(),
+            verifier,
+            token_cache: TokenCache::default(),
+            trusted_proxies: TrustedProxies::new(&config.trusted_proxies),
+            max_uri_bytes: config.server.max_uri_bytes,
+            max_body_bytes: config.server.max_body_bytes,
+            limiter: Limiter::new(config, Arc::clone(&clock))?,
+            clock,
+        })
+    }
+
+    /// How this request's token is checked: the verifier, its cache, and now.
+    pub fn checker(&self) -> Checker<'_> {
+        Checker {
+            verifier: &self.verifier,
+            cache: &self.token_cache,
+            now: self.clock.unix_secs(),
+        }
+    }
+}
