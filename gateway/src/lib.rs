@@ -95,6 +95,7 @@ use std::{net::SocketAddr, sync::Arc};
 /// A gateway bound to its listener, ready to run.
 pub struct App {
     server: Server<FrontDoor>,
+    front_door: FrontDoor,
 }
 
 /// Validates the configuration, compiles it, and binds the listener (port 0 allowed).
@@ -118,10 +119,17 @@ impl App {
     ) -> anyhow::Result<App> {
         let gateway = Arc::new(gateway);
         upstream::probe::spawn(&gateway.upstreams);
-        let server = Server::bind_handler(listen, FrontDoor::new(gateway), limits)
+        let front_door = FrontDoor::new(gateway);
+        let server = Server::bind_handler(listen, front_door.clone(), limits)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`server.listen`): {e}"))?;
-        Ok(App { server })
+        Ok(App { server, front_door })
+    }
+
+    /// The front door the server runs: the same gateway, for requests sent in-process (tests
+    /// drive the pipeline with `tower::ServiceExt::oneshot`, no socket).
+    pub fn front_door(&self) -> FrontDoor {
+        self.front_door.clone()
     }
 
     /// The address actually bound.

@@ -5,6 +5,7 @@ use gateway::{
     Config,
     config::{AuthMode, RouteConfig, UpstreamConfig},
 };
+use http_body_util::BodyExt;
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use shared::{
@@ -18,6 +19,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 use tokio::sync::oneshot;
+use tower::ServiceExt;
 
 pub const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/keys");
 
@@ -169,10 +171,16 @@ pub async fn test_config(echo: SocketAddr) -> Config {
 }
 
 /// A running gateway in front of a running echo backend.
+///
+/// Requests reach it two ways: over a real socket (`gw.get(path).send()`), for what only a
+/// connection shows (framing, timeouts, the pool, several clients); or in-process
+/// (`gw.oneshot(gw.get(path))`), straight into the same gateway's pipeline with no client socket,
+/// for everything the pipeline decides by itself.
 pub struct TestGateway {
     pub addr: SocketAddr,
     pub echo: Echo,
     pub http: reqwest::Client,
+    front_door: gateway::FrontDoor,
     _stop: oneshot::Sender<()>,
 }
 
@@ -192,6 +200,10 @@ impl TestGateway {
             .await
             .expect("the test config is valid");
         let addr = app.local_addr();
+        // In-process requests come "from" a loopback client, as the socket ones do.
+        let front_door = app
+            .front_door()
+            .for_peer(SocketAddr::from(([127, 0, 0, 1], 40000)));
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = stopped.await;
@@ -200,8 +212,38 @@ impl TestGateway {
             addr,
             echo,
             http: reqwest::Client::new(),
+            front_door,
             _stop: stop,
         }
+    }
+
+    /// Sends the request built by `request` through the gateway's pipeline in-process (no
+    /// client socket) and returns the answer as the client would read it.
+    pub async fn oneshot(&self, request: reqwest::RequestBuilder) -> reqwest::Response {
+        let request = http::Request::try_from(request.build().unwrap()).unwrap();
+        let (mut parts, body) = request.into_parts();
+        // As a server hands it over: origin-form target, `Host` from the URL.
+        let host = parts.uri.authority().unwrap().as_str().parse().unwrap();
+        parts.headers.entry(http::header::HOST).or_insert(host);
+        parts.uri = parts
+            .uri
+            .path_and_query()
+            .unwrap()
+            .as_str()
+            .parse()
+            .unwrap();
+        let bytes = body.as_bytes().map(bytes::Bytes::copy_from_slice);
+        let request =
+            http::Request::from_parts(parts, axum::body::Body::from(bytes.unwrap_or_default()));
+        let response = self
+            .front_door
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        reqwest::Response::from(http::Response::from_parts(parts, bytes))
     }
 
     pub fn url(&self, path: &str) -> String {
