@@ -37,14 +37,20 @@
 //!
 //! # Layout
 //!
-//! - this file: the types, their safe defaults, and [`Config::demo`];
-//! - [`load`]: reading the file and the environment, keeping each key's position in the file;
+//! The modules form a stack, each using only those below it:
+//!
+//! - leaves: this file (the types, their safe defaults, and [`Config::demo`]), [`rate_limits`]
+//!   (the types of the rate-limiting sections), [`diagnostic`] (the error type every message lives in) and
+//!   [`location`] (a key's path, `routes[3].upstream`, and its line in the file);
 //! - [`validate`]: every semantic check (unknown upstream, shadowed route, key/algorithm mismatch,
-//!   bad URL, duplicate name, aggregate call keys and timeouts, …) with a message that names the line, the key and the fix;
-//! - [`diagnostic`]: the error type those messages live in.
+//!   bad URL, duplicate name, aggregate call keys and timeouts, …), one file per section, each
+//!   message naming the line, the key and the fix;
+//! - [`load`]: reading the file and the `GATEWAY__…` environment (the overrides follow the rule
+//!   every service shares), then validating.
 
 pub mod diagnostic;
 pub mod load;
+pub mod location;
 pub mod rate_limits;
 pub mod validate;
 
@@ -380,7 +386,7 @@ impl Config {
 
     /// Runs the semantic checks on a configuration built in code (no line numbers then).
     pub fn validate(&self) -> Result<(), ConfigErrors> {
-        let diagnostics = validate::validate(self, &load::Locator::none());
+        let diagnostics = validate::validate(self, &location::Locator::none());
         ConfigErrors::result("configuration", diagnostics)
     }
 
