@@ -1,7 +1,7 @@
 //! `[[rate_limits]]`, `[[quotas]]` and `[redis]`: the configuration of [`crate::ratelimit`].
 //!
-//! These are the types (and the demo's policies); their checks are in
-//! [`validate::rate_limits`](super::validate::rate_limits) beside the other sections'.
+//! These are the types only; their checks are in [`validate::rate_limits`](super::validate::rate_limits)
+//! beside the other sections', and the demo's policies in [`demo`](super::demo).
 //!
 //! ```toml
 //! [redis]                          # only needed by policies with backend = "redis"
@@ -224,33 +224,4 @@ impl RedisConfig {
             key_prefix: default_redis_prefix(),
         }
     }
-}
-
-/// The demo's policies (`gateway.demo.toml` holds the same): a generous per-user rate for the
-/// API, strict per-IP and per-account limits for the login endpoints, and a daily quota.
-pub fn demo_policies() -> (Vec<RateLimitConfig>, Vec<QuotaConfig>) {
-    let policy = |name: &str, rate, per, burst, key: &[KeyPart]| RateLimitConfig {
-        name: name.to_owned(),
-        rate,
-        period_secs: None,
-        per: Some(per),
-        burst: Some(burst),
-        key: key.to_vec(),
-        backend: Backend::Local,
-        on_redis_error: OnRedisError::Open,
-    };
-    (
-        vec![
-            policy("per-user", 600, Per::Minute, 100, &[KeyPart::User]),
-            policy("login-ip", 60, Per::Minute, 20, &[KeyPart::Ip]),
-            policy("login-account", 10, Per::Minute, 10, &[KeyPart::Account]),
-        ],
-        vec![QuotaConfig {
-            name: "daily".to_owned(),
-            limit: 10_000,
-            per: QuotaPer::Day,
-            backend: Backend::Local,
-            on_redis_error: OnRedisError::Open,
-        }],
-    )
 }
