@@ -46,7 +46,7 @@
 //!   bad URL, duplicate name, aggregate call keys and timeouts, …), one file per section, each
 //!   message naming the line, the key and the fix;
 //! - [`load`]: reading the file and the `GATEWAY__…` environment (the overrides follow the rule
-//!   every service shares), then validating;
+//!   every service shares, in [`shared::config`]), then validating;
 //! - [`demo`]: [`Config::demo`], the demo's configuration built in code.
 
 pub mod demo;
