@@ -248,8 +248,8 @@ mod tests {
         targets: Vec<String>,
     }
 
-    /// The same overrides as the gateway's `load::tests::overrides_mean_what_they_mean_for_every_service`:
-    /// text, a number, a boolean, a nested key and an array inside an array of tables.
+    /// Text, a number, a boolean, a nested key and an array inside an array of tables; the
+    /// gateway's `config::load` tests check that its loader reads them the same way.
     #[test]
     fn overrides_set_nested_keys_numbers_booleans_and_array_items() {
         let dir = std::env::temp_dir().join(format!("cfg-{}", uuid::Uuid::new_v4()));

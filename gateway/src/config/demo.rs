@@ -1,9 +1,9 @@
 //! The demo's configuration, built in code: [`Config::demo`] and the rate-limit policies it uses.
 //!
-//! `cargo run` starts every service with it, so the whole system runs with no file to write.
-//! `gateway.demo.toml` beside this crate is the same configuration as a file, and
-//! `docker/gateway.toml` the same policy with container addresses; tests in `tests.rs` keep the
-//! three in step.
+//! `cargo run` (the demo launcher) starts the gateway with it, so the whole system runs with no
+//! file to write; tests and benchmarks start from it too. `gateway.demo.toml` beside this crate
+//! is the same configuration as a file, and `docker/gateway.toml` the same policy with container
+//! addresses; `tests/demo.rs` keeps the three in step.
 
 use super::{
     AggregateConfig, AuthMode, CallConfig, Config, RouteConfig, ServerConfig, UpstreamConfig,

@@ -18,7 +18,7 @@ use super::{
     location::Locator,
     validate,
 };
-use shared::config::EnvOverride;
+use shared::config::{EnvOverride, env_overrides};
 use std::path::Path;
 
 /// The prefix of the gateway's environment overrides.
@@ -50,7 +50,7 @@ pub fn load_with_env(
         }
         None => ("environment".to_owned(), String::new()),
     };
-    let overrides = shared::config::env_overrides(env_prefix, env);
+    let overrides = env_overrides(env_prefix, env);
     if overrides.is_empty() {
         return from_toml(&text, &source);
     }
@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn env_overrides_set_nested_keys_and_array_items() {
         let text = "[server]\nlisten = \"127.0.0.1:8080\"\n[[upstreams]]\nname = \"u\"\ntargets = [\"http://a:1\"]\n";
-        let overrides = shared::config::env_overrides(
+        let overrides = env_overrides(
             "G__",
             env(&[
                 ("G__SERVER__LISTEN", "0.0.0.0:9000"),
@@ -177,8 +177,9 @@ mod tests {
         );
     }
 
-    /// The variables of `shared::config`'s own test: the gateway reads them exactly as the
-    /// other services' loader does, and the typed configuration shows them.
+    /// The kinds of override `shared::config`'s own test makes — text, a number, a boolean, a key
+    /// nested in an array of tables, an array — give the gateway the same document as they give
+    /// every other service, and the typed configuration shows them.
     #[test]
     fn overrides_mean_what_they_mean_for_every_service() {
         let text = "[server]\nlisten = \"127.0.0.1:8080\"\nmax_uri_bytes = 8192\n\n\
@@ -200,11 +201,7 @@ mod tests {
             ("G__DEMO", "false"),
         ]);
 
-        let gateway = apply_env(
-            text,
-            "t",
-            &shared::config::env_overrides("G__", vars.clone()),
-        );
+        let gateway = apply_env(text, "t", &env_overrides("G__", vars.clone()));
         let every_service: toml::Table =
             shared::config::load_with_env(Some(&file), "G__", vars.clone()).unwrap();
         let config = load_with_env(Some(&file), "G__", vars).unwrap();
@@ -222,8 +219,7 @@ mod tests {
     #[test]
     fn a_bad_override_path_is_reported() {
         let text = "[[upstreams]]\nname = \"u\"\n";
-        let overrides =
-            shared::config::env_overrides("G__", env(&[("G__UPSTREAMS__7__NAME", "x")]));
+        let overrides = env_overrides("G__", env(&[("G__UPSTREAMS__7__NAME", "x")]));
         let error = apply_env(text, "t", &overrides).unwrap_err();
         assert!(error.mentions("past the end"), "{error}");
     }

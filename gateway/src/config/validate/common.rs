@@ -63,14 +63,7 @@ impl<'c> Names<'c> {
                 report.push(&at, "the name is empty", fix);
                 return false;
             }
-            // A policy name goes into a structured-field string in the `RateLimit` headers and
-            // into Redis keys: keep it to a safe alphabet.
-            NameForm::Token
-                if name.is_empty()
-                    || !name.bytes().all(|b| {
-                        b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'
-                    }) =>
-            {
+            NameForm::Token if !is_token(name) => {
                 report.push(
                     &at,
                     format!("`{name}` is not a usable policy name"),
@@ -99,6 +92,16 @@ impl<'c> Names<'c> {
         }
         true
     }
+}
+
+/// At least one letter, digit, `-`, `_` or `.`, and nothing else. A policy name goes into a
+/// structured-field string in the `RateLimit` headers and into Redis keys: this alphabet is safe
+/// in both.
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// A prefix, rewrite or probe path must be a canonical absolute path, or it could never match

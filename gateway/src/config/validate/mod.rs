@@ -13,7 +13,7 @@
 //! - [`server`], [`auth`], [`trusted_proxies`], [`upstreams`], [`routes`], [`rate_limits`]
 //!   (`[[rate_limits]]`, `[[quotas]]`, `[redis]` and the lists that name them), [`aggregates`];
 //! - below them, [`common`]: the checks several sections share (names, paths, roles, upstream
-//!   references), and [`report`]: the [`Report`](report::Report) every check writes to.
+//!   references), and [`report`]: the [`Report`] every check writes to.
 
 pub mod aggregates;
 pub mod auth;
