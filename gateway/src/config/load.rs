@@ -2,22 +2,24 @@
 //! track of where each key sits in the text so every message can name its line.
 //!
 //! Two passes over the same text: `toml::from_str` builds the typed [`Config`] (its own errors —
-//! unknown key, wrong type, missing key — already carry a span), and `toml`'s span-aware
-//! [`DeTable`] gives [`Locator`], which the semantic checks ask "where is `routes[3].upstream`?".
+//! unknown key, wrong type, missing key — already carry a span), and a [`Locator`] over the text
+//! is what the semantic checks ([`validate`]) ask "where is `routes[3].upstream`?".
 //!
-//! Environment overrides follow the convention of every service here: `GATEWAY__SERVER__LISTEN`
-//! sets `server.listen`; `__` separates levels and a number indexes an array
-//! (`GATEWAY__UPSTREAMS__0__TARGETS='["http://10.0.0.5:8082"]'`). A value is read as TOML when it
-//! parses as one (`true`, `8080`, `["a"]`) and as a string otherwise. With overrides present the
+//! Environment overrides follow the rule every service shares, written down once in
+//! [`shared::config`] and applied by its code: `GATEWAY__SERVER__LISTEN` sets `server.listen`;
+//! `__` separates levels and a number indexes an array
+//! (`GATEWAY__UPSTREAMS__0__TARGETS='["http://10.0.0.5:8082"]'`); a value is read as TOML when it
+//! parses as one (`true`, `8080`, `["a"]`) and as text otherwise. With overrides present the
 //! merged document is what gets validated, and messages say so.
 
 use super::{
     Config,
     diagnostic::{ConfigErrors, Diagnostic, did_you_mean, suggestion},
+    location::Locator,
     validate,
 };
-use std::{fmt, ops::Range, path::Path};
-use toml::de::{DeTable, DeValue};
+use shared::config::{EnvOverride, env_overrides};
+use std::path::Path;
 
 /// The prefix of the gateway's environment overrides.
 pub const ENV_PREFIX: &str = "GATEWAY__";
@@ -48,14 +50,11 @@ pub fn load_with_env(
         }
         None => ("environment".to_owned(), String::new()),
     };
-    let overrides: Vec<(String, String)> = env
-        .into_iter()
-        .filter(|(name, _)| name.starts_with(env_prefix))
-        .collect();
+    let overrides = env_overrides(env_prefix, env);
     if overrides.is_empty() {
         return from_toml(&text, &source);
     }
-    let merged = apply_env(&text, &source, env_prefix, &overrides)?;
+    let merged = apply_env(&text, &source, &overrides)?;
     from_toml(&merged, &format!("{source} (with {env_prefix}* overrides)"))
 }
 
@@ -113,33 +112,27 @@ fn toml_diagnostic(error: &toml::de::Error, locator: &Locator<'_>) -> Diagnostic
     }
 }
 
-/// Applies `PREFIX__A__B=value` overrides to the document and renders it back to TOML.
-fn apply_env(
-    text: &str,
-    source: &str,
-    prefix: &str,
-    overrides: &[(String, String)],
-) -> Result<String, ConfigErrors> {
+/// Applies the environment overrides to the document and renders it back to TOML. The rule of
+/// what a variable means is [`shared::config`]'s, the same for every service; what is added here
+/// is a [`Diagnostic`] per variable that does not fit the document.
+fn apply_env(text: &str, source: &str, overrides: &[EnvOverride]) -> Result<String, ConfigErrors> {
     let locator = Locator::new(text);
     let mut table: toml::Table = toml::from_str(text).map_err(|e| ConfigErrors {
         source: source.to_owned(),
         diagnostics: vec![toml_diagnostic(&e, &locator)],
     })?;
-    let mut diagnostics = Vec::new();
-    for (name, raw) in overrides {
-        let path: Vec<String> = name[prefix.len()..]
-            .split("__")
-            .map(str::to_ascii_lowercase)
-            .collect();
-        if let Err(message) = set_path(&mut table, &path, parse_env_value(raw)) {
-            diagnostics.push(Diagnostic {
+    let diagnostics = overrides
+        .iter()
+        .filter_map(|o| {
+            let message = o.apply(&mut table).err()?;
+            Some(Diagnostic {
                 location: None,
-                key: path.join("."),
-                message: format!("environment variable {name}: {message}"),
+                key: o.key(),
+                message,
                 fix: "check the variable's name: levels are separated by `__`".into(),
-            });
-        }
-    }
+            })
+        })
+        .collect();
     ConfigErrors::result(source, diagnostics)?;
     toml::to_string(&table).map_err(|e| ConfigErrors {
         source: source.to_owned(),
@@ -152,191 +145,29 @@ fn apply_env(
     })
 }
 
-fn parse_env_value(raw: &str) -> toml::Value {
-    toml::from_str::<toml::Table>(&format!("v = {raw}"))
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
-}
-
-fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
-    let Some((first, rest)) = path.split_first() else {
-        return Err("names no key".into());
-    };
-    if first.is_empty() {
-        return Err("has an empty level".into());
-    }
-    if rest.is_empty() {
-        table.insert(first.clone(), value);
-        return Ok(());
-    }
-    let entry = table
-        .entry(first.clone())
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    set_in_value(entry, rest, value)
-}
-
-fn set_in_value(
-    target: &mut toml::Value,
-    path: &[String],
-    value: toml::Value,
-) -> Result<(), String> {
-    match target {
-        toml::Value::Table(table) => set_path(table, path, value),
-        toml::Value::Array(items) => {
-            let index: usize = path[0]
-                .parse()
-                .map_err(|_| format!("`{}` is a list: index it with a number", path[0]))?;
-            let item = items
-                .get_mut(index)
-                .ok_or_else(|| format!("index {index} is past the end of the list"))?;
-            if path.len() == 1 {
-                *item = value;
-                Ok(())
-            } else {
-                set_in_value(item, &path[1..], value)
-            }
-        }
-        _ => Err(format!("`{}` is inside a plain value", path[0])),
-    }
-}
-
-/// One step of a key path: a table key or an array index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seg {
-    /// `routes`, `upstream`, …
-    Key(&'static str),
-    /// `[3]`
-    Index(usize),
-}
-
-/// A key path such as `routes[3].upstream`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeyPath(pub Vec<Seg>);
-
-impl KeyPath {
-    /// `key`
-    pub fn key(key: &'static str) -> Self {
-        KeyPath(vec![Seg::Key(key)])
-    }
-
-    /// `self[index]`
-    pub fn index(&self, index: usize) -> Self {
-        let mut path = self.clone();
-        path.0.push(Seg::Index(index));
-        path
-    }
-
-    /// `self.key`
-    pub fn field(&self, key: &'static str) -> Self {
-        let mut path = self.clone();
-        path.0.push(Seg::Key(key));
-        path
-    }
-}
-
-impl fmt::Display for KeyPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, seg) in self.0.iter().enumerate() {
-            match seg {
-                Seg::Key(k) if i == 0 => write!(f, "{k}")?,
-                Seg::Key(k) => write!(f, ".{k}")?,
-                Seg::Index(n) => write!(f, "[{n}]")?,
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Finds where a key sits in the source text.
-pub struct Locator<'a> {
-    text: &'a str,
-    root: Option<DeTable<'a>>,
-}
-
-impl<'a> Locator<'a> {
-    /// A locator over `text` (finds nothing if the text does not parse).
-    pub fn new(text: &'a str) -> Self {
-        Locator {
-            text,
-            root: DeTable::parse(text).ok().map(toml::Spanned::into_inner),
-        }
-    }
-
-    /// A locator for configurations built in code: no positions.
-    pub fn none() -> Locator<'static> {
-        Locator {
-            text: "",
-            root: None,
-        }
-    }
-
-    /// The span of the value at `path`, or of its nearest ancestor that exists.
-    pub fn span(&self, path: &KeyPath) -> Option<Range<usize>> {
-        let root = self.root.as_ref()?;
-        let mut best = None;
-        let mut table = Some(root);
-        let mut array: Option<&[toml::Spanned<DeValue<'a>>]> = None;
-        for seg in &path.0 {
-            let value = match (*seg, table, array) {
-                (Seg::Key(key), Some(t), _) => t.get(key),
-                (Seg::Index(i), _, Some(a)) => a.get(i),
-                _ => None,
-            };
-            let Some(value) = value else { break };
-            best = Some(value.span());
-            table = value.get_ref().as_table();
-            array = value.get_ref().as_array().map(|a| &a[..]);
-        }
-        best
-    }
-
-    /// 1-based line and column of the value at `path` (or its nearest ancestor).
-    pub fn locate(&self, path: &KeyPath) -> Option<(usize, usize)> {
-        self.span(path).map(|span| self.line_column(span.start))
-    }
-
-    /// 1-based line and column of a byte offset.
-    pub fn line_column(&self, offset: usize) -> (usize, usize) {
-        let before = &self.text[..offset.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-        (line, column)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const TEXT: &str = "[server]\nlisten = \"127.0.0.1:0\"\n\n[[routes]]\nname = \"a\"\n\n[[routes]]\nname = \"b\"\nupstream = \"x\"\n";
-
-    #[test]
-    fn locates_keys_in_arrays_of_tables() {
-        let locator = Locator::new(TEXT);
-        let path = KeyPath::key("routes").index(1).field("upstream");
-        assert_eq!(path.to_string(), "routes[1].upstream");
-        assert_eq!(locator.locate(&path), Some((9, 12)));
-        assert_eq!(
-            locator.locate(&KeyPath::key("server").field("listen")),
-            Some((2, 10))
-        );
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
     }
 
     #[test]
     fn env_overrides_set_nested_keys_and_array_items() {
         let text = "[server]\nlisten = \"127.0.0.1:8080\"\n[[upstreams]]\nname = \"u\"\ntargets = [\"http://a:1\"]\n";
-        let merged = apply_env(
-            text,
-            "t",
+        let overrides = env_overrides(
             "G__",
-            &[
-                ("G__SERVER__LISTEN".into(), "0.0.0.0:9000".into()),
-                ("G__SERVER__MAX_URI_BYTES".into(), "100".into()),
-                ("G__UPSTREAMS__0__TARGETS".into(), "[\"http://b:2\"]".into()),
-            ],
-        )
-        .unwrap();
+            env(&[
+                ("G__SERVER__LISTEN", "0.0.0.0:9000"),
+                ("G__SERVER__MAX_URI_BYTES", "100"),
+                ("G__UPSTREAMS__0__TARGETS", "[\"http://b:2\"]"),
+            ]),
+        );
+        let merged = apply_env(text, "t", &overrides).unwrap();
         let table: toml::Table = toml::from_str(&merged).unwrap();
         assert_eq!(table["server"]["listen"].as_str(), Some("0.0.0.0:9000"));
         assert_eq!(table["server"]["max_uri_bytes"].as_integer(), Some(100));
@@ -346,16 +177,50 @@ mod tests {
         );
     }
 
+    /// The kinds of override `shared::config`'s own test makes — text, a number, a boolean, a key
+    /// nested in an array of tables, an array — give the gateway the same document as they give
+    /// every other service, and the typed configuration shows them.
+    #[test]
+    fn overrides_mean_what_they_mean_for_every_service() {
+        let text = "[server]\nlisten = \"127.0.0.1:8080\"\nmax_uri_bytes = 8192\n\n\
+                    [auth]\nissuer = \"http://localhost:8080\"\naudience = \"ecommerce-api\"\n\
+                    hs256_secret = \"a-test-secret-that-is-long-enough-for-hs256\"\n\n\
+                    [[upstreams]]\nname = \"u\"\ntargets = [\"http://a:1\"]\n";
+        let dir = std::env::temp_dir().join(format!("gw-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("gw.toml");
+        std::fs::write(&file, text).unwrap();
+        let vars = env(&[
+            ("G__SERVER__LISTEN", "0.0.0.0:9000"),
+            ("G__SERVER__MAX_URI_BYTES", "100"),
+            ("G__UPSTREAMS__0__BREAKER__CONSECUTIVE_FAILURES", "0"),
+            (
+                "G__UPSTREAMS__0__TARGETS",
+                r#"["http://b:2", "http://c:3"]"#,
+            ),
+            ("G__DEMO", "false"),
+        ]);
+
+        let gateway = apply_env(text, "t", &env_overrides("G__", vars.clone()));
+        let every_service: toml::Table =
+            shared::config::load_with_env(Some(&file), "G__", vars.clone()).unwrap();
+        let config = load_with_env(Some(&file), "G__", vars).unwrap();
+
+        let gateway: toml::Table = toml::from_str(&gateway.unwrap()).unwrap();
+        assert_eq!(gateway, every_service);
+        assert_eq!(config.server.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(config.server.max_uri_bytes, 100);
+        assert_eq!(config.upstreams[0].targets, ["http://b:2", "http://c:3"]);
+        assert_eq!(config.upstreams[0].breaker.consecutive_failures, 0);
+        assert!(!config.demo);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[test]
     fn a_bad_override_path_is_reported() {
         let text = "[[upstreams]]\nname = \"u\"\n";
-        let error = apply_env(
-            text,
-            "t",
-            "G__",
-            &[("G__UPSTREAMS__7__NAME".into(), "x".into())],
-        )
-        .unwrap_err();
+        let overrides = env_overrides("G__", env(&[("G__UPSTREAMS__7__NAME", "x")]));
+        let error = apply_env(text, "t", &overrides).unwrap_err();
         assert!(error.mentions("past the end"), "{error}");
     }
 }

@@ -37,14 +37,22 @@
 //!
 //! # Layout
 //!
-//! - this file: the types, their safe defaults, and [`Config::demo`];
-//! - [`load`]: reading the file and the environment, keeping each key's position in the file;
+//! The modules form a stack, each using only those below it:
+//!
+//! - leaves: this file (the types and their safe defaults), [`rate_limits`] (the types of the
+//!   rate-limiting sections), [`diagnostic`] (the error type every message lives in) and
+//!   [`location`] (a key's path, `routes[3].upstream`, and its line in the file);
 //! - [`validate`]: every semantic check (unknown upstream, shadowed route, key/algorithm mismatch,
-//!   bad URL, duplicate name, aggregate call keys and timeouts, …) with a message that names the line, the key and the fix;
-//! - [`diagnostic`]: the error type those messages live in.
+//!   bad URL, duplicate name, aggregate call keys and timeouts, …), one file per section, each
+//!   message naming the line, the key and the fix;
+//! - [`load`]: reading the file and the `GATEWAY__…` environment (the overrides follow the rule
+//!   every service shares, in [`shared::config`]), then validating;
+//! - [`demo`]: [`Config::demo`], the demo's configuration built in code.
 
+pub mod demo;
 pub mod diagnostic;
 pub mod load;
+pub mod location;
 pub mod rate_limits;
 pub mod validate;
 
@@ -380,133 +388,8 @@ impl Config {
 
     /// Runs the semantic checks on a configuration built in code (no line numbers then).
     pub fn validate(&self) -> Result<(), ConfigErrors> {
-        let diagnostics = validate::validate(self, &load::Locator::none());
+        let diagnostics = validate::validate(self, &location::Locator::none());
         ConfigErrors::result("configuration", diagnostics)
-    }
-
-    /// The demo: the DESIGN routes to the three services on 8081–8083, the demo HS256 secret.
-    /// `gateway.demo.toml` beside this crate is the same configuration as a file.
-    pub fn demo() -> Config {
-        let upstream = |name: &str, port: u16| {
-            UpstreamConfig::new(name, vec![format!("http://127.0.0.1:{port}")])
-        };
-        let call = |key: &str, upstream: &str, path: &str, required: bool| CallConfig {
-            key: key.to_owned(),
-            upstream: upstream.to_owned(),
-            path: path.to_owned(),
-            required,
-            timeout_ms: Some(2_000),
-        };
-        let route =
-            |name: &str, prefix: &str, upstream: &str, rewrite: Option<&str>, auth| RouteConfig {
-                name: name.to_owned(),
-                prefix: prefix.to_owned(),
-                exact: false,
-                methods: Vec::new(),
-                strip_prefix: false,
-                rewrite_prefix: rewrite.map(str::to_owned),
-                upstream: upstream.to_owned(),
-                auth,
-                roles: Vec::new(),
-                rate_limits: Vec::new(),
-            };
-        // Every signed-in route: a generous per-user rate and a daily quota.
-        let limited = |route: RouteConfig| RouteConfig {
-            rate_limits: vec!["per-user".to_owned(), "daily".to_owned()],
-            ..route
-        };
-        let (rate_limits, quotas) = rate_limits::demo_policies();
-        Config {
-            demo: true,
-            server: ServerConfig::default(),
-            auth: VerifierConfig::demo(),
-            trusted_proxies: Vec::new(),
-            rate_limits,
-            quotas,
-            redis: None,
-            upstreams: vec![
-                upstream("auth", 8081),
-                upstream("users", 8082),
-                upstream("billing", 8083),
-            ],
-            routes: vec![
-                route("auth", "/api/auth", "auth", Some("/auth"), AuthMode::Public),
-                route(
-                    "oauth",
-                    "/api/oauth",
-                    "auth",
-                    Some("/oauth"),
-                    AuthMode::Public,
-                ),
-                route("well-known", "/.well-known", "auth", None, AuthMode::Public),
-                // `GET /api/users` is the list of every user: ADMIN only. `exact` keeps the rule
-                // off `/api/users/me`, which any valid token may read.
-                limited(RouteConfig {
-                    exact: true,
-                    methods: vec!["GET".to_owned()],
-                    roles: vec!["ADMIN".to_owned()],
-                    ..route(
-                        "users-list",
-                        "/api/users",
-                        "users",
-                        Some("/users"),
-                        AuthMode::Required,
-                    )
-                }),
-                limited(route(
-                    "users",
-                    "/api/users",
-                    "users",
-                    Some("/users"),
-                    AuthMode::Required,
-                )),
-                limited(route(
-                    "billing",
-                    "/api/billing",
-                    "billing",
-                    Some("/billing"),
-                    AuthMode::Required,
-                )),
-                // Login protection at the edge: the two password endpoints get their own
-                // routes (longest prefix wins) with a strict per-IP and per-account limit, on
-                // top of the auth-service's own throttling of failed attempts.
-                RouteConfig {
-                    rate_limits: vec!["login-ip".to_owned(), "login-account".to_owned()],
-                    ..route(
-                        "login",
-                        "/api/auth/login",
-                        "auth",
-                        Some("/auth/login"),
-                        AuthMode::Public,
-                    )
-                },
-                RouteConfig {
-                    rate_limits: vec!["login-ip".to_owned(), "login-account".to_owned()],
-                    ..route(
-                        "oauth-token",
-                        "/api/oauth/token",
-                        "auth",
-                        Some("/oauth/token"),
-                        AuthMode::Public,
-                    )
-                },
-            ],
-            // The lecture's aggregation: the profile is essential, the billing parts are not.
-            aggregates: vec![AggregateConfig {
-                name: "dashboard".to_owned(),
-                path: "/api/dashboard".to_owned(),
-                auth: AuthMode::Required,
-                roles: Vec::new(),
-                timeout_ms: default_aggregate_timeout_ms(),
-                max_call_bytes: default_aggregate_max_call_bytes(),
-                calls: vec![
-                    call("profile", "users", "/users/me", true),
-                    call("invoices", "billing", "/billing/invoices", false),
-                    call("summary", "billing", "/billing/summary", false),
-                ],
-                rate_limits: vec!["per-user".to_owned(), "daily".to_owned()],
-            }],
-        }
     }
 }
 

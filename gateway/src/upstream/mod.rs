@@ -13,6 +13,8 @@
 //!   multiplying load;
 //! - [`call`]: one exchange with the upstream — lease a target, send, record the outcome,
 //!   retry if allowed — used by the proxy and by aggregates alike;
+//! - [`target`]: one target's address, parsed and checked once (the configuration's checks use
+//!   it too);
 //! - [`failure`]: why an exchange produced no response, in the upstream's own terms (the
 //!   gateway's [`crate::error`] turns it into an answer).
 //!
@@ -28,13 +30,15 @@ pub mod failure;
 pub mod pool;
 pub mod probe;
 pub mod retry;
+pub mod target;
+
+pub use target::{MAX_TARGETS, Target};
 
 use crate::{
     config::{HealthCheckConfig, UpstreamConfig},
     limits::LimitedBody,
 };
 use breaker::{Admission, Breaker};
-use http::{HeaderValue, Uri, uri::Authority};
 use pool::ConnectionPool;
 use shared::clock::SharedClock;
 use std::{
@@ -45,53 +49,8 @@ use std::{
     time::Duration,
 };
 
-/// The most targets one upstream may have (exclusions are a 64-bit mask).
-pub const MAX_TARGETS: usize = 64;
-
 /// The body type the gateway sends upstream: the client's body, counted against the limit.
 pub type ProxyBody = LimitedBody<axum::body::Body>;
-
-/// One `http://host:port` address of an upstream, parsed once.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// `host:port`, used in the request URI.
-    pub authority: Authority,
-    /// The `Host` header the upstream gets (its own authority, not the gateway's).
-    pub host_header: HeaderValue,
-}
-
-impl Target {
-    /// Parses a configured target URL; the error says what is wrong with it.
-    pub fn parse(url: &str) -> Result<Target, String> {
-        let uri: Uri = url.parse().map_err(|e| format!("{e}"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(
-                    "https upstreams are not supported yet (no TLS client is built in)".into(),
-                );
-            }
-            _ => return Err("the URL must start with http://".into()),
-        }
-        let authority = uri.authority().ok_or("the URL has no host")?.clone();
-        if authority.as_str().contains('@') {
-            return Err("credentials in the URL are not allowed".into());
-        }
-        if authority.host().is_empty() {
-            return Err("the URL has no host".into());
-        }
-        if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
-            return Err(
-                "the URL must not have a path or query (use a route's rewrite_prefix)".into(),
-            );
-        }
-        let host_header = HeaderValue::from_str(authority.as_str()).map_err(|e| e.to_string())?;
-        Ok(Target {
-            authority,
-            host_header,
-        })
-    }
-}
 
 /// One target and what the gateway knows about it right now.
 #[derive(Debug)]
@@ -282,26 +241,6 @@ mod tests {
     use super::*;
     use crate::config::{BreakerConfig, UpstreamConfig};
     use shared::clock::ManualClock;
-
-    #[test]
-    fn targets_must_be_plain_http_base_urls() {
-        assert!(Target::parse("http://127.0.0.1:8082").is_ok());
-        assert!(Target::parse("http://users:80/").is_ok());
-        assert!(Target::parse("https://x:1").unwrap_err().contains("https"));
-        assert!(Target::parse("127.0.0.1:8082").is_err());
-        assert!(
-            Target::parse("http://x:1/api")
-                .unwrap_err()
-                .contains("path")
-        );
-        assert!(
-            Target::parse("http://u:p@x:1")
-                .unwrap_err()
-                .contains("credentials")
-        );
-        assert!(Target::parse("http://x:1?q=1").is_err());
-        assert!(Target::parse("not a url").is_err());
-    }
 
     fn two_targets(clock: ManualClock) -> Upstream {
         let config = UpstreamConfig {

@@ -1,0 +1,169 @@
+//! The demo's configuration, built in code: [`Config::demo`] and the rate-limit policies it uses.
+//!
+//! `cargo run` (the demo launcher) starts the gateway with it, so the whole system runs with no
+//! file to write; tests and benchmarks start from it too. `gateway.demo.toml` beside this crate
+//! is the same configuration as a file, and `docker/gateway.toml` the same policy with container
+//! addresses; `tests/demo.rs` keeps the three in step.
+
+use super::{
+    AggregateConfig, AuthMode, CallConfig, Config, RouteConfig, ServerConfig, UpstreamConfig,
+    rate_limits::{Backend, KeyPart, OnRedisError, Per, QuotaConfig, QuotaPer, RateLimitConfig},
+};
+use shared::VerifierConfig;
+
+impl Config {
+    /// The demo: the routes of the README's diagram to the three services on 8081–8083, the
+    /// demo HS256 secret. `gateway.demo.toml` beside this crate is the same configuration as a
+    /// file.
+    pub fn demo() -> Config {
+        let upstream = |name: &str, port: u16| {
+            UpstreamConfig::new(name, vec![format!("http://127.0.0.1:{port}")])
+        };
+        let call = |key: &str, upstream: &str, path: &str, required: bool| CallConfig {
+            key: key.to_owned(),
+            upstream: upstream.to_owned(),
+            path: path.to_owned(),
+            required,
+            timeout_ms: Some(2_000),
+        };
+        let route =
+            |name: &str, prefix: &str, upstream: &str, rewrite: Option<&str>, auth| RouteConfig {
+                name: name.to_owned(),
+                prefix: prefix.to_owned(),
+                exact: false,
+                methods: Vec::new(),
+                strip_prefix: false,
+                rewrite_prefix: rewrite.map(str::to_owned),
+                upstream: upstream.to_owned(),
+                auth,
+                roles: Vec::new(),
+                rate_limits: Vec::new(),
+            };
+        // Every signed-in route: a generous per-user rate and a daily quota.
+        let limited = |route: RouteConfig| RouteConfig {
+            rate_limits: vec!["per-user".to_owned(), "daily".to_owned()],
+            ..route
+        };
+        let (rate_limits, quotas) = demo_policies();
+        Config {
+            demo: true,
+            server: ServerConfig::default(),
+            auth: VerifierConfig::demo(),
+            trusted_proxies: Vec::new(),
+            rate_limits,
+            quotas,
+            redis: None,
+            upstreams: vec![
+                upstream("auth", 8081),
+                upstream("users", 8082),
+                upstream("billing", 8083),
+            ],
+            routes: vec![
+                route("auth", "/api/auth", "auth", Some("/auth"), AuthMode::Public),
+                route(
+                    "oauth",
+                    "/api/oauth",
+                    "auth",
+                    Some("/oauth"),
+                    AuthMode::Public,
+                ),
+                route("well-known", "/.well-known", "auth", None, AuthMode::Public),
+                // `GET /api/users` is the list of every user: ADMIN only. `exact` keeps the rule
+                // off `/api/users/me`, which any valid token may read.
+                limited(RouteConfig {
+                    exact: true,
+                    methods: vec!["GET".to_owned()],
+                    roles: vec!["ADMIN".to_owned()],
+                    ..route(
+                        "users-list",
+                        "/api/users",
+                        "users",
+                        Some("/users"),
+                        AuthMode::Required,
+                    )
+                }),
+                limited(route(
+                    "users",
+                    "/api/users",
+                    "users",
+                    Some("/users"),
+                    AuthMode::Required,
+                )),
+                limited(route(
+                    "billing",
+                    "/api/billing",
+                    "billing",
+                    Some("/billing"),
+                    AuthMode::Required,
+                )),
+                // Login protection at the edge: the two password endpoints get their own
+                // routes (longest prefix wins) with a strict per-IP and per-account limit, on
+                // top of the auth-service's own throttling of failed attempts.
+                RouteConfig {
+                    rate_limits: vec!["login-ip".to_owned(), "login-account".to_owned()],
+                    ..route(
+                        "login",
+                        "/api/auth/login",
+                        "auth",
+                        Some("/auth/login"),
+                        AuthMode::Public,
+                    )
+                },
+                RouteConfig {
+                    rate_limits: vec!["login-ip".to_owned(), "login-account".to_owned()],
+                    ..route(
+                        "oauth-token",
+                        "/api/oauth/token",
+                        "auth",
+                        Some("/oauth/token"),
+                        AuthMode::Public,
+                    )
+                },
+            ],
+            // The lecture's aggregation: the profile is essential, the billing parts are not.
+            aggregates: vec![AggregateConfig {
+                name: "dashboard".to_owned(),
+                path: "/api/dashboard".to_owned(),
+                auth: AuthMode::Required,
+                roles: Vec::new(),
+                timeout_ms: super::default_aggregate_timeout_ms(),
+                max_call_bytes: super::default_aggregate_max_call_bytes(),
+                calls: vec![
+                    call("profile", "users", "/users/me", true),
+                    call("invoices", "billing", "/billing/invoices", false),
+                    call("summary", "billing", "/billing/summary", false),
+                ],
+                rate_limits: vec!["per-user".to_owned(), "daily".to_owned()],
+            }],
+        }
+    }
+}
+
+/// The demo's policies (`gateway.demo.toml` holds the same): a generous per-user rate for the
+/// API, strict per-IP and per-account limits for the login endpoints, and a daily quota.
+pub fn demo_policies() -> (Vec<RateLimitConfig>, Vec<QuotaConfig>) {
+    let policy = |name: &str, rate, per, burst, key: &[KeyPart]| RateLimitConfig {
+        name: name.to_owned(),
+        rate,
+        period_secs: None,
+        per: Some(per),
+        burst: Some(burst),
+        key: key.to_vec(),
+        backend: Backend::Local,
+        on_redis_error: OnRedisError::Open,
+    };
+    (
+        vec![
+            policy("per-user", 600, Per::Minute, 100, &[KeyPart::User]),
+            policy("login-ip", 60, Per::Minute, 20, &[KeyPart::Ip]),
+            policy("login-account", 10, Per::Minute, 10, &[KeyPart::Account]),
+        ],
+        vec![QuotaConfig {
+            name: "daily".to_owned(),
+            limit: 10_000,
+            per: QuotaPer::Day,
+            backend: Backend::Local,
+            on_redis_error: OnRedisError::Open,
+        }],
+    )
+}

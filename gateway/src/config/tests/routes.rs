@@ -1,0 +1,67 @@
+//! `[[routes]]`: unknown upstreams, shadowed routes, non-canonical paths, methods and roles.
+
+use super::{Config, base, errors};
+
+#[test]
+fn an_unknown_upstream_is_located_with_a_suggestion() {
+    let text = base("\n[[routes]]\nname = \"me\"\nprefix = \"/api/me\"\nupstream = \"user\"\n");
+    let e = errors(&text);
+    let d = &e.diagnostics[0];
+    assert_eq!(d.key, "routes[1].upstream");
+    assert_eq!(d.location, Some((21, 12)));
+    assert!(
+        d.message
+            .contains("unknown upstream `user` (did you mean `users`?)"),
+        "{e}"
+    );
+    assert!(d.fix.contains("defined upstreams: users"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("gw.toml:21:12: `routes[1].upstream`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_shadowed_route_is_refused() {
+    let text = base(
+        "\n[[routes]]\nname = \"users-get\"\nprefix = \"/api/users\"\nmethods = [\"GET\"]\nupstream = \"users\"\n",
+    );
+    let e = errors(&text);
+    assert_eq!(e.diagnostics[0].key, "routes[1]");
+    assert!(
+        e.mentions("route `users-get` is shadowed for GET, HEAD by route `users` (line 13)"),
+        "{e}"
+    );
+    assert_eq!(e.diagnostics[0].location.map(|l| l.0), Some(18));
+}
+
+#[test]
+fn disjoint_methods_or_exact_routes_are_not_shadowed() {
+    let text = base(
+        "\n[[routes]]\nname = \"list\"\nprefix = \"/api/users\"\nexact = true\nmethods = [\"GET\"]\nupstream = \"users\"\nauth = \"required\"\nroles = [\"ADMIN\"]\n",
+    );
+    Config::from_toml(&text, "gw.toml").unwrap();
+}
+
+#[test]
+fn other_route_mistakes_are_explained() {
+    let text = base(
+        "\n[[routes]]\nname = \"x\"\nprefix = \"/api/x/\"\nmethods = [\"GTE\"]\nstrip_prefix = true\nrewrite_prefix = \"/x\"\nupstream = \"users\"\nauth = \"public\"\nroles = [\"ADMN\"]\n",
+    );
+    let e = errors(&text);
+    assert!(e.mentions("write \"/api/x\""), "{e}");
+    assert!(
+        e.mentions("`GTE` is not an HTTP method (did you mean `GET`?)"),
+        "{e}"
+    );
+    assert!(
+        e.mentions("both `strip_prefix` and `rewrite_prefix`"),
+        "{e}"
+    );
+    assert!(
+        e.mentions("unknown role `ADMN` (did you mean `ADMIN`?)"),
+        "{e}"
+    );
+    assert!(e.mentions("not `auth = \"required\"`"), "{e}");
+}
