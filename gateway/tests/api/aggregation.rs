@@ -55,12 +55,12 @@ async fn get_agg(gw: &TestGateway) -> reqwest::Response {
 }
 
 async fn get_agg_with(gw: &TestGateway, token: &str) -> reqwest::Response {
-    gw.get("/api/agg")
-        .header("authorization", bearer(token))
-        .header("x-request-id", "agg-test-1")
-        .send()
-        .await
-        .unwrap()
+    gw.oneshot(
+        gw.get("/api/agg")
+            .header("authorization", bearer(token))
+            .header("x-request-id", "agg-test-1"),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -244,19 +244,14 @@ async fn the_aggregate_costs_its_slowest_call_not_the_sum() {
 #[tokio::test]
 async fn the_aggregate_needs_a_token_and_answers_get_only() {
     let gw = gateway_with(vec![call("profile", "users", "/users/me", true, None)]).await;
-    assert_problem(
-        gw.get("/api/agg").send().await.unwrap(),
-        401,
-        "token_missing",
-    )
-    .await;
+    assert_problem(gw.oneshot(gw.get("/api/agg")).await, 401, "token_missing").await;
     let response = gw
-        .http
-        .post(gw.url("/api/agg"))
-        .header("authorization", bearer(&token(Role::Student)))
-        .send()
-        .await
-        .unwrap();
+        .oneshot(
+            gw.http
+                .post(gw.url("/api/agg"))
+                .header("authorization", bearer(&token(Role::Student))),
+        )
+        .await;
     assert_eq!(response.headers()["allow"], "GET, HEAD");
     assert_problem(response, 405, "method_not_allowed").await;
     assert!(gw.echo.seen().is_empty(), "no call was made");

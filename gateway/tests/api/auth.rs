@@ -6,11 +6,11 @@ use shared::{Role, demo};
 
 async fn assert_401(gw: &TestGateway, token: &str, reason: &str) {
     let response = gw
-        .get("/api/users/me")
-        .header("authorization", bearer(token))
-        .send()
-        .await
-        .unwrap();
+        .oneshot(
+            gw.get("/api/users/me")
+                .header("authorization", bearer(token)),
+        )
+        .await;
     let challenge = response.headers()["www-authenticate"]
         .to_str()
         .unwrap()
@@ -25,7 +25,7 @@ async fn assert_401(gw: &TestGateway, token: &str, reason: &str) {
 #[tokio::test]
 async fn public_routes_need_no_token() {
     let gw = TestGateway::spawn().await;
-    let (status, _, body) = parts(gw.get("/api/public/x").send().await.unwrap()).await;
+    let (status, _, body) = parts(gw.oneshot(gw.get("/api/public/x")).await).await;
     assert_eq!(status, 200);
     assert!(body["headers"].get("x-user-id").is_none());
 }
@@ -33,7 +33,7 @@ async fn public_routes_need_no_token() {
 #[tokio::test]
 async fn required_routes_refuse_a_missing_token() {
     let gw = TestGateway::spawn().await;
-    let response = gw.get("/api/billing/invoices").send().await.unwrap();
+    let response = gw.oneshot(gw.get("/api/billing/invoices")).await;
     assert!(response.headers().contains_key("www-authenticate"));
     assert_problem(response, 401, "token_missing").await;
     assert!(gw.echo.seen().is_empty(), "nothing reached the backend");
@@ -44,26 +44,24 @@ async fn a_token_in_the_query_string_is_ignored() {
     let gw = TestGateway::spawn().await;
     let token = token(Role::Student);
     let response = gw
-        .get(&format!("/api/users/me?access_token={token}"))
-        .send()
-        .await
-        .unwrap();
+        .oneshot(gw.get(&format!("/api/users/me?access_token={token}")))
+        .await;
     assert_problem(response, 401, "token_missing").await;
 }
 
 #[tokio::test]
 async fn optional_routes_accept_none_or_a_valid_token_and_refuse_a_bad_one() {
     let gw = TestGateway::spawn().await;
-    let (status, _, body) = parts(gw.get("/api/optional/x").send().await.unwrap()).await;
+    let (status, _, body) = parts(gw.oneshot(gw.get("/api/optional/x")).await).await;
     assert_eq!(status, 200);
     assert!(body["headers"].get("x-user-id").is_none());
 
     let (status, _, body) = parts(
-        gw.get("/api/optional/x")
-            .header("authorization", bearer(&token(Role::Student)))
-            .send()
-            .await
-            .unwrap(),
+        gw.oneshot(
+            gw.get("/api/optional/x")
+                .header("authorization", bearer(&token(Role::Student))),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 200);
@@ -74,11 +72,11 @@ async fn optional_routes_accept_none_or_a_valid_token_and_refuse_a_bad_one() {
         b"another-secret-that-is-long-enough!!",
     );
     let response = gw
-        .get("/api/optional/x")
-        .header("authorization", bearer(&bad))
-        .send()
-        .await
-        .unwrap();
+        .oneshot(
+            gw.get("/api/optional/x")
+                .header("authorization", bearer(&bad)),
+        )
+        .await;
     assert_problem(response, 401, "bad_signature").await;
 }
 
@@ -123,11 +121,11 @@ async fn a_cached_token_does_not_vouch_for_its_look_alikes() {
     let token = sign(&claims(Role::Student));
     for _ in 0..2 {
         let response = gw
-            .get("/api/users/me")
-            .header("authorization", bearer(&token))
-            .send()
-            .await
-            .unwrap();
+            .oneshot(
+                gw.get("/api/users/me")
+                    .header("authorization", bearer(&token)),
+            )
+            .await;
         assert_eq!(response.status(), 200);
     }
     for look_alike in [
@@ -156,11 +154,11 @@ async fn the_lectures_tamper_example_student_edited_to_admin_is_401() {
     pieces[1] = URL_SAFE_NO_PAD.encode(edited);
     let tampered = pieces.join(".");
     let response = gw
-        .get("/api/users")
-        .header("authorization", bearer(&tampered))
-        .send()
-        .await
-        .unwrap();
+        .oneshot(
+            gw.get("/api/users")
+                .header("authorization", bearer(&tampered)),
+        )
+        .await;
     assert_problem(response, 401, "bad_signature").await;
     assert!(gw.echo.seen().is_empty());
 }
@@ -170,11 +168,11 @@ async fn the_user_list_needs_admin_but_me_needs_only_a_token() {
     let gw = TestGateway::spawn().await;
     let student = token(Role::Student);
     let response = gw
-        .get("/api/users")
-        .header("authorization", bearer(&student))
-        .send()
-        .await
-        .unwrap();
+        .oneshot(
+            gw.get("/api/users")
+                .header("authorization", bearer(&student)),
+        )
+        .await;
     let challenge = response.headers()["www-authenticate"]
         .to_str()
         .unwrap()
@@ -184,20 +182,20 @@ async fn the_user_list_needs_admin_but_me_needs_only_a_token() {
 
     // HEAD meets the same policy as GET.
     let response = gw
-        .http
-        .head(gw.url("/api/users"))
-        .header("authorization", bearer(&student))
-        .send()
-        .await
-        .unwrap();
+        .oneshot(
+            gw.http
+                .head(gw.url("/api/users"))
+                .header("authorization", bearer(&student)),
+        )
+        .await;
     assert_eq!(response.status(), 403);
 
     let (status, _, body) = parts(
-        gw.get("/api/users")
-            .header("authorization", bearer(&token(Role::Admin)))
-            .send()
-            .await
-            .unwrap(),
+        gw.oneshot(
+            gw.get("/api/users")
+                .header("authorization", bearer(&token(Role::Admin))),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 200);
@@ -205,11 +203,11 @@ async fn the_user_list_needs_admin_but_me_needs_only_a_token() {
     assert_eq!(body["headers"]["x-user-role"][0], "ADMIN");
 
     let (status, _, body) = parts(
-        gw.get("/api/users/me")
-            .header("authorization", bearer(&student))
-            .send()
-            .await
-            .unwrap(),
+        gw.oneshot(
+            gw.get("/api/users/me")
+                .header("authorization", bearer(&student)),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 200);
@@ -241,11 +239,11 @@ async fn a_pem_keyed_gateway_verifies_rs256_tokens() {
         .unwrap()
     };
     let (status, _, body) = parts(
-        gw.get("/api/users/me")
-            .header("authorization", bearer(&sign_rs("rsa-2048.pem", "key-a")))
-            .send()
-            .await
-            .unwrap(),
+        gw.oneshot(
+            gw.get("/api/users/me")
+                .header("authorization", bearer(&sign_rs("rsa-2048.pem", "key-a"))),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 200, "{body}");

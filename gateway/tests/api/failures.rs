@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn an_absent_upstream_is_502() {
-    let gw = TestGateway::spawn().await;
+    let gw = TestGateway::serve().await;
     let body = assert_problem(
         gw.get("/api/down/x").send().await.unwrap(),
         502,
@@ -17,7 +17,7 @@ async fn an_absent_upstream_is_502() {
 
 #[tokio::test]
 async fn a_slow_upstream_is_504_at_the_configured_time() {
-    let gw = TestGateway::spawn().await;
+    let gw = TestGateway::serve().await;
     let started = Instant::now();
     let response = gw
         .get("/api/slow/x")
@@ -45,7 +45,7 @@ async fn a_slow_upstream_is_504_at_the_configured_time() {
 
 #[tokio::test]
 async fn a_body_over_the_limit_by_content_length_is_413_before_forwarding() {
-    let gw = TestGateway::spawn().await;
+    let gw = TestGateway::serve().await;
     let response = gw
         .http
         .post(gw.url("/api/public/upload"))
@@ -59,7 +59,7 @@ async fn a_body_over_the_limit_by_content_length_is_413_before_forwarding() {
 
 #[tokio::test]
 async fn a_streamed_body_is_forwarded_and_cut_past_the_limit() {
-    let gw = TestGateway::spawn().await;
+    let gw = TestGateway::serve().await;
     let chunks = |n: usize| {
         let stream = futures::stream::iter(
             (0..n).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'y'; 100]))),

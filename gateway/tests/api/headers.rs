@@ -9,14 +9,14 @@ async fn forged_identity_headers_never_reach_the_backend() {
     let gw = TestGateway::spawn().await;
     // With a valid STUDENT token, claiming to be the admin.
     let (status, _, body) = parts(
-        gw.get("/api/users/me")
-            .header("authorization", bearer(&token(Role::Student)))
-            .header("X-User-Id", demo::admin::ID)
-            .header("X-User-Role", "ADMIN")
-            .header("x-user-email", "admin@example.edu")
-            .send()
-            .await
-            .unwrap(),
+        gw.oneshot(
+            gw.get("/api/users/me")
+                .header("authorization", bearer(&token(Role::Student)))
+                .header("X-User-Id", demo::admin::ID)
+                .header("X-User-Role", "ADMIN")
+                .header("x-user-email", "admin@example.edu"),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 200);
@@ -35,12 +35,12 @@ async fn forged_identity_headers_never_reach_the_backend() {
 
     // Without a token, on a public route: stripped all the same.
     let (_, _, body) = parts(
-        gw.get("/api/public/x")
-            .header("X-User-Id", demo::admin::ID)
-            .header("X-USER-ROLE", "ADMIN")
-            .send()
-            .await
-            .unwrap(),
+        gw.oneshot(
+            gw.get("/api/public/x")
+                .header("X-User-Id", demo::admin::ID)
+                .header("X-USER-ROLE", "ADMIN"),
+        )
+        .await,
     )
     .await;
     assert!(body["headers"].get("x-user-id").is_none(), "{body}");
@@ -53,13 +53,13 @@ async fn a_client_cannot_make_the_gateway_drop_the_identity_it_sets() {
     // `Connection` names hop-by-hop headers a proxy must remove; naming the identity headers
     // there must remove only the client's copies, never the verified ones.
     let (status, _, body) = parts(
-        gw.get("/api/users/me")
-            .header("authorization", bearer(&token(Role::Student)))
-            .header("connection", "x-user-id, x-user-role, x-custom")
-            .header("x-custom", "dropped")
-            .send()
-            .await
-            .unwrap(),
+        gw.oneshot(
+            gw.get("/api/users/me")
+                .header("authorization", bearer(&token(Role::Student)))
+                .header("connection", "x-user-id, x-user-role, x-custom")
+                .header("x-custom", "dropped"),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 200);
@@ -74,18 +74,18 @@ async fn a_client_cannot_make_the_gateway_drop_the_identity_it_sets() {
 async fn forwarding_headers_are_set_and_a_client_chain_is_replaced() {
     let gw = TestGateway::spawn().await;
     let (_, _, body) = parts(
-        gw.get("/api/public/x")
-            .header("x-forwarded-for", "6.6.6.6")
-            .header("forwarded", "for=6.6.6.6")
-            .header("x-real-ip", "6.6.6.6")
-            .header("x-forwarded-proto", "https")
-            .send()
-            .await
-            .unwrap(),
+        gw.oneshot(
+            gw.get("/api/public/x")
+                .header("x-forwarded-for", "6.6.6.6")
+                .header("forwarded", "for=6.6.6.6")
+                .header("x-real-ip", "6.6.6.6")
+                .header("x-forwarded-proto", "https"),
+        )
+        .await,
     )
     .await;
     let h = &body["headers"];
-    let gw_host = gw.addr.to_string();
+    let gw_host = gw.authority();
     assert_eq!(h["x-forwarded-for"], serde_json::json!(["127.0.0.1"]));
     assert_eq!(
         h["forwarded"],
@@ -105,12 +105,12 @@ async fn a_trusted_proxys_chain_is_extended() {
     config.trusted_proxies = vec!["127.0.0.0/8".into()];
     let gw = TestGateway::spawn_with(echo, config).await;
     let (_, _, body) = parts(
-        gw.get("/api/public/x")
-            .header("x-forwarded-for", "203.0.113.9")
-            .header("x-forwarded-proto", "https")
-            .send()
-            .await
-            .unwrap(),
+        gw.oneshot(
+            gw.get("/api/public/x")
+                .header("x-forwarded-for", "203.0.113.9")
+                .header("x-forwarded-proto", "https"),
+        )
+        .await,
     )
     .await;
     let h = &body["headers"];
@@ -124,7 +124,7 @@ async fn a_trusted_proxys_chain_is_extended() {
 #[tokio::test]
 async fn a_request_id_is_generated_forwarded_and_returned() {
     let gw = TestGateway::spawn().await;
-    let response = gw.get("/api/public/x").send().await.unwrap();
+    let response = gw.oneshot(gw.get("/api/public/x")).await;
     let returned = response.headers()["x-request-id"]
         .to_str()
         .unwrap()
@@ -141,11 +141,11 @@ async fn a_request_id_is_generated_forwarded_and_returned() {
 async fn a_well_formed_client_request_id_is_kept_and_a_bad_one_replaced() {
     let gw = TestGateway::spawn().await;
     let response = gw
-        .get("/api/public/x")
-        .header("x-request-id", "client-id-123")
-        .send()
-        .await
-        .unwrap();
+        .oneshot(
+            gw.get("/api/public/x")
+                .header("x-request-id", "client-id-123"),
+        )
+        .await;
     assert_eq!(response.headers()["x-request-id"], "client-id-123");
     let (_, _, body) = parts(response).await;
     assert_eq!(
@@ -154,18 +154,18 @@ async fn a_well_formed_client_request_id_is_kept_and_a_bad_one_replaced() {
     );
 
     let response = gw
-        .get("/api/public/x")
-        .header("x-request-id", "bad id with spaces")
-        .send()
-        .await
-        .unwrap();
+        .oneshot(
+            gw.get("/api/public/x")
+                .header("x-request-id", "bad id with spaces"),
+        )
+        .await;
     assert_ne!(response.headers()["x-request-id"], "bad id with spaces");
 }
 
 #[tokio::test]
 async fn hop_by_hop_response_headers_are_dropped() {
     let gw = TestGateway::spawn().await;
-    let response = gw.get("/api/public/x").send().await.unwrap();
+    let response = gw.oneshot(gw.get("/api/public/x")).await;
     assert_eq!(response.headers()["x-echo"], "yes");
     assert!(response.headers().get("keep-alive").is_none());
     assert!(response.headers().get("proxy-authenticate").is_none());

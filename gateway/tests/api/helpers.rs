@@ -170,51 +170,97 @@ pub async fn test_config(echo: SocketAddr) -> Config {
     config
 }
 
-/// A running gateway in front of a running echo backend.
+/// A gateway in front of a running echo backend.
 ///
-/// Requests reach it two ways: over a real socket (`gw.get(path).send()`), for what only a
-/// connection shows (framing, timeouts, the pool, several clients); or in-process
-/// (`gw.oneshot(gw.get(path))`), straight into the same gateway's pipeline with no client socket,
-/// for everything the pipeline decides by itself.
+/// Two kinds, for two kinds of test:
+///
+/// - **in-process** ([`TestGateway::spawn`]): no listener at all. Requests built with
+///   `gw.get(path)` go straight into the gateway's pipeline with `gw.oneshot(…)` and come back as
+///   the `Response` a client would read. For everything the pipeline decides by itself —
+///   routing, tokens, roles, identity and forwarding headers, rate limits, aggregates.
+/// - **served** ([`TestGateway::serve`]): the gateway on a real socket (port 0), for what only a
+///   connection shows — framing, timeouts, streamed bodies, the upstream pool, many clients.
 pub struct TestGateway {
-    pub addr: SocketAddr,
+    socket: Option<SocketAddr>,
     pub echo: Echo,
     pub http: reqwest::Client,
     front_door: gateway::FrontDoor,
-    _stop: oneshot::Sender<()>,
+    _stop: Option<oneshot::Sender<()>>,
 }
 
+/// The authority in-process requests are addressed to (never resolved: nothing listens there).
+const IN_PROCESS_AUTHORITY: &str = "gateway.test";
+
 impl TestGateway {
+    /// An in-process gateway with the test configuration.
     pub async fn spawn() -> TestGateway {
         let echo = Echo::spawn().await;
         let config = test_config(echo.addr).await;
         Self::spawn_with(echo, config).await
     }
 
+    /// An in-process gateway with `config`.
     pub async fn spawn_with(echo: Echo, config: Config) -> TestGateway {
         Self::spawn_with_clock(echo, config, SystemClock::shared()).await
     }
 
+    /// An in-process gateway with `config` on `clock`.
     pub async fn spawn_with_clock(echo: Echo, config: Config, clock: SharedClock) -> TestGateway {
+        let gateway =
+            gateway::Gateway::with_clock(&config, clock).expect("the test config is valid");
+        let gateway = Arc::new(gateway);
+        gateway::upstream::probe::spawn(&gateway.upstreams);
+        TestGateway {
+            socket: None,
+            echo,
+            http: reqwest::Client::new(),
+            front_door: loopback_client(gateway::FrontDoor::new(gateway)),
+            _stop: None,
+        }
+    }
+
+    /// A gateway on a socket, with the test configuration.
+    pub async fn serve() -> TestGateway {
+        let echo = Echo::spawn().await;
+        let config = test_config(echo.addr).await;
+        Self::serve_with(echo, config).await
+    }
+
+    /// A gateway on a socket, with `config`.
+    pub async fn serve_with(echo: Echo, config: Config) -> TestGateway {
+        Self::serve_with_clock(echo, config, SystemClock::shared()).await
+    }
+
+    /// A gateway on a socket, with `config` on `clock`.
+    pub async fn serve_with_clock(echo: Echo, config: Config, clock: SharedClock) -> TestGateway {
         let app = gateway::build_with_clock(config, clock)
             .await
             .expect("the test config is valid");
         let addr = app.local_addr();
-        // In-process requests come "from" a loopback client, as the socket ones do.
-        let front_door = app
-            .front_door()
-            .for_peer(SocketAddr::from(([127, 0, 0, 1], 40000)));
+        let front_door = loopback_client(app.front_door());
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
         TestGateway {
-            addr,
+            socket: Some(addr),
             echo,
             http: reqwest::Client::new(),
             front_door,
-            _stop: stop,
+            _stop: Some(stop),
         }
+    }
+
+    /// The listening address of a served gateway.
+    pub fn addr(&self) -> SocketAddr {
+        self.socket
+            .expect("an in-process test gateway has no socket: start it with TestGateway::serve")
+    }
+
+    /// `host:port` as a client writes it in `Host`.
+    pub fn authority(&self) -> String {
+        self.socket
+            .map_or_else(|| IN_PROCESS_AUTHORITY.to_owned(), |a| a.to_string())
     }
 
     /// Sends the request built by `request` through the gateway's pipeline in-process (no
@@ -247,12 +293,17 @@ impl TestGateway {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("http://{}{path}", self.authority())
     }
 
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.http.get(self.url(path))
     }
+}
+
+/// In-process requests come "from" a loopback client, as the socket ones do.
+fn loopback_client(front_door: gateway::FrontDoor) -> gateway::FrontDoor {
+    front_door.for_peer(SocketAddr::from(([127, 0, 0, 1], 40000)))
 }
 
 /// Status, headers and JSON body of a response.

@@ -49,6 +49,10 @@ pub fn limited_route(name: &str, prefix: &str, auth: AuthMode, limits: &[&str]) 
 struct ClockedGateway(TestGateway);
 
 impl ClockedGateway {
+    async fn oneshot(&self, request: reqwest::RequestBuilder) -> reqwest::Response {
+        self.0.oneshot(request).await
+    }
+
     async fn spawn(echo: Echo, config: Config, clock: &ManualClock) -> ClockedGateway {
         ClockedGateway(TestGateway::spawn_with_clock(echo, config, clock.shared()).await)
     }
@@ -102,13 +106,8 @@ async fn a_burst_passes_then_429_with_retry_after_and_the_bucket_refills() {
 
     // The burst passes, each response saying what is left.
     for remaining in [2, 1, 0] {
-        let (status, headers, _) = parts(
-            gw.get("/api/limited/x", Role::Student)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, headers, _) =
+            parts(gw.oneshot(gw.get("/api/limited/x", Role::Student)).await).await;
         assert_eq!(status, 200);
         assert_eq!(
             header(&headers, "ratelimit-policy"),
@@ -126,11 +125,7 @@ async fn a_burst_passes_then_429_with_retry_after_and_the_bucket_refills() {
     }
 
     // The fourth is refused: one request fits again in 10 s.
-    let refused = gw
-        .get("/api/limited/x", Role::Student)
-        .send()
-        .await
-        .unwrap();
+    let refused = gw.oneshot(gw.get("/api/limited/x", Role::Student)).await;
     let headers = refused.headers().clone();
     let body = assert_problem(refused, 429, "rate_limited").await;
     assert_eq!(header(&headers, "retry-after"), "10");
@@ -143,31 +138,19 @@ async fn a_burst_passes_then_429_with_retry_after_and_the_bucket_refills() {
 
     // 4 s later: 6 s to go, rounded up.
     clock.advance(Duration::from_secs(4));
-    let refused = gw
-        .get("/api/limited/x", Role::Student)
-        .send()
-        .await
-        .unwrap();
+    let refused = gw.oneshot(gw.get("/api/limited/x", Role::Student)).await;
     assert_eq!(refused.status(), 429);
     assert_eq!(header(refused.headers(), "retry-after"), "6");
 
     // Another user has an allowance of their own.
-    let other = gw.get("/api/limited/x", Role::Admin).send().await.unwrap();
+    let other = gw.oneshot(gw.get("/api/limited/x", Role::Admin)).await;
     assert_eq!(other.status(), 200);
 
     // Once the wait is over, exactly one more request passes.
     clock.advance(Duration::from_secs(6));
-    let again = gw
-        .get("/api/limited/x", Role::Student)
-        .send()
-        .await
-        .unwrap();
+    let again = gw.oneshot(gw.get("/api/limited/x", Role::Student)).await;
     assert_eq!(again.status(), 200);
-    let refused = gw
-        .get("/api/limited/x", Role::Student)
-        .send()
-        .await
-        .unwrap();
+    let refused = gw.oneshot(gw.get("/api/limited/x", Role::Student)).await;
     assert_eq!(refused.status(), 429);
 
     // After a quiet spell the whole burst is back, and no more.
@@ -175,10 +158,8 @@ async fn a_burst_passes_then_429_with_retry_after_and_the_bucket_refills() {
     let mut passed = 0;
     for _ in 0..5 {
         if gw
-            .get("/api/limited/x", Role::Student)
-            .send()
+            .oneshot(gw.get("/api/limited/x", Role::Student))
             .await
-            .unwrap()
             .status()
             == 200
         {
@@ -188,7 +169,7 @@ async fn a_burst_passes_then_429_with_retry_after_and_the_bucket_refills() {
     assert_eq!(passed, 3);
 
     // Routes without policies carry no rate-limit headers.
-    let plain = gw.get("/api/public/x", Role::Student).send().await.unwrap();
+    let plain = gw.oneshot(gw.get("/api/public/x", Role::Student)).await;
     assert_eq!(plain.status(), 200);
     assert!(plain.headers().get("ratelimit").is_none());
 }
@@ -219,10 +200,8 @@ async fn logins_are_limited_per_ip_and_per_account_and_the_body_still_arrives() 
     )
     .unwrap();
     let (status, headers, echoed) = parts(
-        gw.login("198.51.100.1", "Victim@Example.edu")
-            .send()
-            .await
-            .unwrap(),
+        gw.oneshot(gw.login("198.51.100.1", "Victim@Example.edu"))
+            .await,
     )
     .await;
     assert_eq!(status, 200);
@@ -234,18 +213,14 @@ async fn logins_are_limited_per_ip_and_per_account_and_the_body_still_arrives() 
     assert_eq!(echoed["uri"], "/");
     assert!(header(&headers, "ratelimit").contains("\"test-login-account\";r=1"));
     assert_eq!(
-        gw.login("198.51.100.2", "victim@example.edu ")
-            .send()
+        gw.oneshot(gw.login("198.51.100.2", "victim@example.edu "))
             .await
-            .unwrap()
             .status(),
         200
     );
     let refused = gw
-        .login("198.51.100.3", "VICTIM@example.edu")
-        .send()
-        .await
-        .unwrap();
+        .oneshot(gw.login("198.51.100.3", "VICTIM@example.edu"))
+        .await;
     let body = assert_problem(refused, 429, "rate_limited").await;
     assert!(
         body["detail"]
@@ -262,17 +237,13 @@ async fn logins_are_limited_per_ip_and_per_account_and_the_body_still_arrives() 
     // One address trying many accounts: the third is refused by the IP limit.
     for (i, expected) in [(1, 200), (2, 200), (3, 429)] {
         let response = gw
-            .login("203.0.113.9", &format!("user{i}@example.edu"))
-            .send()
-            .await
-            .unwrap();
+            .oneshot(gw.login("203.0.113.9", &format!("user{i}@example.edu")))
+            .await;
         assert_eq!(response.status(), expected, "attempt {i}");
     }
     let refused = gw
-        .login("203.0.113.9", "user4@example.edu")
-        .send()
-        .await
-        .unwrap();
+        .oneshot(gw.login("203.0.113.9", "user4@example.edu"))
+        .await;
     let body = assert_problem(refused, 429, "rate_limited").await;
     assert!(
         body["detail"].as_str().unwrap().contains("`test-login-ip`"),

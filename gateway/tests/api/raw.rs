@@ -12,7 +12,7 @@ use tokio::{
 
 /// Writes `request` and reads until the gateway closes the connection.
 async fn send_raw(gw: &TestGateway, request: &[u8]) -> String {
-    let mut stream = TcpStream::connect(gw.addr).await.unwrap();
+    let mut stream = TcpStream::connect(gw.addr()).await.unwrap();
     stream.write_all(request).await.unwrap();
     let mut buf = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
@@ -45,7 +45,7 @@ fn echoed(response: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn path_spellings_are_normalised_before_matching_and_forwarding() {
-    let gw = TestGateway::spawn().await;
+    let gw = TestGateway::serve().await;
     let student = token(Role::Student);
     for spelling in [
         "/api/users/../users/me",
@@ -62,7 +62,7 @@ async fn path_spellings_are_normalised_before_matching_and_forwarding() {
 
 #[tokio::test]
 async fn no_spelling_reaches_the_admin_list_under_a_weaker_policy() {
-    let gw = TestGateway::spawn().await;
+    let gw = TestGateway::serve().await;
     let student = token(Role::Student);
     for spelling in [
         "/api/users",
@@ -81,7 +81,7 @@ async fn no_spelling_reaches_the_admin_list_under_a_weaker_policy() {
 
 #[tokio::test]
 async fn dangerous_spellings_are_400_bad_path() {
-    let gw = TestGateway::spawn().await;
+    let gw = TestGateway::serve().await;
     let student = token(Role::Student);
     for spelling in [
         "/api/users%2Fme",
@@ -114,7 +114,7 @@ async fn dangerous_spellings_are_400_bad_path() {
 
 #[tokio::test]
 async fn hop_by_hop_request_headers_are_removed_including_those_named_in_connection() {
-    let gw = TestGateway::spawn().await;
+    let gw = TestGateway::serve().await;
     let request = b"GET /api/public/x HTTP/1.1\r\nHost: gw\r\nConnection: close, X-Drop-Me\r\n\
 X-Drop-Me: secret\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nUpgrade: websocket\r\n\
 Proxy-Authorization: Basic dTpw\r\nProxy-Connection: keep-alive\r\nX-Keep-Me: 1\r\n\r\n";
@@ -139,7 +139,7 @@ Proxy-Authorization: Basic dTpw\r\nProxy-Connection: keep-alive\r\nX-Keep-Me: 1\
 
 #[tokio::test]
 async fn duplicate_content_lengths_that_disagree_are_refused() {
-    let gw = TestGateway::spawn().await;
+    let gw = TestGateway::serve().await;
     let request = b"POST /api/public/x HTTP/1.1\r\nHost: gw\r\nContent-Length: 5\r\n\
 Content-Length: 6\r\nConnection: close\r\n\r\nhello!";
     let response = send_raw(&gw, request).await;
@@ -149,7 +149,7 @@ Content-Length: 6\r\nConnection: close\r\n\r\nhello!";
 
 #[tokio::test]
 async fn content_length_with_chunked_cannot_smuggle_a_second_request() {
-    let gw = TestGateway::spawn().await;
+    let gw = TestGateway::serve().await;
     // A front-end that trusted Content-Length would see one request whose body hides a second;
     // RFC 9112 §6.3: Transfer-Encoding wins and the connection must close afterwards.
     let smuggled = "GET /api/public/smuggled HTTP/1.1\r\nHost: gw\r\n\r\n";
@@ -174,7 +174,7 @@ Transfer-Encoding: chunked\r\n\r\n{body}",
 
 #[tokio::test]
 async fn oversized_headers_get_431() {
-    let gw = TestGateway::spawn().await;
+    let gw = TestGateway::serve().await;
     let big = "a".repeat(64 * 1024);
     let request = format!("GET /api/public/x HTTP/1.1\r\nHost: gw\r\nX-Big: {big}\r\n\r\n");
     let response = send_raw(&gw, request.as_bytes()).await;
@@ -184,7 +184,7 @@ async fn oversized_headers_get_431() {
 
 #[tokio::test]
 async fn a_long_uri_gets_414_before_anything_else() {
-    let gw = TestGateway::spawn().await;
+    let gw = TestGateway::serve().await;
     // Long, and also a bad path and no token: the length is checked first.
     let path = format!("/api/users/{}%2F", "a".repeat(4096));
     let response = send_raw(&gw, &get(&path, "x")).await;
@@ -194,8 +194,8 @@ async fn a_long_uri_gets_414_before_anything_else() {
 
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_disconnected() {
-    let gw = TestGateway::spawn().await;
-    let mut stream = TcpStream::connect(gw.addr).await.unwrap();
+    let gw = TestGateway::serve().await;
+    let mut stream = TcpStream::connect(gw.addr()).await.unwrap();
     stream
         .write_all(b"GET /api/public/x HTTP/1.1\r\nHost: gw\r\n")
         .await
@@ -209,7 +209,7 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
 
 #[tokio::test]
 async fn an_over_limit_body_is_413_by_length_or_on_the_stream() {
-    let gw = TestGateway::spawn().await;
+    let gw = TestGateway::serve().await;
     let body = "z".repeat(MAX_BODY as usize + 10);
     let request = format!(
         "POST /api/public/x HTTP/1.1\r\nHost: gw\r\nContent-Length: {}\r\n\r\n{body}",

@@ -105,7 +105,7 @@ async fn two_gateways(backend: Backend, redis: Option<&RedisServer>) -> (TestGat
             AuthMode::Public,
             &["shared"],
         ));
-        gateways.push(TestGateway::spawn_with(echo, config).await);
+        gateways.push(TestGateway::serve_with(echo, config).await);
     }
     let b = gateways.pop().unwrap();
     let a = gateways.pop().unwrap();
@@ -182,7 +182,7 @@ async fn when_redis_stops_each_policy_fails_open_or_closed_as_configured() {
             &[name],
         ));
     }
-    let gw = TestGateway::spawn_with(echo, config).await;
+    let gw = TestGateway::serve_with(echo, config).await;
 
     for path in ["/api/open/x", "/api/closed/x"] {
         let response = gw.get(path).send().await.unwrap();

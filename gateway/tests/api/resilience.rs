@@ -22,7 +22,7 @@ async fn pool(echo: Echo, upstream: UpstreamConfig, clock: &ManualClock) -> Test
         roles: Vec::new(),
         rate_limits: Vec::new(),
     });
-    TestGateway::spawn_with_clock(echo, config, clock.shared()).await
+    TestGateway::serve_with_clock(echo, config, clock.shared()).await
 }
 
 fn upstream(targets: Vec<String>) -> UpstreamConfig {
@@ -253,7 +253,7 @@ async fn readyz_reports_every_target() {
     config.upstreams.retain(|u| u.name != "down");
     config.routes.retain(|r| r.upstream != "down");
     config.upstreams.push(upstream(targets));
-    let gw = TestGateway::spawn_with(echo, config).await;
+    let gw = TestGateway::serve_with(echo, config).await;
     let (status, _, body) = parts(gw.get("/readyz").send().await.unwrap()).await;
     assert_eq!(status, 200, "one usable target is enough: {body}");
     let pool = &body["upstreams"]["pool"];

@@ -7,18 +7,18 @@ use shared::Role;
 async fn a_prefix_matches_whole_segments_and_is_rewritten() {
     let gw = TestGateway::spawn().await;
     let (status, _, body) = parts(
-        gw.get("/api/users/7?expand=a&x=%2F")
-            .header("authorization", bearer(&token(Role::Student)))
-            .send()
-            .await
-            .unwrap(),
+        gw.oneshot(
+            gw.get("/api/users/7?expand=a&x=%2F")
+                .header("authorization", bearer(&token(Role::Student))),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 200, "{body}");
     // The prefix is rewritten; the query string goes through byte for byte.
     assert_eq!(body["uri"], "/users/7?expand=a&x=%2F");
 
-    let response = gw.get("/api/users-admin").send().await.unwrap();
+    let response = gw.oneshot(gw.get("/api/users-admin")).await;
     assert_problem(response, 404, "no_route").await;
 }
 
@@ -40,16 +40,12 @@ async fn strip_prefix_and_unrewritten_routes() {
             "/.well-known/jwks.json?kid=a%2Fb",
         ),
     ] {
-        let (_, _, body) = parts(gw.get(sent).send().await.unwrap()).await;
+        let (_, _, body) = parts(gw.oneshot(gw.get(sent)).await).await;
         assert_eq!(body["uri"], forwarded, "{sent}");
     }
     let (_, _, body) = parts(
-        gw.http
-            .post(gw.url("/api/auth/login"))
-            .body("{}")
-            .send()
-            .await
-            .unwrap(),
+        gw.oneshot(gw.http.post(gw.url("/api/auth/login")).body("{}"))
+            .await,
     )
     .await;
     assert_eq!(body["uri"], "/auth/login");
@@ -60,7 +56,7 @@ async fn strip_prefix_and_unrewritten_routes() {
 async fn unknown_paths_get_404_no_route() {
     let gw = TestGateway::spawn().await;
     for path in ["/", "/api", "/nope", "/api/userss", "/apiusers"] {
-        let body = assert_problem(gw.get(path).send().await.unwrap(), 404, "no_route").await;
+        let body = assert_problem(gw.oneshot(gw.get(path)).await, 404, "no_route").await;
         assert_eq!(body["type"], "urn:api-gateway-pattern:problem:no_route");
     }
     assert!(gw.echo.seen().is_empty());
@@ -69,12 +65,7 @@ async fn unknown_paths_get_404_no_route() {
 #[tokio::test]
 async fn a_method_the_route_does_not_answer_gets_405_with_allow() {
     let gw = TestGateway::spawn().await;
-    let response = gw
-        .http
-        .delete(gw.url("/api/readonly/x"))
-        .send()
-        .await
-        .unwrap();
+    let response = gw.oneshot(gw.http.delete(gw.url("/api/readonly/x"))).await;
     let allow = response.headers()["allow"].to_str().unwrap().to_owned();
     assert_problem(response, 405, "method_not_allowed").await;
     assert_eq!(allow, "GET, HEAD");
@@ -84,11 +75,11 @@ async fn a_method_the_route_does_not_answer_gets_405_with_allow() {
 #[tokio::test]
 async fn health_endpoints_answer() {
     let gw = TestGateway::spawn().await;
-    let (status, _, body) = parts(gw.get("/healthz").send().await.unwrap()).await;
+    let (status, _, body) = parts(gw.oneshot(gw.get("/healthz")).await).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     // One upstream (`down`) has nothing listening: not ready, and it says which.
     let body = assert_problem(
-        gw.get("/readyz").send().await.unwrap(),
+        gw.oneshot(gw.get("/readyz")).await,
         503,
         "upstream_unavailable",
     )
