@@ -210,7 +210,7 @@ pub struct RouteTable {
     routes: Vec<Route>,
     /// prefix → indices into `routes`, exact routes first, then file order. Looked up once
     /// per path segment of every request, so hashed with `foldhash` rather than the standard
-    /// SipHash (measured: ~550 instructions per request with SipHash). The keys come from the
+    /// SipHash (the difference is measured in docs/performance.md). The keys come from the
     /// configuration, never from clients, so there is no hash flooding to defend against.
     groups: HashMap<Box<str>, Vec<usize>, foldhash::fast::RandomState>,
 }

@@ -147,8 +147,8 @@ impl<H: Handler> Server<H> {
             .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
             .max_buf_size(limits.max_header_bytes.max(8192))
             // A response head and a small body copied into one buffer and sent with one `write`
-            // cost less than hyper's queue of buffers for `writev` (measured on the gateway:
-            // ~500 fewer instructions per request; the same one system call either way).
+            // cost less than hyper's queue of buffers for `writev`, with the same one system
+            // call either way (measured in docs/performance.md).
             .writev(false);
         builder
             .http2()
