@@ -51,14 +51,8 @@
 //! - [`front_door`]: [`FrontDoor`], what the server runs per request (and what tests drive
 //!   without a socket); [`own_endpoints`]: the gateway's own endpoints.
 //!
-//! A request's path (docs/architecture.md draws it): `shared::server` (connection limits,
-//! header-read timeout, 431) → [`FrontDoor`] (an own endpoint, else `shared::request_id`
-//! (id kept or assigned) → [`handler::handle`]): URI length (414) → [`normalize`] (400) →
-//! [`aggregate`] for an aggregate's exact path, or [`routing`] (404/405) then `Content-Length`
-//! (413) → [`admission`]: [`auth`] (401) → [`policy`] (403) → [`identity`] → [`ratelimit`]
-//! (429, or 503 when Redis fails closed) → [`proxy`] → [`upstream`]: lease a target
-//! (503 `circuit_open`), send, record the outcome, retry if allowed (502/504, streamed 413) →
-//! [`access_log`].
+//! A request's path, step by step with the file of each step, is drawn once in
+//! `docs/architecture.md`; [`handler`] runs it in that order.
 
 pub mod access_log;
 pub mod admission;
