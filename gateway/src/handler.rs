@@ -23,7 +23,6 @@ use crate::{
     limits,
     normalize::normalize,
     proxy,
-    routing::Route,
     state::Gateway,
 };
 use axum::{
@@ -78,7 +77,7 @@ fn precheck<'u>(gateway: &Gateway, uri: &'u http::Uri) -> Result<Cow<'u, str>, G
     normalize(uri.path()).map_err(GatewayError::BadPath)
 }
 
-/// Step 3: an aggregate, or a route.
+/// Steps 3–6.
 async fn pipeline<'g>(
     gateway: &'g Gateway,
     caller: Caller<'_>,
@@ -92,19 +91,6 @@ async fn pipeline<'g>(
         return aggregate::serve(gateway, aggregate, caller, request, trace).await;
     }
     let route = gateway.routes.find(request.method(), path)?;
-    route_request(gateway, route, caller, request, path, query, trace).await
-}
-
-/// Steps 4–6 for a request that matched `route`.
-async fn route_request<'g>(
-    gateway: &'g Gateway,
-    route: &'g Route,
-    caller: Caller<'_>,
-    request: Request,
-    path: &str,
-    query: Option<&str>,
-    trace: &mut Trace<'g>,
-) -> Result<Response, GatewayError> {
     let upstream = &gateway.upstreams[route.upstream];
     trace.route = Some(&route.name);
     trace.upstream = Some(&upstream.name);
