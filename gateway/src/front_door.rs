@@ -15,7 +15,8 @@
 //! a client would get (the axum testing pattern).
 
 use crate::{context::Caller, forwarded::Peer, handler, own_endpoints, state::Gateway};
-use axum::{Router, body::Body};
+use axum::{BoxError, Router, body::Body};
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -53,8 +54,13 @@ impl FrontDoor {
         }
     }
 
-    /// Answers one request: an own endpoint, or the pipeline.
-    pub async fn respond(self, mut request: Request<Body>) -> Response<Body> {
+    /// Answers one request: an own endpoint, or the pipeline. Generic over the request body so
+    /// that the server (hyper's `Incoming`) and tests (axum's `Body`) take the same path.
+    pub async fn respond<B>(self, request: Request<B>) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static,
+    {
+        let mut request = request.map(Body::new);
         if own_endpoints::PATHS.contains(&request.uri().path()) {
             return match tower::ServiceExt::oneshot(self.own_endpoints, request).await {
                 Ok(response) => response,
@@ -87,8 +93,13 @@ impl Handler for FrontDoor {
         self.for_peer(peer)
     }
 
-    async fn call(self, request: Request<Incoming>) -> Response<Body> {
-        self.respond(request.map(Body::new)).await
+    // The future of `respond` itself, not wrapped in another: every wrapper is one more move of
+    // the request's state.
+    fn call(
+        self,
+        request: Request<Incoming>,
+    ) -> impl Future<Output = Response<Body>> + Send + 'static {
+        self.respond(request)
     }
 }
 
