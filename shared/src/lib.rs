@@ -24,6 +24,8 @@
 //!   shutdown that drains in-flight requests.
 //! - `service_kit` (feature `service-kit`): what the two stand-in backends share — the `App`
 //!   wrapper, middleware stack, SQLite pool, health probes and the teaching failure toggles.
+//! - [`token_rules`]: the HS256 secret rules every service applies at start (32 bytes or more;
+//!   the public demo secret only in demo mode).
 //! - [`telemetry`]: one `tracing` set-up for all services.
 //!
 //! A request to any service passes: [`server`] (connection accepted, headers read within the
@@ -43,6 +45,7 @@ pub mod server;
 #[cfg(feature = "service-kit")]
 pub mod service_kit;
 pub mod telemetry;
+pub mod token_rules;
 pub mod verifier;
 
 pub use bearer::Authenticated;
