@@ -12,7 +12,8 @@
 //! # Layout
 //!
 //! - [`server`]: [`TestServer`] — the app running on a spawned task, its address, a client,
-//!   `url`, bearer `get`, `send_json`; dropping it stops the server.
+//!   `url`, `get` (optionally with a bearer token), `get_json`, `post_json`, `put_json`,
+//!   `send_json` (with a bearer token), `send`; dropping it stops the server.
 //! - [`problem`]: [`assert_problem`], reading an RFC 9457 problem+json answer as a user sees it.
 //! - [`tokens`]: minting the tokens the auth-service would issue ([`tokens::sign_hs256`],
 //!   [`tokens::claims_for`]), the lecture's tampered token, and [`tokens::TEST_HS256_SECRET`].

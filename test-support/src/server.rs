@@ -1,6 +1,6 @@
 //! [`TestServer`]: an app running on a spawned task for one test, stopped when the test drops it.
 
-use reqwest::{Method, Response};
+use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use std::{future::Future, net::SocketAddr, pin::Pin, time::Duration};
 use tokio::sync::oneshot;
@@ -60,18 +60,36 @@ impl TestServer {
         self.send(Method::GET, path, bearer, None).await
     }
 
-    /// `method path` with a JSON body, with `Authorization: Bearer <token>` when a token is given.
+    /// `GET path` with a bearer token, asserted 200, as JSON.
+    pub async fn get_json(&self, path: &str, bearer: &str) -> Value {
+        let response = self.get(path, Some(bearer)).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.expect("a JSON body")
+    }
+
+    /// `method path` with a JSON body and a bearer token.
     pub async fn send_json(
         &self,
         method: Method,
         path: &str,
-        bearer: Option<&str>,
+        bearer: &str,
         body: &Value,
     ) -> Response {
-        self.send(method, path, bearer, Some(body)).await
+        self.send(method, path, Some(bearer), Some(body)).await
     }
 
-    async fn send(
+    /// `POST path` with a JSON body and a bearer token.
+    pub async fn post_json(&self, path: &str, bearer: &str, body: &Value) -> Response {
+        self.send_json(Method::POST, path, bearer, body).await
+    }
+
+    /// `PUT path` with a JSON body and a bearer token.
+    pub async fn put_json(&self, path: &str, bearer: &str, body: &Value) -> Response {
+        self.send_json(Method::PUT, path, bearer, body).await
+    }
+
+    /// Any request: `method path`, an optional bearer token, an optional JSON body.
+    pub async fn send(
         &self,
         method: Method,
         path: &str,

@@ -66,3 +66,18 @@ pub fn tamper_role_to_admin(token: &str) -> String {
     let forged = json.replace("\"role\":\"STUDENT\"", "\"role\":\"ADMIN\"");
     format!("{header}.{}.{signature}", URL_SAFE_NO_PAD.encode(forged))
 }
+
+/// Asserts that a start-up error refuses the public demo secret the way every service must
+/// (`shared::token_rules`): it says what is wrong, names the fix (`demo = true`, or a secret of
+/// at least 32 bytes), and does not quote the secret.
+pub fn assert_refuses_the_public_demo_secret(error: &str) {
+    assert!(error.contains("public demo secret"), "{error}");
+    assert!(
+        error.contains("demo = true") && error.contains("at least 32"),
+        "the error names the fix: {error}"
+    );
+    assert!(
+        !error.contains(demo::HS256_SECRET),
+        "no secret in the error: {error}"
+    );
+}
