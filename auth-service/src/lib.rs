@@ -23,10 +23,10 @@
 //!   `[database]` sections. `shared::clock`: the service's one clock, injected in [`AppState`].
 //!
 //! A login travels: `shared::server` → `service_kit::stack` (request id, trace, panic guard,
-//! body limit) → `routes::auth::login`
-//! ([`shared::AppJson`] parses the body) → [`accounts::authenticate`] (throttle, store, argon2 on
-//! the blocking pool) → [`refresh::start_session`] (refresh token stored as a hash) →
-//! [`tokens::TokenIssuer::issue`] (JWT signed with the newest key) → 200 with `Cache-Control: no-store`.
+//! body limit) → `routes::auth::login` ([`shared::AppJson`] parses the body) →
+//! [`accounts::authenticate`] (throttle, store, argon2 on the blocking pool) →
+//! [`refresh::start_session`] (refresh token stored as a hash) → [`tokens::TokenIssuer::issue`]
+//! (JWT signed with the newest key) → 200 with `Cache-Control: no-store`.
 //!
 //! # Configuration (TOML, every key optional)
 //!

@@ -9,7 +9,8 @@
 //!   the same 413 problem.
 //!
 //! tower-http's `RequestBodyLimitLayer` does the first check too, but answers in plain text; every
-//! error here must be problem+json.
+//! error here must be problem+json — or, on endpoints with an error format of their own (the
+//! auth-service's OAuth endpoints), that format: [`BodyLimit::too_large`] decides the answer.
 
 use crate::Problem;
 use axum::{
