@@ -27,50 +27,28 @@ pub struct Renamed {
 }
 
 /// Every old spelling, with its replacement (the table in `docs/configuration.md`).
+#[rustfmt::skip] // one rename a line, aligned: it is read as a table
 pub const RENAMED: &[Renamed] = &[
-    Renamed {
-        old: &["listen"],
-        section: "server",
-        key: "listen",
-    },
-    Renamed {
-        old: &["body_limit_bytes"],
-        section: "server",
-        key: "max_body_bytes",
-    },
-    Renamed {
-        old: &["max_body_bytes"],
-        section: "server",
-        key: "max_body_bytes",
-    },
-    Renamed {
-        old: &["database_url"],
-        section: "database",
-        key: "url",
-    },
-    Renamed {
-        old: &["server", "header_read_timeout_ms"],
-        section: "server.limits",
-        key: "header_read_timeout_ms",
-    },
-    Renamed {
-        old: &["server", "max_header_bytes"],
-        section: "server.limits",
-        key: "max_header_bytes",
-    },
-    Renamed {
-        old: &["server", "max_connections"],
-        section: "server.limits",
-        key: "max_connections",
-    },
-    Renamed {
-        old: &["server", "drain_timeout_ms"],
-        section: "server.limits",
-        key: "drain_timeout_ms",
-    },
+    Renamed::to(&["listen"],                           "server",        "listen"),
+    Renamed::to(&["body_limit_bytes"],                 "server",        "max_body_bytes"),
+    Renamed::to(&["max_body_bytes"],                   "server",        "max_body_bytes"),
+    Renamed::to(&["database_url"],                     "database",      "url"),
+    Renamed::to(&["server", "header_read_timeout_ms"], "server.limits", "header_read_timeout_ms"),
+    Renamed::to(&["server", "max_header_bytes"],       "server.limits", "max_header_bytes"),
+    Renamed::to(&["server", "max_connections"],        "server.limits", "max_connections"),
+    Renamed::to(&["server", "drain_timeout_ms"],       "server.limits", "drain_timeout_ms"),
 ];
 
 impl Renamed {
+    /// `old` now lives at `key` in `[section]`.
+    pub const fn to(
+        old: &'static [&'static str],
+        section: &'static str,
+        key: &'static str,
+    ) -> Renamed {
+        Renamed { old, section, key }
+    }
+
     /// "`database_url` was renamed: write `[database] url = …` (env AUTH__DATABASE__URL)".
     pub fn message(&self, env_prefix: &str) -> String {
         let env: Vec<String> = self
