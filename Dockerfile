@@ -92,7 +92,7 @@ RUN mkdir -p /data && chown 10001:10001 /data
 USER 10001:10001
 VOLUME ["/data"]
 COPY --from=builder /out/auth-service /usr/local/bin/auth-service
-ENV AUTH__LISTEN=0.0.0.0:8081
+ENV AUTH__SERVER__LISTEN=0.0.0.0:8081
 EXPOSE 8081
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
   CMD ["healthcheck", "8081", "/readyz"]
@@ -100,7 +100,7 @@ ENTRYPOINT ["auth-service"]
 
 FROM runtime AS user-service
 COPY --from=builder /out/user-service /usr/local/bin/user-service
-ENV USERS__LISTEN=0.0.0.0:8082
+ENV USERS__SERVER__LISTEN=0.0.0.0:8082
 EXPOSE 8082
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
   CMD ["healthcheck", "8082", "/readyz"]
@@ -108,7 +108,7 @@ ENTRYPOINT ["user-service"]
 
 FROM runtime AS billing-service
 COPY --from=builder /out/billing-service /usr/local/bin/billing-service
-ENV BILLING__LISTEN=0.0.0.0:8083
+ENV BILLING__SERVER__LISTEN=0.0.0.0:8083
 EXPOSE 8083
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
   CMD ["healthcheck", "8083", "/readyz"]

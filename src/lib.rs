@@ -8,7 +8,7 @@
 //!
 //! # Layout
 //!
-//! - [`Ports`]: where each service listens (the DESIGN.md ports, or 0 for tests).
+//! - [`Ports`]: where each service listens (the README's ports, 8080–8083, or 0 for tests).
 //! - [`Demo`]: the running services, their addresses, and a handle to stop them all.
 //! - [`DemoOptions`] and [`Demo::start_with`]: extra user-service instances behind the same
 //!   upstream and a hook to adjust the gateway's configuration; [`Demo::stop_service`] and
@@ -34,7 +34,7 @@ pub struct Ports {
 }
 
 impl Ports {
-    /// The ports of DESIGN.md.
+    /// The ports in the README's diagram (and `docs/configuration.md`): 8080–8083.
     pub const DESIGN: Ports = Ports {
         gateway: 8080,
         auth: 8081,
@@ -50,7 +50,7 @@ impl Ports {
         billing: 0,
     };
 
-    /// The DESIGN.md ports, each overridable with `GATEWAY_PORT`, `AUTH_PORT`, `USERS_PORT`,
+    /// The README's ports (see [`Ports::DESIGN`]), each overridable with `GATEWAY_PORT`, `AUTH_PORT`, `USERS_PORT`,
     /// `BILLING_PORT` — so a port already taken on a laptop is a one-word fix.
     pub fn from_env() -> anyhow::Result<Ports> {
         fn port(var: &str, default: u16) -> anyhow::Result<u16> {
@@ -161,7 +161,7 @@ impl Demo {
     pub async fn start_with(options: DemoOptions) -> anyhow::Result<Demo> {
         let ports = options.ports;
         let mut auth_config = auth_service::Config::demo();
-        auth_config.listen = loopback(ports.auth);
+        auth_config.server.listen = loopback(ports.auth);
         let auth = auth_service::build(auth_config)
             .await
             .with_context(|| bind_hint("auth-service", ports.auth, "AUTH_PORT"))?;
@@ -284,13 +284,13 @@ impl Demo {
 
 async fn build_users(listen: SocketAddr) -> anyhow::Result<user_service::App> {
     let mut config = user_service::Config::demo();
-    config.listen = listen;
+    config.server.listen = listen;
     user_service::build(config).await
 }
 
 async fn build_billing(listen: SocketAddr) -> anyhow::Result<billing_service::App> {
     let mut config = billing_service::Config::demo();
-    config.listen = listen;
+    config.server.listen = listen;
     billing_service::build(config).await
 }
 

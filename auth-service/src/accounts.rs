@@ -94,7 +94,7 @@ pub async fn register(
     };
     match state
         .store
-        .insert_user(&user, state.clock.now() as i64)
+        .insert_user(&user, state.clock.unix_secs() as i64)
         .await
     {
         Ok(()) => Ok(user),
@@ -119,7 +119,7 @@ pub async fn authenticate(
             "`email` is longer than 254 bytes",
         ));
     }
-    let now = state.clock.now();
+    let now = state.clock.unix_secs();
     if let Err(retry_after) = state.throttle.check(&email, now) {
         return Err(AuthError::TooManyAttempts { retry_after });
     }
@@ -136,7 +136,9 @@ pub async fn authenticate(
             Ok(user)
         }
         _ => {
-            state.throttle.record_failure(&email, state.clock.now());
+            state
+                .throttle
+                .record_failure(&email, state.clock.unix_secs());
             Err(AuthError::InvalidCredentials)
         }
     }

@@ -1,5 +1,7 @@
 //! The auth-service's configuration: `auth-service.toml` (given with `--config FILE`) plus
-//! `AUTH__…` environment overrides, e.g. `AUTH__DATABASE_URL=postgres://…`.
+//! `AUTH__…` environment overrides, e.g. `AUTH__DATABASE__URL=postgres://…`. The sections every
+//! service shares (`[server]`, `[database]`) come from `shared::service_kit`; every key is listed
+//! in `docs/configuration.md`.
 //!
 //! Every field has a default, and the defaults are the *safe* ones: demo mode off, loopback only.
 //! What defaults cannot make safe — a signing key — must be configured outside demo mode, and
@@ -7,8 +9,23 @@
 
 use secrecy::SecretString;
 use serde::Deserialize;
-use shared::server::ServerLimits;
-use std::{net::SocketAddr, path::PathBuf};
+use shared::config::ConfigError;
+use shared::service_kit::{self, ServerDefaults, ServiceConfig, db::DatabaseConfig};
+use std::path::PathBuf;
+
+/// The auth-service's `[server]` defaults: port 8081, and bodies of at most 16 KiB (login and
+/// register bodies are tiny; a cap keeps a 1 MB "password" from ever reaching the password
+/// hasher).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AuthServer;
+
+impl ServerDefaults for AuthServer {
+    const PORT: u16 = 8081;
+    const MAX_BODY_BYTES: usize = 16 * 1024;
+}
+
+/// The `[server]` section, with the auth-service's defaults.
+pub type ServerConfig = service_kit::ServerConfig<AuthServer>;
 
 /// Everything the service reads at start. See the crate docs for a TOML example.
 #[derive(Debug, Clone, Deserialize)]
@@ -16,10 +33,11 @@ use std::{net::SocketAddr, path::PathBuf};
 pub struct Config {
     /// Demo mode: seeds the two demo accounts and accepts the public demo secret. Never in production.
     pub demo: bool,
-    /// Address to listen on (port 0 picks a free port, as tests do).
-    pub listen: SocketAddr,
-    /// `sqlite::memory:`, `sqlite://auth.db?mode=rwc` or `postgres://user@host/db`.
-    pub database_url: String,
+    /// `[server]`: where to listen, the body limit, `[server.limits]`.
+    pub server: ServerConfig,
+    /// `[database]`: `url` is `sqlite::memory:`, `sqlite://auth.db?mode=rwc` or
+    /// `postgres://user@host/db`.
+    pub database: DatabaseConfig,
     /// The `iss` of every token; also the base of the discovery document's URLs (the gateway's
     /// public address, since clients reach this service through it).
     pub issuer: String,
@@ -29,9 +47,6 @@ pub struct Config {
     pub access_token_ttl_secs: u64,
     /// Refresh-token lifetime in seconds.
     pub refresh_token_ttl_secs: u64,
-    /// Largest request body accepted, in bytes. Login and register bodies are tiny; a cap keeps a
-    /// 1 MB "password" from ever reaching the password hasher.
-    pub max_body_bytes: usize,
     /// Scopes a user may ask for with the OAuth `password` grant.
     pub user_scopes: Vec<String>,
     /// The keys tokens are signed with.
@@ -40,36 +55,38 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     /// OAuth 2.0 clients allowed to use the token endpoint with their own credentials.
     pub clients: Vec<ClientConfig>,
-    /// Connection limits of the HTTP server.
-    pub server: ServerLimits,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             demo: false,
-            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
-            database_url: "sqlite::memory:".to_owned(),
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
             issuer: shared::demo::ISSUER.to_owned(),
             audience: shared::demo::AUDIENCE.to_owned(),
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 7 * 24 * 60 * 60,
-            max_body_bytes: 16 * 1024,
             user_scopes: vec!["profile".to_owned(), "billing".to_owned()],
             signing: SigningConfig::default(),
             throttle: ThrottleConfig::default(),
             clients: Vec::new(),
-            server: ServerLimits::default(),
         }
     }
 }
 
-impl Config {
-    /// Reads `--config FILE` (if given) and `AUTH__*` environment variables.
-    pub fn load() -> Result<Self, shared::config::ConfigError> {
-        shared::config::load(shared::config::path_from_args().as_deref(), "AUTH__")
-    }
+/// Loaded from `--config FILE` and `AUTH__…` variables with [`ServiceConfig::load`].
+impl ServiceConfig for Config {
+    const ENV_PREFIX: &'static str = "AUTH__";
 
+    /// Value ranges. The signing keys are checked when they are loaded, by [`crate::build`]
+    /// (which needs to read the key files).
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.server.validate()
+    }
+}
+
+impl Config {
     /// The demo set-up: demo mode on, the public HS256 demo secret, the demo issuer and audience,
     /// an in-memory SQLite database, listening on 127.0.0.1:8081.
     pub fn demo() -> Self {
@@ -183,16 +200,15 @@ mod tests {
 
     #[test]
     fn the_example_file_parses_with_every_key() {
-        let config: Config =
-            shared::config::load(Some(&example()), "AUTH_EXAMPLE_TEST_UNUSED__").unwrap();
+        let config = Config::load_file(&example()).unwrap();
         assert!(!config.demo);
-        assert_eq!(config.database_url, "sqlite://auth.db?mode=rwc");
+        assert_eq!(config.database.url, "sqlite://auth.db?mode=rwc");
         assert_eq!(config.signing.keys.len(), 1);
         assert_eq!(config.signing.keys[0].alg, KeyAlgorithm::RS256);
         assert_eq!(config.throttle.max_failures, 5);
         assert_eq!(config.clients[0].grant_types, ["client_credentials"]);
         argon2::PasswordHash::new(&config.clients[0].secret_hash).expect("a PHC string");
-        assert_eq!(config.server.max_connections, 10_000);
+        assert_eq!(config.server, ServerConfig::default());
     }
 
     #[test]
@@ -201,9 +217,42 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("auth.toml");
         std::fs::write(&file, "[throttle]\nmax_failure = 3\n").unwrap();
-        let error =
-            shared::config::load::<Config>(Some(&file), "AUTH_EXAMPLE_TEST_UNUSED__").unwrap_err();
+        let error = Config::load_file(&file).unwrap_err();
         assert!(error.to_string().contains("max_failure"), "{error}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// The old spellings the auth-service itself used (the full table, with the environment
+    /// variables, is tested in `shared::service_kit::renamed`).
+    #[test]
+    fn each_old_spelling_is_refused_with_its_new_one() {
+        let cases = [
+            (
+                "database_url = \"sqlite::memory:\"",
+                "`database_url` was renamed: write `[database] url = …`",
+            ),
+            (
+                "listen = \"0.0.0.0:8081\"",
+                "`listen` was renamed: write `[server] listen = …`",
+            ),
+            (
+                "max_body_bytes = 100",
+                "`max_body_bytes` was renamed: write `[server] max_body_bytes = …`",
+            ),
+            (
+                "[server]\nheader_read_timeout_ms = 100",
+                "`server.header_read_timeout_ms` was renamed: write `[server.limits] \
+                 header_read_timeout_ms = …`",
+            ),
+        ];
+        let dir = std::env::temp_dir().join(format!("auth-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("auth.toml");
+        for (text, expected) in cases {
+            std::fs::write(&file, format!("{text}\n")).unwrap();
+            let error = Config::load_file(&file).unwrap_err().to_string();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -14,8 +14,9 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use shared::{TokenVerifier, VerificationKey, VerifierSettings};
 
-/// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
-pub const MIN_HS256_SECRET_BYTES: usize = 32;
+/// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits). The rule
+/// itself lives in [`shared::token_rules`], shared with every verifier.
+pub use shared::token_rules::MIN_HS256_SECRET_BYTES;
 /// NIST SP 800-57 / RFC 7518 §3.3: RSA keys of 2048 bits or more.
 pub const MIN_RSA_BITS: usize = 2048;
 
@@ -62,7 +63,8 @@ impl std::fmt::Debug for KeyRing {
 }
 
 impl KeyRing {
-    /// Loads every key of `[signing]`. Outside demo mode weak or public keys are refused.
+    /// Loads every key of `[signing]`, refusing weak ones: short HS256 secrets always, the public
+    /// demo secret and small RSA keys outside demo mode.
     pub fn load(
         config: &SigningConfig,
         settings: VerifierSettings,
@@ -162,23 +164,9 @@ fn load_one(entry: &SigningKeyConfig, which: &str, demo: bool) -> Result<Loaded,
                 KeyConfigError::new(which, "HS256 needs `secret` (at least 32 random bytes)")
             })?;
             let bytes = secret.expose_secret().as_bytes();
-            if !demo && bytes == shared::demo::HS256_SECRET.as_bytes() {
-                return Err(KeyConfigError::new(
-                    which,
-                    "this is the public demo secret, which anyone can read in the repository; \
-                     generate your own (e.g. `openssl rand -base64 48`) or set `demo = true`",
-                ));
-            }
-            if !demo && bytes.len() < MIN_HS256_SECRET_BYTES {
-                return Err(KeyConfigError::new(
-                    which,
-                    format!(
-                        "the HS256 secret is {} bytes; use at least {MIN_HS256_SECRET_BYTES} \
-                         random bytes (e.g. `openssl rand -base64 48`)",
-                        bytes.len()
-                    ),
-                ));
-            }
+            // The rules every service shares: 32 bytes or more, the demo secret only in demo mode.
+            shared::token_rules::check_hs256_secret(bytes, demo)
+                .map_err(|weak| KeyConfigError::new(which, weak.to_string()))?;
             Ok(Loaded {
                 key: SigningKey {
                     kid: entry.kid.clone(),

@@ -16,26 +16,26 @@
 //! - [`throttle`]: exponential back-off after repeated failed logins.
 //! - [`accounts`]: registration, login (throttle + constant-time unknown user), demo seed.
 //! - [`store`]: users and refresh tokens in SQLite or Postgres (sqlx `Any`, one set of migrations).
-//! - [`clock`]: injectable time, so tests of expiry and back-off need no sleeps.
-//! - [`routes`]: `auth` (JSON API), `oauth` (RFC 6749), `well_known` (JWKS, discovery), `health`.
+//! - [`routes`]: `auth` (JSON API), `oauth` (RFC 6749), `well_known` (JWKS, discovery).
 //! - [`error`]: [`error::AuthError`] and the problem+json each variant becomes.
+//! - `shared::service_kit`: the frame every service shares — [`App`], the middleware stack
+//!   (request id, trace, panic guard, body limit), `/healthz` and `/readyz`, the `[server]` and
+//!   `[database]` sections. `shared::clock`: the service's one clock, injected in [`AppState`].
 //!
-//! A login travels: `shared::server` → request-id layer → body limit → `routes::auth::login`
-//! ([`shared::AppJson`] parses the body) → [`accounts::authenticate`] (throttle, store, argon2 on
-//! the blocking pool) → [`refresh::start_session`] (refresh token stored as a hash) →
-//! [`tokens::TokenIssuer::issue`] (JWT signed with the newest key) → 200 with `Cache-Control: no-store`.
+//! A login travels: `shared::server` → `service_kit::stack` (request id, trace, panic guard,
+//! body limit) → `routes::auth::login` ([`shared::AppJson`] parses the body) →
+//! [`accounts::authenticate`] (throttle, store, argon2 on the blocking pool) →
+//! [`refresh::start_session`] (refresh token stored as a hash) → [`tokens::TokenIssuer::issue`]
+//! (JWT signed with the newest key) → 200 with `Cache-Control: no-store`.
 //!
 //! # Configuration (TOML, every key optional)
 //!
 //! ```toml
 //! demo = false                       # seeds the demo accounts; allows the public demo secret
-//! listen = "127.0.0.1:8081"
-//! database_url = "sqlite::memory:"   # or "sqlite://auth.db?mode=rwc", "postgres://user@host/db"
 //! issuer = "http://localhost:8080"   # `iss`; also the base of the discovery URLs
 //! audience = "ecommerce-api"         # `aud`
 //! access_token_ttl_secs = 900
 //! refresh_token_ttl_secs = 604800
-//! max_body_bytes = 16384
 //! user_scopes = ["profile", "billing"]   # scopes the OAuth password grant may ask for
 //!
 //! [[signing.keys]]                   # oldest first; the LAST one signs new tokens
@@ -55,12 +55,19 @@
 //! scopes = ["billing:read"]
 //! grant_types = ["client_credentials"]
 //!
-//! [server]                           # shared::server::ServerLimits
+//! [server]                           # the section every service shares
+//! listen = "127.0.0.1:8081"
+//! max_body_bytes = 16384
+//! [server.limits]                    # shared::server::ServerLimits
 //! header_read_timeout_ms = 10000
+//!
+//! [database]
+//! url = "sqlite::memory:"            # or "sqlite://auth.db?mode=rwc", "postgres://user@host/db"
 //! ```
+//!
+//! Every key of every service, with its environment spelling: `docs/configuration.md`.
 
 pub mod accounts;
-pub mod clock;
 pub mod config;
 pub mod error;
 pub mod keys;
@@ -73,16 +80,13 @@ pub mod tokens;
 
 pub use config::Config;
 
-use axum::{
-    Router,
-    extract::{DefaultBodyLimit, FromRef},
-    middleware,
-};
-use clock::{Clock, SystemClock};
+use axum::{Router, extract::FromRef};
 use config::ClientConfig;
 use keys::KeyRing;
-use shared::{Problem, Verifier, VerifierSettings, server::Server};
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use shared::clock::{SharedClock, SystemClock};
+use shared::service_kit::{self, BodyLimit, Readiness};
+use shared::{Verifier, VerifierSettings};
+use std::{sync::Arc, time::Duration};
 use store::Store;
 use throttle::Throttle;
 use tokens::TokenIssuer;
@@ -102,8 +106,9 @@ pub struct Settings {
     pub algorithms: Vec<String>,
     /// An argon2 hash of a random value, verified when a login names an unknown account.
     pub dummy_hash: String,
-    /// Largest request body.
-    pub max_body_bytes: usize,
+    /// Largest request body (`[server] max_body_bytes`), answered in the OAuth error format on
+    /// `/oauth/*`.
+    pub body_limit: BodyLimit,
 }
 
 /// Everything a handler needs. Cheap to clone: every field is a handle.
@@ -117,8 +122,8 @@ pub struct AppState {
     pub tokens: TokenIssuer,
     /// Failed-login back-off.
     pub throttle: Arc<Throttle>,
-    /// "Now", injectable.
-    pub clock: Arc<dyn Clock>,
+    /// "Now": the one clock of the service (expiry, throttle windows, `iat`/`exp`), injectable.
+    pub clock: SharedClock,
     /// OAuth clients from the configuration.
     pub clients: Arc<Vec<ClientConfig>>,
     /// Fixed settings.
@@ -136,7 +141,7 @@ impl FromRef<AppState> for Verifier {
 impl AppState {
     /// Builds the state from `config`: loads and checks keys, opens and migrates the database,
     /// seeds the demo accounts in demo mode.
-    pub async fn new(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    pub async fn new(config: &Config, clock: SharedClock) -> anyhow::Result<AppState> {
         let verifier_settings = VerifierSettings {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
@@ -159,9 +164,9 @@ impl AppState {
                 )
             })?;
         }
-        let store = Store::connect(&config.database_url).await?;
+        let store = Store::connect(&config.database).await?;
         if config.demo {
-            accounts::seed_demo(&store, clock.now()).await?;
+            accounts::seed_demo(&store, clock.unix_secs()).await?;
         }
         let mut algorithms: Vec<String> = Vec::new();
         for key in &signing.keys {
@@ -183,7 +188,8 @@ impl AppState {
             scopes_supported,
             algorithms,
             dummy_hash: passwords::dummy_hash().await?,
-            max_body_bytes: config.max_body_bytes,
+            body_limit: BodyLimit::new(config.server.max_body_bytes)
+                .answered_by(routes::oauth::too_large),
         };
         Ok(AppState {
             verifier: Verifier::from_static(keys.verifier().clone()),
@@ -203,66 +209,33 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface with its middleware, without a listener (tests can `oneshot` it).
+/// `/readyz` asks the store (SQLite or Postgres).
+impl Readiness for AppState {
+    async fn ping_database(&self) -> Result<(), sqlx::Error> {
+        self.store.ping().await
+    }
+}
+
+/// The whole HTTP surface with its middleware (the kit's stack, with `/healthz` and `/readyz`),
+/// without a listener (tests can `oneshot` it).
 pub fn router(state: AppState) -> Router {
-    let max_body = state.settings.max_body_bytes;
-    Router::new()
+    let routes = Router::new()
         .merge(routes::auth::router())
         .merge(routes::oauth::router())
-        .merge(routes::well_known::router())
-        .merge(routes::health::router())
-        .fallback(|| async { Problem::not_found("no such endpoint on the auth-service") })
-        .method_not_allowed_fallback(|| async {
-            Problem::new(
-                http::StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this endpoint does not accept that HTTP method",
-            )
-        })
-        // Layers wrap inside-out: the request id is assigned first, so every error quotes it.
-        // Cap request bodies: a 1 MB "password" is refused with 413 before anything reads it.
-        .layer(DefaultBodyLimit::max(max_body))
-        // Assign / keep X-Request-Id, make it the current id for problem bodies and logs.
-        .layer(middleware::from_fn(shared::request_id::layer))
-        .with_state(state)
+        .merge(routes::well_known::router());
+    service_kit::router(routes, state.clone(), state.settings.body_limit)
 }
 
-/// A started (bound) auth-service.
-pub struct App {
-    server: Server,
-    state: AppState,
-}
-
-impl App {
-    /// The address actually bound.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    /// The state (tests use it to reach the store or the clock).
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
-    pub async fn run_until<F: Future<Output = ()> + Send>(
-        self,
-        shutdown: F,
-    ) -> std::io::Result<()> {
-        self.server.run_until(shutdown).await
-    }
-}
+/// A started (bound) auth-service, its state kept (see [`service_kit::App`]).
+pub type App = service_kit::App<AppState>;
 
 /// Loads keys, opens the database, seeds (demo mode), binds the listener. Uses the system clock.
 pub async fn build(config: Config) -> anyhow::Result<App> {
-    build_with_clock(config, Arc::new(SystemClock)).await
+    build_with_clock(config, SystemClock::shared()).await
 }
 
-/// [`build`] with an injected clock (tests pass a [`clock::ManualClock`]).
-pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+/// [`build`] with an injected clock (tests pass a [`shared::clock::ManualClock`]).
+pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<App> {
     let state = AppState::new(&config, clock).await?;
-    let server = Server::bind(config.listen, router(state.clone()), config.server.clone())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {} (listen): {e}", config.listen))?;
-    Ok(App { server, state })
+    Ok(App::bind(&config.server, router, state).await?)
 }

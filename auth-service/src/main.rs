@@ -3,6 +3,7 @@
 //! `auth-service hash-secret` reads a secret from standard input and prints its argon2id hash,
 //! for the `secret_hash` of an OAuth client in the configuration.
 
+use shared::service_kit::ServiceConfig;
 use std::io::Read;
 
 #[tokio::main]

@@ -61,7 +61,7 @@ async fn issue_pair(
     scope: Option<String>,
     family_id: String,
 ) -> Result<TokenResponse, AuthError> {
-    let now = state.clock.now();
+    let now = state.clock.unix_secs();
     let refresh_token = new_token();
     state
         .store
@@ -87,7 +87,7 @@ pub async fn rotate(
     presented: &str,
     narrow_scope: impl FnOnce(Option<String>) -> Result<Option<String>, AuthError>,
 ) -> Result<TokenResponse, AuthError> {
-    let now = state.clock.now() as i64;
+    let now = state.clock.unix_secs() as i64;
     let token_hash = hash_token(presented);
     let record = state
         .store
@@ -131,7 +131,7 @@ async fn reuse_detected(state: &AppState, record: &RefreshRecord, now: i64) -> A
 /// Logout: revokes the family of `presented` if it belongs to `owner`. An unknown token is not an
 /// error (logging out twice is fine).
 pub async fn revoke(state: &AppState, presented: &str, owner: &str) -> Result<(), AuthError> {
-    let now = state.clock.now() as i64;
+    let now = state.clock.unix_secs() as i64;
     let Some(record) = state.store.refresh_by_hash(&hash_token(presented)).await? else {
         return Ok(());
     };

@@ -6,6 +6,7 @@
 //! binary by `sqlx::migrate!` and applied at start.
 
 use shared::Role;
+use shared::service_kit::db::{DatabaseConfig, is_in_memory};
 use sqlx::{
     AnyPool, Row,
     any::{AnyPoolOptions, AnyRow},
@@ -65,11 +66,11 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects to `url` and applies the migrations.
-    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+    /// Opens the database `[database]` names (SQLite or Postgres) and applies the migrations.
+    pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<Store> {
+        let url = config.url.as_str();
         sqlx::any::install_default_drivers();
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let options = if in_memory {
+        let options = if is_in_memory(url) {
             // Each connection to `sqlite::memory:` is its own empty database, so the pool must
             // hold exactly one connection, forever (closing it would drop every table).
             AnyPoolOptions::new()
@@ -78,12 +79,12 @@ impl Store {
                 .idle_timeout(None)
                 .max_lifetime(None)
         } else {
-            AnyPoolOptions::new().max_connections(10)
+            AnyPoolOptions::new().max_connections(config.max_connections.max(1))
         };
         let pool = options
             .connect(url)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot open the database (database_url): {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot open the database (key `database.url`): {e}"))?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await

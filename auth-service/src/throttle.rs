@@ -25,7 +25,7 @@ struct Record {
     locked_until: u64,
 }
 
-/// The login throttle. Times are epoch seconds from the service's [`crate::clock::Clock`].
+/// The login throttle. Times are epoch seconds from the service's [`shared::clock::Clock`].
 #[derive(Debug)]
 pub struct Throttle {
     config: ThrottleConfig,

@@ -1,126 +1,89 @@
 //! The billing-service's configuration: a TOML file (given with `--config FILE`) and
-//! `BILLING__…` environment variables, e.g. `BILLING__LISTEN=0.0.0.0:8083`,
-//! `BILLING__TOGGLES__LATENCY_MS=1500`, `BILLING__DATABASE__URL=sqlite://billing.db`.
+//! `BILLING__…` environment variables, e.g. `BILLING__SERVER__LISTEN=0.0.0.0:8083`,
+//! `BILLING__TOGGLES__LATENCY_MS=1500`, `BILLING__DATABASE__URL=sqlite://billing.db`. Every key,
+//! in every service, is listed in `docs/configuration.md`.
 //!
 //! Every default is the safe one: demo off (nothing seeded), loopback only, in-memory database,
 //! toggles off. Without `demo = true` an `[auth]` section is required.
 
 use crate::validation::is_currency_code;
 use serde::Deserialize;
-use shared::service_kit::{db::DatabaseConfig, settings, toggles::Toggles};
-use shared::{VerifierConfig, config::ConfigError, server::ServerLimits};
-use std::net::{Ipv4Addr, SocketAddr};
+use shared::service_kit::{
+    self, ServerDefaults, ServiceConfig, db::DatabaseConfig, settings, toggles::Toggles,
+};
+use shared::{VerifierConfig, config::ConfigError};
 
-/// The port of the billing-service in the design.
-pub const DEFAULT_PORT: u16 = 8083;
+/// The billing-service's `[server]` defaults: port 8083, bodies up to 64 KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BillingServer;
 
-/// The environment variable prefix.
-pub const ENV_PREFIX: &str = "BILLING__";
+impl ServerDefaults for BillingServer {
+    const PORT: u16 = 8083;
+}
 
-/// The whole configuration.
+/// The `[server]` section, with the billing-service's defaults.
+pub type ServerConfig = service_kit::ServerConfig<BillingServer>;
+
+/// The whole configuration: the sections every service has, and the billing-service's own key.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Demo mode: seeds demo invoices and, when `[auth]` is absent, trusts the demo secret.
-    #[serde(default)]
     pub demo: bool,
-    /// Where to listen. Port 0 lets the OS choose (tests).
-    #[serde(default = "default_listen")]
-    pub listen: SocketAddr,
-    /// Largest request body accepted, in bytes; larger ones get 413.
-    #[serde(default = "default_body_limit")]
-    pub body_limit_bytes: usize,
     /// The currency `GET /billing/summary` totals when the request names none.
-    #[serde(default = "default_currency")]
     pub default_currency: String,
-    /// `[database]`: the SQLite store.
-    #[serde(default)]
+    /// `[server]`: where to listen, the body limit, `[server.limits]`.
+    pub server: ServerConfig,
+    /// `[database]`: the invoice store (SQLite).
     pub database: DatabaseConfig,
     /// `[auth]`: how bearer tokens are verified (required unless `demo = true`).
-    #[serde(default)]
     pub auth: Option<VerifierConfig>,
-    /// `[server]`: connection limits and timeouts.
-    #[serde(default)]
-    pub server: ServerLimits,
     /// `[toggles]`: teaching toggles, off by default.
-    #[serde(default)]
     pub toggles: Toggles,
-}
-
-fn default_listen() -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT))
-}
-
-fn default_body_limit() -> usize {
-    settings::DEFAULT_BODY_LIMIT_BYTES
-}
-
-fn default_currency() -> String {
-    "USD".to_owned()
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             demo: false,
-            listen: default_listen(),
-            body_limit_bytes: default_body_limit(),
-            default_currency: default_currency(),
+            default_currency: "USD".to_owned(),
+            server: ServerConfig::default(),
             database: DatabaseConfig::default(),
             auth: None,
-            server: ServerLimits::default(),
             toggles: Toggles::default(),
         }
     }
 }
 
 impl Config {
-    /// Reads the file named by `--config` (if any), then `BILLING__…` variables, and checks it.
-    pub fn load() -> Result<Self, ConfigError> {
-        let config: Config =
-            shared::config::load(shared::config::path_from_args().as_deref(), ENV_PREFIX)?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// The zero-setup demo: demo invoices, the demo secret, port 8083 on loopback.
+    /// The zero-setup demo: demo invoices, the demo secret (`[auth]` left out), port 8083.
     pub fn demo() -> Self {
         Config {
             demo: true,
-            auth: Some(VerifierConfig::demo()),
             ..Config::default()
         }
     }
+}
 
-    /// Checks what serde cannot: value ranges, the currency code and the presence of `[auth]`.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        settings::validate_common(&self.toggles, self.body_limit_bytes)?;
+/// Loaded from `--config FILE` and `BILLING__…` variables with [`ServiceConfig::load`].
+impl ServiceConfig for Config {
+    const ENV_PREFIX: &'static str = "BILLING__";
+
+    /// The billing-service's own key, `default_currency`, then the checks every backend needs.
+    fn validate(&self) -> Result<(), ConfigError> {
         if !is_currency_code(&self.default_currency) {
             return Err(ConfigError::new(
                 "key `default_currency` must be an ISO 4217 code: three capital letters, e.g. \"USD\"",
             ));
         }
-        self.verifier_config().map(|_| ())
-    }
-
-    /// The `[auth]` section in force: the configured one, or the demo one in demo mode.
-    pub fn verifier_config(&self) -> Result<VerifierConfig, ConfigError> {
-        settings::resolve_auth(self.auth.as_ref(), self.demo)
+        settings::check_backend(&self.server, &self.toggles, self.auth.as_ref(), self.demo)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn defaults_are_safe() {
-        let config = Config::default();
-        assert!(!config.demo);
-        assert_eq!(config.listen, "127.0.0.1:8083".parse().unwrap());
-        assert!(config.validate().is_err(), "no [auth] outside demo mode");
-        assert!(Config::demo().validate().is_ok());
-    }
+    use std::path::Path;
 
     #[test]
     fn a_bad_default_currency_names_the_key() {
@@ -133,19 +96,58 @@ mod tests {
     }
 
     #[test]
-    fn the_example_file_is_valid_and_shows_the_defaults() {
-        let path = std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/billing-service.example.toml"
-        ));
-        let config: Config =
-            shared::config::load(Some(path), "EXAMPLE_FILE_TEST_UNUSED__").unwrap();
-        config.validate().unwrap();
-        let defaults = Config::default();
-        assert_eq!(config.listen, defaults.listen);
-        assert_eq!(config.body_limit_bytes, defaults.body_limit_bytes);
-        assert_eq!(config.toggles, defaults.toggles);
-        assert_eq!(config.database.url, defaults.database.url);
+    fn defaults_are_safe() {
+        let config = Config::default();
         assert!(!config.demo);
+        assert_eq!(config.server.listen, "127.0.0.1:8083".parse().unwrap());
+        assert!(config.validate().is_err(), "no [auth] outside demo mode");
+        assert!(Config::demo().validate().is_ok());
+    }
+
+    #[test]
+    fn the_example_file_is_valid_and_shows_the_defaults() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("billing-service.example.toml");
+        let config = Config::load_file(&example).unwrap();
+        let defaults = Config::default();
+        assert!(!config.demo);
+        assert_eq!(
+            (config.server, config.toggles, config.default_currency),
+            (defaults.server, defaults.toggles, defaults.default_currency)
+        );
+        assert_eq!(config.database.url, defaults.database.url);
+    }
+
+    /// Every old spelling the billing-service used is refused, all in one message (the full table
+    /// is tested in `shared::service_kit::renamed`).
+    #[test]
+    fn old_spellings_are_refused_together_with_their_new_ones() {
+        let dir = std::env::temp_dir().join(format!("billing-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("billing.toml");
+        let old = "listen = \"0.0.0.0:8083\"\n[server]\ndrain_timeout_ms = 5\n";
+        std::fs::write(&file, old).unwrap();
+        let error = Config::load_file(&file).unwrap_err().to_string();
+        let _ = std::fs::remove_dir_all(dir);
+        for fix in [
+            "`listen` was renamed: write `[server] listen = …`",
+            "`server.drain_timeout_ms` was renamed: write `[server.limits] drain_timeout_ms = …`",
+        ] {
+            assert!(error.contains(fix), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_public_demo_secret_is_refused_outside_demo_mode() {
+        let error = Config {
+            auth: Some(VerifierConfig::demo()),
+            ..Config::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("public demo secret") && error.contains("demo = true"),
+            "{error}"
+        );
     }
 }

@@ -1,50 +1,40 @@
-//! [`ApiError`]: every way a billing-service request can fail, and the problem+json it becomes.
+//! The billing-service's own failures, and the problem+json each becomes. The common ones (422
+//! `validation_failed`, a problem made elsewhere, a database failure) are
+//! [`shared::service_kit::ServiceError`]'s, shared by every service.
 
-use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use shared::Problem;
+use shared::{Problem, service_kit::ServiceError};
 
-/// A failed request. Each variant's doc names the status and reason code the client sees.
+/// A failed billing-service request: one of [`BillingError`] or a common failure.
+pub type ApiError = ServiceError<BillingError>;
+
+/// What only the billing-service can get wrong. Each variant's doc names the status and reason.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum BillingError {
     /// 404 `invoice_not_found`: no such invoice — *or one that belongs to someone else*. The two
     /// cases get the same answer on purpose, so nobody can probe which invoice ids exist.
     #[error("no such invoice")]
     InvoiceNotFound,
-    /// 422 `validation_failed`: the body parsed but values break the rules; the text lists them.
-    #[error("{0}")]
-    Validation(String),
     /// 400 `invalid_query`: a query parameter is malformed.
     #[error("{0}")]
     InvalidQuery(String),
-    /// Already a problem (401 from the token check, 403 `role_required`, …): sent as it is.
-    #[error("{0}")]
-    Problem(#[from] Problem),
-    /// 500 `internal_error`. The cause is logged with the request id, never sent.
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        match self {
-            ApiError::InvoiceNotFound => Problem::new(
+impl From<BillingError> for Problem {
+    fn from(error: BillingError) -> Problem {
+        match error {
+            BillingError::InvoiceNotFound => Problem::new(
                 StatusCode::NOT_FOUND,
                 "invoice_not_found",
                 "you have no invoice with this id",
             ),
-            ApiError::Validation(detail) => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                detail,
-            ),
-            ApiError::InvalidQuery(detail) => Problem::bad_request("invalid_query", detail),
-            ApiError::Problem(problem) => problem,
-            ApiError::Database(error) => {
-                tracing::error!(error = %error, "database error");
-                Problem::internal()
-            }
+            BillingError::InvalidQuery(detail) => Problem::bad_request("invalid_query", detail),
         }
-        .into_response()
+    }
+}
+
+impl From<BillingError> for ApiError {
+    fn from(error: BillingError) -> ApiError {
+        ServiceError::Domain(error)
     }
 }

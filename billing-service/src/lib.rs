@@ -16,27 +16,28 @@
 //!
 //! Money is integer cents. An invoice's status (`paid`, `open`, `overdue`) is derived when it is
 //! read — "overdue" means unpaid and past its due date, which depends on today's date, so the
-//! date comes from an injected [`clock::Clock`].
+//! date comes from the service's one injected clock (`shared::clock`, see [`AppState::today`]).
 //!
 //! # Layout
 //!
-//! - [`config`]: [`Config`] (file + `BILLING__…` environment), [`Config::demo`].
-//! - [`state`]: [`AppState`] — pool, verifier, toggles, clock.
+//! - [`config`]: [`Config`] (file + `BILLING__…` environment: `[server]`, `[database]`,
+//!   `[auth]`, `[toggles]`, `default_currency`), [`Config::demo`].
+//! - [`state`]: [`AppState`] — pool, verifier, toggles, the clock, [`AppState::today`].
 //! - [`routes`]: the `/billing/*` handlers and their authorisation rules.
 //! - [`validation`]: the rules a new invoice must meet (all broken ones reported at once).
 //! - [`model`]: [`model::Invoice`], [`model::Status`], [`model::Summary`] as the API shows them.
-//! - [`invoices`]: the SQL, behind typed functions. [`seed`]: demo data. [`clock`]: today's date.
-//! - [`error`]: [`error::ApiError`] and the problem+json each variant becomes.
-//!
-//! The app wrapper, middleware stack, database set-up, health probes and teaching toggles come
-//! from `shared::service_kit`, which both backends share.
+//! - [`invoices`]: the SQL, behind typed functions. [`seed`]: demo data.
+//! - [`error`]: [`error::BillingError`], the billing-service's own failures; [`error::ApiError`]
+//!   adds the common ones.
+//! - `shared::service_kit`: the frame every service shares — [`App`], [`router`]'s middleware
+//!   stack, body limit, `[server]` section, database, health probes, teaching toggles — so only
+//!   the modules above are the billing-service's own.
 //!
 //! A request travels: `shared::server` → `service_kit::stack` (request id, trace, panic guard,
 //! body limit) → `service_kit::fault_injection` (business routes only) → [`routes`] handler →
 //! `shared::Authenticated` (token verified) → the handler's rule → [`validation`] /
 //! [`invoices`] → JSON or a problem.
 
-pub mod clock;
 pub mod config;
 pub mod error;
 pub mod invoices;
@@ -47,33 +48,34 @@ pub mod state;
 pub mod validation;
 
 pub use config::Config;
-pub use shared::service_kit::App;
 pub use state::AppState;
 
 use axum::Router;
-use shared::service_kit;
+use shared::clock::{SharedClock, SystemClock};
+use shared::service_kit::{self, fault_injection};
 
-/// Starts the service's pieces from `config`: database (migrated, seeded in demo mode),
-/// verifier, toggles, and a bound listener. Serve it with [`App::run_until`].
+/// A built billing-service: listener bound, invoice store ready, state (and clock) kept.
+pub type App = service_kit::App<AppState>;
+
+/// Starts the billing-service from `config` on the system clock: invoice store (migrated, demo
+/// invoices in demo mode), verifier, toggles, and a bound listener. Serve it with
+/// [`App::run_until`].
 pub async fn build(config: Config) -> anyhow::Result<App> {
-    let state = AppState::from_config(&config).await?;
-    build_with_state(&config, state).await
+    build_with_clock(config, SystemClock::shared()).await
 }
 
-/// Like [`build`], with a state the caller prepared (tests swap in a clock, dice or sleeper).
-pub async fn build_with_state(config: &Config, state: AppState) -> anyhow::Result<App> {
-    let app = App::bind(config.listen, router(state), config.server.clone()).await?;
-    Ok(app)
+/// [`build`] with an injected clock (tests pass a [`shared::clock::ManualClock`] to stop or move
+/// the calendar). A test that also swaps the toggles' dice or sleeper prepares the state with
+/// [`AppState::from_config`] and binds it with `App::bind(&config.server,
+/// billing_service::router, state)`.
+pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<App> {
+    let state = AppState::from_config(&config, clock).await?;
+    Ok(App::bind(&config.server, router, state).await?)
 }
 
-/// The whole HTTP surface, with its middleware. Separate from [`build`] so unit tests can call
-/// it with `tower::ServiceExt::oneshot`, no socket needed.
+/// The billing-service's HTTP surface: `/billing/*` inside the teaching toggles,
+/// `/admin/toggles`, and the kit's health probes and middleware (unit tests can `oneshot` it).
 pub fn router(state: AppState) -> Router {
-    let business = service_kit::fault_injection::apply(routes::router(), state.faults.clone());
-    let routes = Router::new()
-        .merge(business)
-        .merge(service_kit::health::router())
-        .merge(service_kit::admin::router())
-        .with_state(state.clone());
-    service_kit::stack::wrap(routes, state.body_limit_bytes)
+    let business = fault_injection::toggled(routes::router(), state.faults.clone());
+    service_kit::router(business, state.clone(), state.body_limit)
 }

@@ -1,6 +1,7 @@
 //! `billing-service`: reads its configuration, builds, serves until Ctrl-C or SIGTERM.
 
 use billing_service::{Config, build};
+use shared::service_kit::ServiceConfig;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

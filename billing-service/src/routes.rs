@@ -2,7 +2,7 @@
 //! never the forwarded `X-User-*` headers) and then applies its own rule.
 
 use crate::{
-    error::ApiError,
+    error::{ApiError, BillingError},
     invoices,
     model::{Invoice, Summary},
     state::AppState,
@@ -32,7 +32,7 @@ async fn list_invoices(
     State(state): State<AppState>,
     Authenticated(claims): Authenticated,
 ) -> Result<AppJson<Vec<Invoice>>, ApiError> {
-    let today = state.clock.today();
+    let today = state.today();
     Ok(AppJson(
         invoices::list_for_user(&state.db, &claims.sub, today).await?,
     ))
@@ -48,10 +48,10 @@ async fn invoice_by_id(
     Authenticated(claims): Authenticated,
     Path(id): Path<String>,
 ) -> Result<AppJson<Invoice>, ApiError> {
-    let invoice = invoices::find(&state.db, &id, state.clock.today())
+    let invoice = invoices::find(&state.db, &id, state.today())
         .await?
         .filter(|invoice| invoice.user_id == claims.sub || claims.role == Role::Admin)
-        .ok_or(ApiError::InvoiceNotFound)?;
+        .ok_or(BillingError::InvoiceNotFound)?;
     Ok(AppJson(invoice))
 }
 
@@ -62,7 +62,7 @@ async fn create_invoice(
     AppJson(body): AppJson<CreateInvoice>,
 ) -> Result<Response, ApiError> {
     require_admin(&claims)?;
-    let today = state.clock.today();
+    let today = state.today();
     let id = uuid::Uuid::now_v7().to_string();
     let new = validation::validate(body, id, today)
         .map_err(|errors| ApiError::Validation(errors.join("; ")))?;
@@ -95,15 +95,16 @@ async fn summary(
     query: Result<Query<SummaryQuery>, QueryRejection>,
 ) -> Result<AppJson<Summary>, ApiError> {
     let Query(query) = query
-        .map_err(|_| ApiError::InvalidQuery("the query string could not be read".to_owned()))?;
+        .map_err(|_| BillingError::InvalidQuery("the query string could not be read".to_owned()))?;
     let currency = query
         .currency
         .unwrap_or_else(|| state.default_currency.to_string());
     if !validation::is_currency_code(&currency) {
-        return Err(ApiError::InvalidQuery(
+        return Err(BillingError::InvalidQuery(
             "`currency` must be an ISO 4217 code: three capital letters, e.g. USD".to_owned(),
-        ));
+        )
+        .into());
     }
-    let invoices = invoices::list_for_user(&state.db, &claims.sub, state.clock.today()).await?;
+    let invoices = invoices::list_for_user(&state.db, &claims.sub, state.today()).await?;
     Ok(AppJson(Summary::of(&claims.sub, &currency, &invoices)))
 }

@@ -1,71 +1,70 @@
 //! [`AppState`]: everything a handler may need, built once at start and cloned per request.
 
-use crate::{
-    clock::{SharedClock, SystemClock},
-    config::Config,
-    seed,
-};
+use crate::{config::Config, seed};
 use axum::extract::FromRef;
 use shared::Verifier;
-use shared::service_kit::{FaultInjector, db};
+use shared::clock::{Clock, SharedClock};
+use shared::service_kit::{BodyLimit, FaultInjector, Readiness, ServiceConfig, db, settings};
 use sqlx::SqlitePool;
 use std::sync::Arc;
+use time::{Date, OffsetDateTime};
 
 /// The billing-service's state. Every field is a cheap handle; nothing lives in a static.
-#[derive(Clone, FromRef)]
+#[derive(Debug, Clone, FromRef)]
 pub struct AppState {
-    /// The invoice store.
+    /// The invoices and their lines.
     pub db: SqlitePool,
-    /// Checks bearer tokens (needed by [`shared::Authenticated`]).
+    /// Checks the bearer token of every `/billing/*` request ([`shared::Authenticated`]).
     pub verifier: Verifier,
-    /// The teaching toggles.
+    /// The teaching toggles around the `/billing/*` routes.
     pub faults: FaultInjector,
-    /// Today's date, for "overdue" and default issue dates.
+    /// The service's one clock: today's date, for "overdue" and default issue dates, comes from
+    /// it (see [`AppState::today`]), so a test can stop or move the calendar.
     pub clock: SharedClock,
     /// Currency of `GET /billing/summary` when the request names none.
     #[from_ref(skip)]
     pub default_currency: Arc<str>,
-    /// Largest request body accepted, in bytes.
+    /// `[server] max_body_bytes`: a `POST /billing/invoices` body larger than this gets 413.
     #[from_ref(skip)]
-    pub body_limit_bytes: usize,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("faults", &self.faults)
-            .field("default_currency", &self.default_currency)
-            .field("body_limit_bytes", &self.body_limit_bytes)
-            .finish_non_exhaustive()
-    }
+    pub body_limit: BodyLimit,
 }
 
 impl AppState {
-    /// Opens the database, runs the migrations, seeds the demo data (demo mode only) and builds
-    /// the token verifier, with the system clock.
-    pub async fn from_config(config: &Config) -> anyhow::Result<AppState> {
-        Self::from_config_with_clock(config, Arc::new(SystemClock)).await
-    }
-
-    /// Like [`AppState::from_config`] with another clock (tests; demo data is dated from it).
-    pub async fn from_config_with_clock(
-        config: &Config,
-        clock: SharedClock,
-    ) -> anyhow::Result<AppState> {
+    /// Checks the configuration, opens and migrates the invoice store, seeds the demo invoices
+    /// (demo mode only, dated from `clock`) and builds the token verifier.
+    pub async fn from_config(config: &Config, clock: SharedClock) -> anyhow::Result<AppState> {
         config.validate()?;
-        let verifier = config.verifier_config()?.build()?;
-        let db = db::connect(&config.database).await?;
-        sqlx::migrate!("./migrations").run(&db).await?;
+        let db = db::open(&config.database, &sqlx::migrate!("./migrations")).await?;
         if config.demo {
-            seed::seed(&db, clock.today()).await?;
+            seed::seed(&db, utc_date(clock.as_ref())).await?;
         }
         Ok(AppState {
-            db,
-            verifier,
+            verifier: settings::resolve_auth(config.auth.as_ref(), config.demo)?.build()?,
             faults: FaultInjector::new(config.toggles),
-            clock,
             default_currency: Arc::from(config.default_currency.as_str()),
-            body_limit_bytes: config.body_limit_bytes,
+            body_limit: BodyLimit::new(config.server.max_body_bytes),
+            clock,
+            db,
         })
     }
+
+    /// Today's date (UTC) by the service's clock.
+    pub fn today(&self) -> Date {
+        utc_date(self.clock.as_ref())
+    }
+}
+
+/// `/readyz` asks the invoice store.
+impl Readiness for AppState {
+    async fn ping_database(&self) -> Result<(), sqlx::Error> {
+        db::ping(&self.db).await
+    }
+}
+
+/// The calendar date (UTC) a clock reads. Invoices are dated in UTC so every replica agrees.
+pub fn utc_date(clock: &dyn Clock) -> Date {
+    let secs = i64::try_from(clock.unix_secs()).unwrap_or(i64::MAX);
+    OffsetDateTime::from_unix_timestamp(secs)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .date()
 }

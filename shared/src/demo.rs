@@ -1,8 +1,8 @@
 //! The demo's fixed facts, in one place so every service agrees on them.
 //!
 //! **Demo only.** These values are public (they are in the repository). A service started
-//! without demo mode never seeds the accounts, and the auth-service refuses a short or public
-//! secret there.
+//! without demo mode never seeds the accounts, and every service refuses the public secret there
+//! ([`crate::token_rules`]).
 
 /// The issuer every demo token names, and every verifier expects: the public front door, since
 /// discovery documents are served through the gateway.

@@ -22,8 +22,12 @@
 //! - [`config`]: loading a service's TOML file with environment overrides.
 //! - [`server`]: the accept loop every service runs: header-read timeout, connection cap, graceful
 //!   shutdown that drains in-flight requests.
-//! - `service_kit` (feature `service-kit`): what the two stand-in backends share — the `App`
-//!   wrapper, middleware stack, SQLite pool, health probes and the teaching failure toggles.
+//! - `service_kit` (feature `service-kit`): the frame the auth-service and both backends are
+//!   built on — the `App` wrapper, the `[server]` section and configuration loading, the
+//!   middleware stack, the database pool, health probes and the backends' teaching toggles. The
+//!   gateway, which has no database, leaves the feature off.
+//! - [`token_rules`]: the HS256 secret rules every service applies at start (32 bytes or more;
+//!   the public demo secret only in demo mode).
 //! - [`telemetry`]: one `tracing` set-up for all services.
 //!
 //! A request to any service passes: [`server`] (connection accepted, headers read within the
@@ -43,6 +47,7 @@ pub mod server;
 #[cfg(feature = "service-kit")]
 pub mod service_kit;
 pub mod telemetry;
+pub mod token_rules;
 pub mod verifier;
 
 pub use bearer::Authenticated;

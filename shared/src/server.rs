@@ -30,7 +30,7 @@ use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
 
 /// Connection-level limits. The defaults suit a public gateway; services inherit them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerLimits {
     /// A client must send its complete request head within this time (milliseconds).

@@ -1,110 +1,84 @@
 //! The user-service's configuration: `user-service.toml` (given with `--config FILE`) and
-//! `USERS__…` environment variables, e.g. `USERS__LISTEN=0.0.0.0:8082`,
-//! `USERS__TOGGLES__ERROR_RATE=0.5`, `USERS__DATABASE__URL=sqlite://users.db`.
+//! `USERS__…` environment variables, e.g. `USERS__SERVER__LISTEN=0.0.0.0:8082`,
+//! `USERS__TOGGLES__ERROR_RATE=0.5`, `USERS__DATABASE__URL=sqlite://users.db`. Every key, in every
+//! service, is listed in `docs/configuration.md`.
 //!
 //! Every default is the safe one: demo off (nothing seeded), loopback only, in-memory database,
 //! toggles off. Without `demo = true` an `[auth]` section is required, so the service never
 //! silently trusts the public demo secret in production.
 
 use serde::Deserialize;
-use shared::service_kit::{db::DatabaseConfig, settings, toggles::Toggles};
-use shared::{VerifierConfig, config::ConfigError, server::ServerLimits};
-use std::net::{Ipv4Addr, SocketAddr};
+use shared::service_kit::{
+    self, ServerDefaults, ServiceConfig, db::DatabaseConfig, settings, toggles::Toggles,
+};
+use shared::{VerifierConfig, config::ConfigError};
 
-/// The port of the user-service in the design.
-pub const DEFAULT_PORT: u16 = 8082;
+/// The user-service's `[server]` defaults: port 8082, bodies up to 64 KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UserServer;
 
-/// The environment variable prefix.
-pub const ENV_PREFIX: &str = "USERS__";
+impl ServerDefaults for UserServer {
+    const PORT: u16 = 8082;
+}
+
+/// The `[server]` section, with the user-service's defaults.
+pub type ServerConfig = service_kit::ServerConfig<UserServer>;
 
 /// The whole configuration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Demo mode: seeds the demo profiles and, when `[auth]` is absent, trusts the demo secret.
-    #[serde(default)]
     pub demo: bool,
-    /// Where to listen. Port 0 lets the OS choose (tests).
-    #[serde(default = "default_listen")]
-    pub listen: SocketAddr,
-    /// Largest request body accepted, in bytes; larger ones get 413.
-    #[serde(default = "default_body_limit")]
-    pub body_limit_bytes: usize,
-    /// `[database]`: the SQLite store.
-    #[serde(default)]
+    /// `[server]`: where to listen, the body limit, `[server.limits]`.
+    pub server: ServerConfig,
+    /// `[database]`: the profile store (SQLite).
     pub database: DatabaseConfig,
     /// `[auth]`: how bearer tokens are verified (required unless `demo = true`).
-    #[serde(default)]
     pub auth: Option<VerifierConfig>,
-    /// `[server]`: connection limits and timeouts.
-    #[serde(default)]
-    pub server: ServerLimits,
     /// `[toggles]`: teaching toggles, off by default.
-    #[serde(default)]
     pub toggles: Toggles,
 }
 
-fn default_listen() -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT))
-}
+/// Loaded from `--config FILE` and `USERS__…` variables with [`ServiceConfig::load`].
+impl ServiceConfig for Config {
+    const ENV_PREFIX: &'static str = "USERS__";
 
-fn default_body_limit() -> usize {
-    settings::DEFAULT_BODY_LIMIT_BYTES
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            demo: false,
-            listen: default_listen(),
-            body_limit_bytes: default_body_limit(),
-            database: DatabaseConfig::default(),
-            auth: None,
-            server: ServerLimits::default(),
-            toggles: Toggles::default(),
-        }
+    /// The user-service has no key of its own: the checks are the ones every backend needs.
+    fn validate(&self) -> Result<(), ConfigError> {
+        // Named one by one, so a key added to `Config` does not compile until someone decides
+        // how it is checked.
+        let Config {
+            demo,
+            server,
+            database: _,
+            auth,
+            toggles,
+        } = self;
+        settings::check_backend(server, toggles, auth.as_ref(), *demo)
     }
 }
 
 impl Config {
-    /// Reads the file named by `--config` (if any), then `USERS__…` variables, and checks it.
-    pub fn load() -> Result<Self, ConfigError> {
-        let config: Config =
-            shared::config::load(shared::config::path_from_args().as_deref(), ENV_PREFIX)?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// The zero-setup demo: demo data, the demo secret, port 8082 on loopback.
+    /// The zero-setup demo: demo profiles, the demo secret (`[auth]` left out), port 8082.
     pub fn demo() -> Self {
         Config {
             demo: true,
-            auth: Some(VerifierConfig::demo()),
             ..Config::default()
         }
-    }
-
-    /// Checks what serde cannot: value ranges and the presence of `[auth]`.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        settings::validate_common(&self.toggles, self.body_limit_bytes)?;
-        self.verifier_config().map(|_| ())
-    }
-
-    /// The `[auth]` section in force: the configured one, or the demo one in demo mode.
-    pub fn verifier_config(&self) -> Result<VerifierConfig, ConfigError> {
-        settings::resolve_auth(self.auth.as_ref(), self.demo)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn defaults_are_safe() {
         let config = Config::default();
         assert!(!config.demo);
-        assert_eq!(config.listen, "127.0.0.1:8082".parse().unwrap());
+        assert_eq!(config.server.listen, "127.0.0.1:8082".parse().unwrap());
         assert_eq!(config.toggles, Toggles::default());
         // No `[auth]` outside demo mode is an error, not a silent fallback to the demo secret.
         assert!(config.validate().is_err());
@@ -126,18 +100,38 @@ mod tests {
 
     #[test]
     fn the_example_file_is_valid_and_shows_the_defaults() {
-        let path = std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/user-service.example.toml"
-        ));
-        let config: Config =
-            shared::config::load(Some(path), "EXAMPLE_FILE_TEST_UNUSED__").unwrap();
-        config.validate().unwrap();
-        let defaults = Config::default();
-        assert_eq!(config.listen, defaults.listen);
-        assert_eq!(config.body_limit_bytes, defaults.body_limit_bytes);
-        assert_eq!(config.toggles, defaults.toggles);
-        assert_eq!(config.database.url, defaults.database.url);
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("user-service.example.toml");
+        let config = Config::load_file(&example).unwrap();
         assert!(!config.demo);
+        assert_eq!(config.server, ServerConfig::default());
+        assert_eq!(config.toggles, Toggles::default());
+        assert_eq!(config.database.url, DatabaseConfig::default().url);
+    }
+
+    /// The table of every old spelling is tested in `shared::service_kit::renamed`; this checks
+    /// the user-service's loading goes through it, for the spelling it used.
+    #[test]
+    fn the_old_body_limit_spelling_is_refused_with_the_new_one() {
+        let dir = std::env::temp_dir().join(format!("users-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("users.toml");
+        std::fs::write(&file, "demo = true\nbody_limit_bytes = 100\n").unwrap();
+        let error = Config::load_file(&file).unwrap_err().to_string();
+        let _ = std::fs::remove_dir_all(dir);
+        assert!(
+            error.contains("`body_limit_bytes` was renamed: write `[server] max_body_bytes = …`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_public_demo_secret_is_refused_outside_demo_mode() {
+        let config = Config {
+            auth: Some(VerifierConfig::demo()),
+            ..Config::default()
+        };
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("public demo secret"), "{error}");
+        assert!(error.contains("demo = true"), "{error}");
     }
 }

@@ -1,52 +1,42 @@
-//! [`ApiError`]: every way a user-service request can fail, and the problem+json it becomes.
+//! The user-service's own failures, and the problem+json each becomes. The common ones (422
+//! `validation_failed`, a problem made elsewhere, a database failure) are
+//! [`shared::service_kit::ServiceError`]'s, shared by every service.
 
-use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use shared::Problem;
+use shared::{Problem, service_kit::ServiceError};
 
-/// A failed request. Each variant's doc names the status and reason code the client sees.
+/// A failed user-service request: one of [`UserError`] or a common failure.
+pub type ApiError = ServiceError<UserError>;
+
+/// What only the user-service can get wrong. Each variant's doc names the status and reason code.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum UserError {
     /// 404 `user_not_found`: no profile has this id.
     #[error("no such user")]
     UserNotFound,
     /// 403 `not_owner`: a non-ADMIN asked for someone else's profile.
     #[error("not the caller's own record")]
     NotOwner,
-    /// 422 `validation_failed`: the body parsed but a value is out of range; the text says which.
-    #[error("{0}")]
-    Validation(String),
-    /// Already a problem (401 from the token check, 403 `role_required`, …): sent as it is.
-    #[error("{0}")]
-    Problem(#[from] Problem),
-    /// 500 `internal_error`. The cause is logged with the request id, never sent.
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        match self {
-            ApiError::UserNotFound => Problem::new(
+impl From<UserError> for Problem {
+    fn from(error: UserError) -> Problem {
+        match error {
+            UserError::UserNotFound => Problem::new(
                 StatusCode::NOT_FOUND,
                 "user_not_found",
                 "no user has this id",
             ),
-            ApiError::NotOwner => Problem::forbidden(
+            UserError::NotOwner => Problem::forbidden(
                 "not_owner",
                 "you may read only your own profile; ADMIN may read any",
             ),
-            ApiError::Validation(detail) => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                detail,
-            ),
-            ApiError::Problem(problem) => problem,
-            ApiError::Database(error) => {
-                tracing::error!(error = %error, "database error");
-                Problem::internal()
-            }
         }
-        .into_response()
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(error: UserError) -> ApiError {
+        ServiceError::Domain(error)
     }
 }

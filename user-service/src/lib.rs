@@ -22,14 +22,17 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: [`Config`] (file + `USERS__…` environment), [`Config::demo`].
+//! - [`config`]: [`Config`] (file + `USERS__…` environment: `[server]`, `[database]`, `[auth]`,
+//!   `[toggles]`), [`Config::demo`].
 //! - [`state`]: [`AppState`] — pool, verifier, toggles — built by [`AppState::from_config`].
 //! - [`caller`]: the [`caller::Caller`] extractor: token verified, profile created or synced.
 //! - [`routes`]: the `/users/*` handlers and their authorisation rules.
 //! - [`profiles`]: the SQL, behind typed functions. [`seed`]: demo data.
-//! - [`error`]: [`error::ApiError`] and the problem+json each variant becomes.
-//! - `shared::service_kit`: what both backends share (app wrapper, middleware stack, body limit,
-//!   database, health, teaching toggles).
+//! - [`error`]: [`error::UserError`], the user-service's own failures; [`error::ApiError`] adds
+//!   the common ones.
+//! - `shared::service_kit`: the frame every service shares — [`App`], [`router`]'s middleware
+//!   stack, body limit, `[server]` section, database, health probes, teaching toggles — so only
+//!   the modules above are the user-service's own.
 //!
 //! A request travels: [`shared::server`] → `service_kit::stack` (request id, trace, panic
 //! guard, body limit) → `service_kit::fault_injection` (business routes only) →
@@ -42,37 +45,30 @@ pub mod error;
 pub mod profiles;
 pub mod routes;
 pub mod seed;
-
 pub mod state;
 
 pub use config::Config;
-use shared::service_kit;
-pub use shared::service_kit::App;
 pub use state::AppState;
 
 use axum::Router;
+use shared::service_kit::{self, fault_injection};
 
-/// Starts the service's pieces from `config`: database (migrated, seeded in demo mode),
+/// A built user-service: listener bound, profile store ready, state kept.
+pub type App = service_kit::App<AppState>;
+
+/// Starts the user-service from `config`: profile store (migrated, demo profiles in demo mode),
 /// verifier, toggles, and a bound listener. Serve it with [`App::run_until`].
+///
+/// A test that prepares its own state (a recording sleeper for the toggles) binds it with
+/// `App::bind(&config.server, user_service::router, state)`.
 pub async fn build(config: Config) -> anyhow::Result<App> {
     let state = AppState::from_config(&config).await?;
-    build_with_state(&config, state).await
+    Ok(App::bind(&config.server, router, state).await?)
 }
 
-/// Like [`build`], with a state the caller prepared (tests swap in a scripted dice or sleeper).
-pub async fn build_with_state(config: &Config, state: AppState) -> anyhow::Result<App> {
-    let app = App::bind(config.listen, router(state), config.server.clone()).await?;
-    Ok(app)
-}
-
-/// The whole HTTP surface, with its middleware. Separate from [`build`] so unit tests can call
-/// it with `tower::ServiceExt::oneshot`, no socket needed.
+/// The user-service's HTTP surface: `/users/*` inside the teaching toggles, `/admin/toggles`, and
+/// the kit's health probes and middleware. A function of its own so unit tests can `oneshot` it.
 pub fn router(state: AppState) -> Router {
-    let business = service_kit::fault_injection::apply(routes::router(), state.faults.clone());
-    let routes = Router::new()
-        .merge(business)
-        .merge(service_kit::health::router())
-        .merge(service_kit::admin::router())
-        .with_state(state.clone());
-    service_kit::stack::wrap(routes, state.body_limit_bytes)
+    let routes = fault_injection::toggled(routes::router(), state.faults.clone());
+    service_kit::router(routes, state.clone(), state.body_limit)
 }

@@ -1,5 +1,6 @@
 //! `user-service`: reads its configuration, builds, serves until Ctrl-C or SIGTERM.
 
+use shared::service_kit::ServiceConfig;
 use user_service::{Config, build};
 
 #[tokio::main]

@@ -1,7 +1,13 @@
 //! The `/users/*` handlers. Each one starts from a [`Caller`] (token verified, profile synced)
 //! and decides *authorisation* itself: own record, or ADMIN.
 
-use crate::{caller::Caller, error::ApiError, profiles, profiles::Profile, state::AppState};
+use crate::{
+    caller::Caller,
+    error::{ApiError, UserError},
+    profiles,
+    profiles::Profile,
+    state::AppState,
+};
 use axum::{
     Router,
     extract::{Path, State},
@@ -44,7 +50,7 @@ async fn rename_me(
     let name = validate_name(&body.name)?;
     let profile = profiles::rename(&state.db, &caller.profile.id, name)
         .await?
-        .ok_or(ApiError::UserNotFound)?;
+        .ok_or(UserError::UserNotFound)?;
     Ok(AppJson(profile))
 }
 
@@ -59,11 +65,11 @@ async fn user_by_id(
     Path(id): Path<String>,
 ) -> Result<AppJson<Profile>, ApiError> {
     if id != caller.profile.id && !caller.is_admin() {
-        return Err(ApiError::NotOwner);
+        return Err(UserError::NotOwner.into());
     }
     let profile = profiles::find(&state.db, &id)
         .await?
-        .ok_or(ApiError::UserNotFound)?;
+        .ok_or(UserError::UserNotFound)?;
     Ok(AppJson(profile))
 }
 

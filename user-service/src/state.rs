@@ -3,49 +3,45 @@
 use crate::{config::Config, seed};
 use axum::extract::FromRef;
 use shared::Verifier;
-use shared::service_kit::{FaultInjector, db};
+use shared::service_kit::{BodyLimit, FaultInjector, Readiness, ServiceConfig, db, settings};
 use sqlx::SqlitePool;
 
 /// The user-service's state. Every field is a cheap handle (`Arc` inside); nothing lives in a
 /// static, so two services in one process (the demo, the tests) never share state by accident.
-#[derive(Clone, FromRef)]
+#[derive(Debug, Clone, FromRef)]
 pub struct AppState {
-    /// The profile store.
+    /// The profiles, one row per user ever seen.
     pub db: SqlitePool,
-    /// Checks bearer tokens (needed by [`shared::Authenticated`]).
+    /// Checks the bearer token of every `/users/*` request ([`shared::Authenticated`]).
     pub verifier: Verifier,
-    /// The teaching toggles.
+    /// The teaching toggles around the `/users/*` routes.
     pub faults: FaultInjector,
-    /// Largest request body accepted, in bytes.
+    /// `[server] max_body_bytes`: a `PUT /users/me` body larger than this gets 413.
     #[from_ref(skip)]
-    pub body_limit_bytes: usize,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("faults", &self.faults)
-            .field("body_limit_bytes", &self.body_limit_bytes)
-            .finish_non_exhaustive()
-    }
+    pub body_limit: BodyLimit,
 }
 
 impl AppState {
-    /// Opens the database, runs the migrations, seeds the demo data (demo mode only) and builds
-    /// the token verifier.
+    /// Checks the configuration, opens and migrates the profile store, seeds the demo profiles
+    /// (demo mode only) and builds the token verifier.
     pub async fn from_config(config: &Config) -> anyhow::Result<AppState> {
         config.validate()?;
-        let verifier = config.verifier_config()?.build()?;
-        let db = db::connect(&config.database).await?;
-        sqlx::migrate!("./migrations").run(&db).await?;
+        let db = db::open(&config.database, &sqlx::migrate!("./migrations")).await?;
         if config.demo {
             seed::seed(&db).await?;
         }
         Ok(AppState {
-            db,
-            verifier,
+            verifier: settings::resolve_auth(config.auth.as_ref(), config.demo)?.build()?,
             faults: FaultInjector::new(config.toggles),
-            body_limit_bytes: config.body_limit_bytes,
+            body_limit: BodyLimit::new(config.server.max_body_bytes),
+            db,
         })
+    }
+}
+
+/// `/readyz` asks the profile store.
+impl Readiness for AppState {
+    async fn ping_database(&self) -> Result<(), sqlx::Error> {
+        db::ping(&self.db).await
     }
 }

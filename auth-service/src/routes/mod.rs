@@ -1,15 +1,14 @@
 //! The HTTP surface. Each module owns its paths and exposes a `router()`; [`crate::router`]
-//! merges them and adds the middleware.
+//! merges them and hands them to the kit, which adds `/healthz`, `/readyz` and the middleware.
 //!
 //! | path | module |
 //! |---|---|
 //! | `POST /auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout` | [`auth`] |
 //! | `POST /oauth/token` | [`oauth`] |
 //! | `GET /.well-known/jwks.json`, `/.well-known/openid-configuration` | [`well_known`] |
-//! | `GET /healthz`, `/readyz` | [`health`] |
+//! | `GET /healthz`, `/readyz` | `shared::service_kit::health` |
 
 pub mod auth;
-pub mod health;
 pub mod oauth;
 pub mod well_known;
 

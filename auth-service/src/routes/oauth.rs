@@ -81,6 +81,22 @@ impl OAuthError {
     }
 }
 
+/// The answer to a body whose `Content-Length` is over the limit (the kit's body-limit hook,
+/// [`shared::service_kit::BodyLimit::answered_by`]): on `/oauth/*` an RFC 6749 §5.2 error, so an
+/// OAuth client reads it as one; elsewhere the usual 413 problem+json.
+pub fn too_large(uri: &http::Uri, limit: usize) -> Response {
+    if uri.path().starts_with("/oauth/") {
+        OAuthError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "the request body is too large",
+        )
+        .into_response()
+    } else {
+        shared::service_kit::body_limit::too_large_response(uri, limit)
+    }
+}
+
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.error, "error_description": self.description });
@@ -299,7 +315,7 @@ async fn handle(
             let scope = (!scope.is_empty()).then_some(scope);
             let access = state
                 .tokens
-                .issue(&subject, scope.clone(), state.clock.now())
+                .issue(&subject, scope.clone(), state.clock.unix_secs())
                 .map_err(AuthError::from)?;
             tracing::info!(client_id = %client.client_id, "client_credentials token issued");
             // No refresh token for client_credentials (§4.4.3): the client can simply ask again.

@@ -1,11 +1,13 @@
 use crate::helpers::*;
+use auth_service::config::ServerConfig;
 use reqwest::StatusCode;
+use shared::service_kit::db::DatabaseConfig;
 use shared::{Role, TokenVerifier, VerificationKey, demo};
 use std::net::SocketAddr;
 
 fn demo_config() -> auth_service::Config {
     auth_service::Config {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        server: ServerConfig::listening_on(SocketAddr::from(([127, 0, 0, 1], 0))),
         ..auth_service::Config::demo()
     }
 }
@@ -14,8 +16,11 @@ fn demo_config() -> auth_service::Config {
 fn config_demo_is_the_documented_demo_set_up() {
     let config = auth_service::Config::demo();
     assert!(config.demo);
-    assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 8081)));
-    assert_eq!(config.database_url, "sqlite::memory:");
+    assert_eq!(
+        config.server.listen,
+        SocketAddr::from(([127, 0, 0, 1], 8081))
+    );
+    assert_eq!(config.database.url, "sqlite::memory:");
     assert_eq!(config.issuer, demo::ISSUER);
     assert_eq!(config.audience, demo::AUDIENCE);
     let defaults = auth_service::Config::default();
@@ -64,7 +69,10 @@ async fn seeding_is_idempotent_across_restarts() {
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.join("auth.db").display());
     let config = auth_service::Config {
-        database_url: url,
+        database: DatabaseConfig {
+            url,
+            ..DatabaseConfig::default()
+        },
         ..demo_config()
     };
     let first = spawn_app_with(config.clone()).await;
@@ -91,7 +99,7 @@ async fn seeding_is_idempotent_across_restarts() {
 async fn demo_mode_without_keys_signs_with_the_demo_secret() {
     let config = auth_service::Config {
         demo: true,
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        server: ServerConfig::listening_on(SocketAddr::from(([127, 0, 0, 1], 0))),
         ..auth_service::Config::default()
     };
     let app = spawn_app_with(config).await;

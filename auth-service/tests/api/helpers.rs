@@ -1,18 +1,22 @@
-//! Starting a service for a test, and typed helpers for its endpoints.
+//! Starting the auth-service for a test (on `test_support`'s [`TestServer`], with a manual
+//! clock), and typed helpers for its endpoints.
 
 use auth_service::{
     Config,
-    clock::ManualClock,
-    config::{KeyAlgorithm, SigningConfig, SigningKeyConfig},
+    config::{KeyAlgorithm, ServerConfig, SigningConfig, SigningKeyConfig},
 };
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use shared::clock::ManualClock;
 use shared::{TokenVerifier, VerificationKey, VerifierSettings};
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, time::Duration};
+use test_support::TestServer;
+
+pub use test_support::assert_problem;
 
 /// The HS256 secret of test configurations (not the demo secret, so non-demo mode accepts it).
-pub const TEST_SECRET: &str = "test-only-hs256-secret-0123456789-abcdefghijklmnop";
+pub const TEST_SECRET: &str = test_support::tokens::TEST_HS256_SECRET;
 
 /// A fixture key file under `tests/fixtures/keys`.
 pub fn fixture(name: &str) -> std::path::PathBuf {
@@ -42,7 +46,7 @@ pub fn file_key(kid: &str, alg: KeyAlgorithm, file: &str) -> SigningKeyConfig {
 /// A non-demo configuration: port 0, in-memory SQLite, the test HS256 secret.
 pub fn test_config() -> Config {
     Config {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        server: ServerConfig::listening_on(SocketAddr::from(([127, 0, 0, 1], 0))),
         signing: SigningConfig {
             keys: vec![hs256_key(TEST_SECRET)],
         },
@@ -50,13 +54,20 @@ pub fn test_config() -> Config {
     }
 }
 
-/// A running service and a client for it. Dropping it stops the server.
+/// A running auth-service: the shared [`TestServer`] (address, client, `url`, …), the clock it
+/// reads and its state. Dropping it stops the server.
 pub struct TestApp {
-    pub base: String,
-    pub client: reqwest::Client,
+    server: TestServer,
     pub clock: ManualClock,
     pub state: auth_service::AppState,
-    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = TestServer;
+
+    fn deref(&self) -> &TestServer {
+        &self.server
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -71,22 +82,13 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
 
 pub async fn try_spawn_app_with(config: Config) -> anyhow::Result<TestApp> {
     let clock = ManualClock::new();
-    let app = auth_service::build_with_clock(config, Arc::new(clock.clone())).await?;
-    let base = format!("http://{}", app.local_addr());
+    let app = auth_service::build_with_clock(config, clock.shared()).await?;
     let state = app.state().clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let server = TestServer::start(app.local_addr(), |shutdown| app.run_until(shutdown));
     Ok(TestApp {
-        base,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
+        server,
         clock,
         state,
-        _stop: stop,
     })
 }
 
@@ -98,10 +100,6 @@ pub struct Tokens {
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
         self.client
             .post(self.url(path))
@@ -111,8 +109,9 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `GET path` without a token.
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.unwrap()
+        self.server.get(path, None).await
     }
 
     pub async fn post_register(&self, email: &str, password: &str, name: &str) -> Response {
@@ -192,19 +191,6 @@ pub async fn tokens(response: Response) -> Tokens {
         access_token: body["access_token"].as_str().unwrap().to_owned(),
         refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
     }
-}
-
-/// Asserts a problem+json response with `status` and `reason`, and returns its body.
-pub async fn assert_problem(response: Response, status: StatusCode, reason: &str) -> Value {
-    assert_eq!(response.status(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["reason"], reason, "{body}");
-    assert_eq!(body["status"], status.as_u16());
-    body
 }
 
 /// Asserts an RFC 6749 §5.2 error response and returns its body.

@@ -235,3 +235,9 @@ async fn weak_or_public_keys_are_refused_outside_demo_mode_with_a_fix() {
     };
     try_spawn_app_with(config).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_public_demo_secret_with_demo_mode_off_is_refused_with_the_fix() {
+    let error = refused(vec![hs256_key(shared::demo::HS256_SECRET)], false).await;
+    test_support::tokens::assert_refuses_the_public_demo_secret(&error);
+}

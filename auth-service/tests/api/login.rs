@@ -118,7 +118,7 @@ async fn repeated_failures_are_throttled_with_growing_retry_after() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
     // After the lock, one more failure locks for twice as long.
-    app.clock.advance(30);
+    app.clock.advance(Duration::from_secs(30));
     let response = app.post_login("ada@example.edu", "wrong password").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let response = app.post_login("ada@example.edu", "long enough pw").await;
@@ -126,7 +126,7 @@ async fn repeated_failures_are_throttled_with_growing_retry_after() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
 
     // Once the lock is over, the right password works and clears the record.
-    app.clock.advance(60);
+    app.clock.advance(Duration::from_secs(60));
     app.login("ada@example.edu", "long enough pw").await;
     let response = app.post_login("ada@example.edu", "wrong password").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);

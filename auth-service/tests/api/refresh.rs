@@ -2,6 +2,7 @@ use crate::helpers::*;
 use auth_service::refresh::hash_token;
 use reqwest::StatusCode;
 use serde_json::Value;
+use std::time::Duration;
 
 #[tokio::test]
 async fn refresh_rotates_the_pair() {
@@ -56,7 +57,7 @@ async fn an_expired_refresh_token_is_401() {
     app.register("ada@example.edu", "long enough pw", "Ada")
         .await;
     let pair = app.login("ada@example.edu", "long enough pw").await;
-    app.clock.advance(7 * 24 * 3600);
+    app.clock.advance(Duration::from_secs(7 * 24 * 3600));
     let response = app.post_refresh(&pair.refresh_token).await;
     assert_problem(response, StatusCode::UNAUTHORIZED, "refresh_token_expired").await;
 }
@@ -67,7 +68,7 @@ async fn a_refresh_token_still_works_just_before_it_expires() {
     app.register("ada@example.edu", "long enough pw", "Ada")
         .await;
     let pair = app.login("ada@example.edu", "long enough pw").await;
-    app.clock.advance(7 * 24 * 3600 - 1);
+    app.clock.advance(Duration::from_secs(7 * 24 * 3600 - 1));
     assert_eq!(
         app.post_refresh(&pair.refresh_token).await.status(),
         StatusCode::OK

@@ -3,12 +3,16 @@
 
 use crate::helpers::*;
 use reqwest::StatusCode;
+use shared::service_kit::db::DatabaseConfig;
 use sqlx::{Connection, postgres::PgConnection};
 
 /// Register, duplicate, login, refresh rotation, reuse detection, logout, demo seed twice.
 async fn scenario(database_url: &str) {
     let config = auth_service::Config {
-        database_url: database_url.to_owned(),
+        database: DatabaseConfig {
+            url: database_url.to_owned(),
+            ..DatabaseConfig::default()
+        },
         ..test_config()
     };
     let app = spawn_app_with(config.clone()).await;

@@ -69,3 +69,16 @@ async fn the_summary_needs_a_token() {
     let response = app.get("/billing/summary", Some("not-a-jwt")).await;
     assert_problem(response, StatusCode::UNAUTHORIZED, "token_malformed").await;
 }
+
+#[tokio::test]
+async fn the_public_demo_secret_with_demo_mode_off_is_refused_at_start() {
+    let config = billing_service::Config {
+        demo: false,
+        auth: Some(shared::VerifierConfig::demo()),
+        ..config(false)
+    };
+    match billing_service::build(config).await {
+        Ok(_) => panic!("the billing-service started trusting the public demo secret"),
+        Err(error) => assert_refuses_the_public_demo_secret(&format!("{error:#}")),
+    }
+}

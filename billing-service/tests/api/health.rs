@@ -1,10 +1,8 @@
 //! Liveness and readiness.
 
 use crate::helpers::*;
-use billing_service::{AppState, clock::FixedClock};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_without_a_token() {
@@ -17,21 +15,11 @@ async fn healthz_and_readyz_answer_without_a_token() {
 
 #[tokio::test]
 async fn readyz_is_503_when_the_database_is_gone() {
-    let config = config(false);
-    let state = AppState::from_config_with_clock(&config, Arc::new(FixedClock(TODAY)))
-        .await
-        .unwrap();
-    let pool = state.db.clone();
-    let app = billing_service::build_with_state(&config, state)
-        .await
-        .unwrap();
-    let addr = app.local_addr();
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let app = billing_service::build(config(false)).await.unwrap();
+    let pool = app.state().db.clone();
+    let server = TestServer::start(app.local_addr(), |shutdown| app.run_until(shutdown));
     pool.close().await;
-    let response = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    let response = server.get("/readyz", None).await;
     assert_problem(
         response,
         StatusCode::SERVICE_UNAVAILABLE,

@@ -3,8 +3,7 @@
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::json;
-use std::sync::{Arc, Mutex};
-use time::macros::date;
+use std::time::Duration;
 
 #[tokio::test]
 async fn the_demo_students_summary() {
@@ -26,8 +25,8 @@ async fn the_demo_students_summary() {
 
 #[tokio::test]
 async fn an_unpaid_invoice_becomes_overdue_the_day_after_it_is_due() {
-    let clock = Arc::new(SettableClock(Mutex::new(TODAY)));
-    let app = spawn_with_clock(config(false), clock.clone(), None).await;
+    let clock = clock_on(TODAY);
+    let app = spawn_with_clock(config(false), clock.shared(), None).await;
     let body = json!({
         "user_id": "1905551042",
         "currency": "USD",
@@ -45,7 +44,7 @@ async fn an_unpaid_invoice_becomes_overdue_the_day_after_it_is_due() {
     assert_eq!(summary["overdue_count"], 0);
 
     // One day later, without anything being written, it is overdue.
-    *clock.0.lock().unwrap() = date!(2026 - 03 - 16);
+    clock.advance(Duration::from_secs(24 * 60 * 60)); // 2026-03-16
     let list = app.get_json("/billing/invoices", &student()).await;
     assert_eq!(list[0]["status"], "overdue");
     let summary = app.get_json("/billing/summary", &student()).await;

@@ -1,37 +1,13 @@
 //! Teaching toggles on the billing routes.
 
 use crate::helpers::*;
-use futures::future::BoxFuture;
 use reqwest::StatusCode;
 use serde_json::json;
 use shared::service_kit::{
-    FaultInjector, Sleeper, Toggles,
-    toggles::{Dice, TokioSleeper},
+    FaultInjector, Toggles,
+    toggles::{RecordingSleeper, ScriptedDice, TokioSleeper},
 };
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
-
-#[derive(Debug, Default)]
-struct RecordingSleeper(Mutex<Vec<Duration>>);
-
-impl Sleeper for RecordingSleeper {
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        self.0.lock().unwrap().push(duration);
-        Box::pin(async {})
-    }
-}
-
-/// Dice that return the given rolls in turn.
-#[derive(Debug)]
-struct ScriptedDice(Mutex<Vec<f64>>);
-
-impl Dice for ScriptedDice {
-    fn roll(&self) -> f64 {
-        self.0.lock().unwrap().remove(0)
-    }
-}
+use std::{sync::Arc, time::Duration};
 
 #[tokio::test]
 async fn error_rate_one_fails_every_business_route_but_not_the_probes() {
@@ -69,7 +45,7 @@ async fn error_rate_one_fails_every_business_route_but_not_the_probes() {
 
 #[tokio::test]
 async fn a_roll_below_the_rate_fails_and_one_above_passes() {
-    let dice = Arc::new(ScriptedDice(Mutex::new(vec![0.29, 0.31])));
+    let dice = Arc::new(ScriptedDice::new(vec![0.29, 0.31]));
     let toggles = Toggles {
         latency_ms: 0,
         error_rate: 0.3,

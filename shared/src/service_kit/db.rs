@@ -1,4 +1,4 @@
-//! Opening a service's SQLite store.
+//! The `[database]` section, and opening a backend's SQLite store.
 //!
 //! An in-memory SQLite database lives exactly as long as a connection to it is open, and each
 //! connection to `sqlite::memory:` would otherwise be a database of its own. So an in-memory store
@@ -9,16 +9,19 @@
 //! writer do not trip over each other.
 
 use serde::Deserialize;
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use std::{str::FromStr, time::Duration};
 
-/// The `[database]` section of a backend's configuration.
+/// The `[database]` section every service has.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite::memory:` (the default: nothing touches the disk) or `sqlite://path/to/file.db`.
+    /// `sqlite::memory:` (the default: nothing touches the disk) or `sqlite://path/to/file.db`;
+    /// the auth-service, whose store speaks sqlx `Any`, also takes `postgres://user@host/db`.
     pub url: String,
-    /// Connections in the pool for a file database (an in-memory one always has exactly one).
+    /// Connections in the pool for a file or Postgres database (an in-memory one always has
+    /// exactly one).
     pub max_connections: u32,
 }
 
@@ -57,6 +60,17 @@ pub async fn connect(config: &DatabaseConfig) -> Result<SqlitePool, sqlx::Error>
             .connect_with(options.journal_mode(SqliteJournalMode::Wal))
             .await
     }
+}
+
+/// Opens the pool `config` describes and applies a service's migrations (each service embeds its
+/// own with `sqlx::migrate!`).
+pub async fn open(
+    config: &DatabaseConfig,
+    migrations: &Migrator,
+) -> Result<SqlitePool, sqlx::Error> {
+    let pool = connect(config).await?;
+    migrations.run(&pool).await?;
+    Ok(pool)
 }
 
 /// One cheap round trip, for readiness probes.

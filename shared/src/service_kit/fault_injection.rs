@@ -14,6 +14,17 @@ use axum::{
 };
 use http::{StatusCode, header};
 
+/// A backend's business routes in the fault injection, plus `/admin/toggles` (outside it, so a
+/// teacher can always switch the toggles off again).
+pub fn toggled<S>(business: Router<S>, injector: FaultInjector) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    FaultInjector: axum::extract::FromRef<S>,
+    crate::Verifier: axum::extract::FromRef<S>,
+{
+    apply(business, injector).merge(super::admin::router())
+}
+
 /// Wraps every route of `router` in the fault injection.
 pub fn apply<S>(router: Router<S>, injector: FaultInjector) -> Router<S>
 where

@@ -5,23 +5,24 @@
 //!   otherwise 503 problem+json `database_unavailable`, so the gateway's health checks take this
 //!   instance out of rotation instead of sending users into errors.
 
-use super::db;
 use crate::Problem;
-use axum::{Json, Router, extract::FromRef, extract::State, routing::get};
+use axum::{Json, Router, extract::State, routing::get};
 use http::StatusCode;
 use serde_json::{Value, json};
-use sqlx::SqlitePool;
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 /// How long readiness waits for the database before calling it unavailable.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// `/healthz` and `/readyz`, for any state that holds the pool.
-pub fn router<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    SqlitePool: FromRef<S>,
-{
+/// What readiness asks of a service's state: one cheap round trip to its database. The backends
+/// ping their SQLite pool, the auth-service its store (SQLite or Postgres).
+pub trait Readiness: Clone + Send + Sync + 'static {
+    /// Resolves to `Ok` when the database answered.
+    fn ping_database(&self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+/// `/healthz` and `/readyz`, for any state that can ping its database.
+pub fn router<S: Readiness>() -> Router<S> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz::<S>))
@@ -31,12 +32,8 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-async fn readyz<S>(State(state): State<S>) -> Result<Json<Value>, Problem>
-where
-    SqlitePool: FromRef<S>,
-{
-    let pool = SqlitePool::from_ref(&state);
-    match tokio::time::timeout(READY_TIMEOUT, db::ping(&pool)).await {
+async fn readyz<S: Readiness>(State(state): State<S>) -> Result<Json<Value>, Problem> {
+    match tokio::time::timeout(READY_TIMEOUT, state.ping_database()).await {
         Ok(Ok(())) => Ok(Json(
             json!({ "status": "ready", "checks": { "database": "ok" } }),
         )),

@@ -1,16 +1,16 @@
-//! The middleware stack every backend wraps its router in, built in one place.
+//! The middleware stack every service wraps its router in, built in one place.
 //!
 //! Layers wrap inside-out: the *last* `.layer(..)` call is the *outermost*, the first to see a
 //! request and the last to see its response. Read [`wrap`] bottom-up to follow a request.
 
-use super::body_limit;
+use super::body_limit::{self, BodyLimit};
 use crate::Problem;
 use axum::{Router, response::IntoResponse};
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 /// Adds problem+json fallbacks (404, 405), the body limit, panic recovery, request tracing and
 /// request ids to a finished router.
-pub fn wrap(router: Router, body_limit_bytes: usize) -> Router {
+pub fn wrap(router: Router, body_limit: BodyLimit) -> Router {
     let router = router
         // A path nothing serves: problem+json 404, like every other error.
         .fallback(|| async { Problem::not_found("nothing is served at this path") })
@@ -22,7 +22,8 @@ pub fn wrap(router: Router, body_limit_bytes: usize) -> Router {
                 "this path does not accept this method",
             )
         });
-    body_limit::apply(router, body_limit_bytes)
+    // Innermost: a body over the limit is refused (413) before a handler reads it.
+    body_limit::apply(router, body_limit)
         // A panicking handler becomes a 500 problem (the panic is logged, never sent).
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| {

@@ -8,9 +8,9 @@
 //!
 //! Chance and time are *injected*: the [`FaultInjector`] asks a [`Dice`] whether to fail and a
 //! [`Sleeper`] to wait. Production uses a thread-local RNG and `tokio::time::sleep`; tests pass a
-//! dice that always or never fails, a [`SeededDice`] for a repeatable sequence, and a sleeper
-//! that records what it was asked to wait instead of waiting — so no test depends on luck or on
-//! the wall clock.
+//! dice that always or never fails, a [`SeededDice`] for a repeatable sequence or a
+//! [`ScriptedDice`] for an exact one, and a [`RecordingSleeper`] that records what it was asked to
+//! wait instead of waiting — so no test depends on luck or on the wall clock.
 
 use futures::future::BoxFuture;
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -108,6 +108,43 @@ pub struct TokioSleeper;
 impl Sleeper for TokioSleeper {
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
         Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// Dice that return the given rolls in turn (tests script exactly which requests fail).
+/// Panics when asked for more rolls than it was given: the test expected fewer requests to
+/// consult the dice.
+#[derive(Debug)]
+pub struct ScriptedDice(pub Mutex<Vec<f64>>);
+
+impl ScriptedDice {
+    /// Dice that return `rolls`, first to last.
+    pub fn new(rolls: Vec<f64>) -> Self {
+        ScriptedDice(Mutex::new(rolls))
+    }
+}
+
+impl Dice for ScriptedDice {
+    fn roll(&self) -> f64 {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(0)
+    }
+}
+
+/// A sleeper that records what it was asked to wait and returns at once (tests measure injected
+/// latency without waiting).
+#[derive(Debug, Default)]
+pub struct RecordingSleeper(pub Mutex<Vec<Duration>>);
+
+impl Sleeper for RecordingSleeper {
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(duration);
+        Box::pin(async {})
     }
 }
 

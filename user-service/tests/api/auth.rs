@@ -83,3 +83,16 @@ async fn the_admin_toggle_endpoints_need_a_token_too() {
     let response = app.get("/admin/toggles", None).await;
     assert_problem(response, StatusCode::UNAUTHORIZED, "token_missing").await;
 }
+
+#[tokio::test]
+async fn the_public_demo_secret_with_demo_mode_off_is_refused_at_start() {
+    let config = user_service::Config {
+        demo: false,
+        auth: Some(shared::VerifierConfig::demo()),
+        ..config(false)
+    };
+    match user_service::build(config).await {
+        Ok(_) => panic!("the user-service started trusting the public demo secret"),
+        Err(error) => assert_refuses_the_public_demo_secret(&format!("{error:#}")),
+    }
+}

@@ -3,7 +3,6 @@
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use user_service::AppState;
 
 #[tokio::test]
 async fn healthz_is_ok_without_a_token() {
@@ -26,20 +25,12 @@ async fn readyz_is_ok_while_the_database_answers() {
 
 #[tokio::test]
 async fn readyz_is_503_when_the_database_is_gone() {
-    let config = config(false);
-    let state = AppState::from_config(&config).await.unwrap();
-    let pool = state.db.clone();
-    let app = user_service::build_with_state(&config, state)
-        .await
-        .unwrap();
-    let addr = app.local_addr();
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let app = user_service::build(config(false)).await.unwrap();
+    let pool = app.state().db.clone();
+    let server = TestServer::start(app.local_addr(), |shutdown| app.run_until(shutdown));
 
     pool.close().await;
-    let response = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    let response = server.get("/readyz", None).await;
     assert_problem(
         response,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -47,8 +38,6 @@ async fn readyz_is_503_when_the_database_is_gone() {
     )
     .await;
     // Liveness does not depend on the database: the process itself is fine.
-    let response = reqwest::get(format!("http://{addr}/healthz"))
-        .await
-        .unwrap();
+    let response = server.get("/healthz", None).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
