@@ -64,7 +64,8 @@ impl WeakSecret {
                  switch to RS256/EdDSA keys"
             }
             WeakSecret::PublicDemoSecret => {
-                "use your own secret of 32 bytes or more, or set `demo = true` for the demo"
+                "use your own random secret of at least 32 bytes (e.g. `openssl rand -base64 48`), or set \
+                 `demo = true` for the demo"
             }
         }
     }

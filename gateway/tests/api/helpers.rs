@@ -18,7 +18,7 @@ use std::{
     sync::{Arc, Mutex},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
-use tokio::sync::oneshot;
+use test_support::TestServer;
 use tower::ServiceExt;
 
 pub const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/keys");
@@ -181,11 +181,11 @@ pub async fn test_config(echo: SocketAddr) -> Config {
 /// - **served** ([`TestGateway::serve`]): the gateway on a real socket (port 0), for what only a
 ///   connection shows — framing, timeouts, streamed bodies, the upstream pool, many clients.
 pub struct TestGateway {
-    socket: Option<SocketAddr>,
+    /// The served gateway (stopped when the test drops it), or `None` in-process.
+    server: Option<TestServer>,
     pub echo: Echo,
     pub http: reqwest::Client,
     front_door: gateway::FrontDoor,
-    _stop: Option<oneshot::Sender<()>>,
 }
 
 /// The authority in-process requests are addressed to (never resolved: nothing listens there).
@@ -211,11 +211,10 @@ impl TestGateway {
         let gateway = Arc::new(gateway);
         gateway::upstream::probe::spawn(&gateway.upstreams);
         TestGateway {
-            socket: None,
+            server: None,
             echo,
             http: reqwest::Client::new(),
             front_door: loopback_client(gateway::FrontDoor::new(gateway)),
-            _stop: None,
         }
     }
 
@@ -236,31 +235,29 @@ impl TestGateway {
         let app = gateway::build_with_clock(config, clock)
             .await
             .expect("the test config is valid");
-        let addr = app.local_addr();
         let front_door = loopback_client(app.front_door());
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async {
-            let _ = stopped.await;
-        }));
+        let server = TestServer::start(app.local_addr(), |shutdown| app.run_until(shutdown));
         TestGateway {
-            socket: Some(addr),
+            http: server.client.clone(),
+            server: Some(server),
             echo,
-            http: reqwest::Client::new(),
             front_door,
-            _stop: Some(stop),
         }
     }
 
     /// The listening address of a served gateway.
     pub fn addr(&self) -> SocketAddr {
-        self.socket
+        self.server
+            .as_ref()
             .expect("an in-process test gateway has no socket: start it with TestGateway::serve")
+            .addr
     }
 
     /// `host:port` as a client writes it in `Host`.
     pub fn authority(&self) -> String {
-        self.socket
-            .map_or_else(|| IN_PROCESS_AUTHORITY.to_owned(), |a| a.to_string())
+        self.server
+            .as_ref()
+            .map_or_else(|| IN_PROCESS_AUTHORITY.to_owned(), |s| s.addr.to_string())
     }
 
     /// Sends the request built by `request` through the gateway's pipeline in-process (no

@@ -12,3 +12,4 @@ mod raw;
 mod redis;
 mod resilience;
 mod routing;
+mod startup;

@@ -9,11 +9,8 @@ use crate::config::{
     location::KeyPath,
 };
 use secrecy::ExposeSecret;
-use shared::VerificationKey;
+use shared::{VerificationKey, token_rules::check_hs256_secret};
 use std::collections::HashMap;
-
-/// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
-const MIN_HS256_SECRET_BYTES: usize = 32;
 
 /// Checks the `[auth]` section.
 pub fn check(config: &Config, report: &mut Report<'_, '_>) {
@@ -33,25 +30,11 @@ pub fn check(config: &Config, report: &mut Report<'_, '_>) {
             "set it to the API's audience, e.g. \"ecommerce-api\"",
         );
     }
-    if let Some(secret) = &a.hs256_secret {
-        let secret = secret.expose_secret();
-        if secret.len() < MIN_HS256_SECRET_BYTES {
-            report.push(
-                &auth.field("hs256_secret"),
-                format!(
-                    "the HS256 secret is {} bytes; HS256 needs at least {MIN_HS256_SECRET_BYTES} (RFC 7518 §3.2)",
-                    secret.len()
-                ),
-                "use a random secret of 32 bytes or more, or switch to RS256/EdDSA public keys",
-            );
-        }
-        if secret == shared::demo::HS256_SECRET && !config.demo {
-            report.push(
-                &auth.field("hs256_secret"),
-                "this is the public demo secret, which anyone can sign tokens with",
-                "use your own secret, or set `demo = true` at the top of the file for the demo",
-            );
-        }
+    // The same rules every service applies to an HS256 secret (`shared::token_rules`).
+    if let Some(secret) = &a.hs256_secret
+        && let Err(weak) = check_hs256_secret(secret.expose_secret().as_bytes(), config.demo)
+    {
+        report.push(&auth.field("hs256_secret"), weak.problem(), weak.fix());
     }
     let mut kids: HashMap<&str, usize> = HashMap::new();
     for (i, key) in a.public_keys.iter().enumerate() {
