@@ -35,7 +35,7 @@ pub struct Ports {
 
 impl Ports {
     /// The ports in the README's diagram (and `docs/configuration.md`): 8080–8083.
-    pub const DESIGN: Ports = Ports {
+    pub const DEFAULT: Ports = Ports {
         gateway: 8080,
         auth: 8081,
         users: 8082,
@@ -50,8 +50,9 @@ impl Ports {
         billing: 0,
     };
 
-    /// The README's ports (see [`Ports::DESIGN`]), each overridable with `GATEWAY_PORT`, `AUTH_PORT`, `USERS_PORT`,
-    /// `BILLING_PORT` — so a port already taken on a laptop is a one-word fix.
+    /// The README's ports (see [`Ports::DEFAULT`]), each overridable with `GATEWAY_PORT`,
+    /// `AUTH_PORT`, `USERS_PORT`, `BILLING_PORT` — so a port already taken on a laptop is a
+    /// one-word fix.
     pub fn from_env() -> anyhow::Result<Ports> {
         fn port(var: &str, default: u16) -> anyhow::Result<u16> {
             match std::env::var(var) {
@@ -62,10 +63,10 @@ impl Ports {
             }
         }
         Ok(Ports {
-            gateway: port("GATEWAY_PORT", Ports::DESIGN.gateway)?,
-            auth: port("AUTH_PORT", Ports::DESIGN.auth)?,
-            users: port("USERS_PORT", Ports::DESIGN.users)?,
-            billing: port("BILLING_PORT", Ports::DESIGN.billing)?,
+            gateway: port("GATEWAY_PORT", Ports::DEFAULT.gateway)?,
+            auth: port("AUTH_PORT", Ports::DEFAULT.auth)?,
+            users: port("USERS_PORT", Ports::DEFAULT.users)?,
+            billing: port("BILLING_PORT", Ports::DEFAULT.billing)?,
         })
     }
 }

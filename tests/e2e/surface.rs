@@ -1,4 +1,5 @@
-//! Every row of DESIGN.md's public HTTP surface, through the gateway's one address.
+//! Every route of the public HTTP surface (the README's tour, docs/architecture.md), through the
+//! gateway's one address.
 
 use crate::helpers::{TestDemo, assert_problem, decode_parts};
 use serde_json::{Value, json};
