@@ -125,6 +125,22 @@ pub async fn absent_addr() -> SocketAddr {
 pub const MAX_BODY: u64 = 1024;
 pub const SLOW_TIMEOUT_MS: u64 = 300;
 
+/// A prefix route (stripped) to `upstream`, with no roles and no rate limits.
+pub fn route(name: &str, prefix: &str, upstream: &str, auth: AuthMode) -> RouteConfig {
+    RouteConfig {
+        name: name.into(),
+        prefix: prefix.into(),
+        exact: false,
+        methods: Vec::new(),
+        strip_prefix: true,
+        rewrite_prefix: None,
+        upstream: upstream.into(),
+        auth,
+        roles: Vec::new(),
+        rate_limits: Vec::new(),
+    }
+}
+
 /// The test configuration: the demo's routes, plus a few for the test's needs, all pointing at
 /// the echo backend (except `down`).
 pub async fn test_config(echo: SocketAddr) -> Config {
@@ -145,18 +161,6 @@ pub async fn test_config(echo: SocketAddr) -> Config {
         request_timeout_ms: SLOW_TIMEOUT_MS,
         ..UpstreamConfig::new("slow", vec![format!("http://{echo}")])
     });
-    let route = |name: &str, prefix: &str, upstream: &str, auth| RouteConfig {
-        name: name.into(),
-        prefix: prefix.into(),
-        exact: false,
-        methods: Vec::new(),
-        strip_prefix: true,
-        rewrite_prefix: None,
-        upstream: upstream.into(),
-        auth,
-        roles: Vec::new(),
-        rate_limits: Vec::new(),
-    };
     config.routes.extend([
         route("optional", "/api/optional", "users", AuthMode::Optional),
         route("public", "/api/public", "users", AuthMode::Public),

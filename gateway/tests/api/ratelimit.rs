@@ -2,7 +2,7 @@
 //! per user, and login protection by IP and by account. The gateway's clock is injected, so
 //! time moves only when a test says so.
 
-use crate::helpers::{Echo, TestGateway, assert_problem, bearer, parts, test_config, token};
+use crate::helpers::{Echo, TestGateway, assert_problem, bearer, parts, route, test_config, token};
 use gateway::{
     Config,
     config::{AuthMode, KeyPart, QuotaConfig, QuotaPer, RateLimitConfig, RouteConfig},
@@ -32,16 +32,8 @@ pub fn policy(
 
 pub fn limited_route(name: &str, prefix: &str, auth: AuthMode, limits: &[&str]) -> RouteConfig {
     RouteConfig {
-        name: name.into(),
-        prefix: prefix.into(),
-        exact: false,
-        methods: Vec::new(),
-        strip_prefix: true,
-        rewrite_prefix: None,
-        upstream: "users".into(),
-        auth,
-        roles: Vec::new(),
         rate_limits: limits.iter().map(|s| (*s).to_owned()).collect(),
+        ..route(name, prefix, "users", auth)
     }
 }
 

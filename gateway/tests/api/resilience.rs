@@ -2,7 +2,7 @@
 //! retries that never repeat a POST, and the retry budget.
 
 use crate::helpers::*;
-use gateway::config::{AuthMode, BreakerConfig, RetryConfig, RouteConfig, UpstreamConfig};
+use gateway::config::{AuthMode, BreakerConfig, RetryConfig, UpstreamConfig};
 use shared::clock::ManualClock;
 use std::time::Duration;
 
@@ -10,18 +10,9 @@ use std::time::Duration;
 async fn pool(echo: Echo, upstream: UpstreamConfig, clock: &ManualClock) -> TestGateway {
     let mut config = test_config(echo.addr).await;
     config.upstreams.push(upstream);
-    config.routes.push(RouteConfig {
-        name: "pool".into(),
-        prefix: "/api/pool".into(),
-        exact: false,
-        methods: Vec::new(),
-        strip_prefix: true,
-        rewrite_prefix: None,
-        upstream: "pool".into(),
-        auth: AuthMode::Public,
-        roles: Vec::new(),
-        rate_limits: Vec::new(),
-    });
+    config
+        .routes
+        .push(route("pool", "/api/pool", "pool", AuthMode::Public));
     TestGateway::serve_with_clock(echo, config, clock.shared()).await
 }
 
