@@ -93,6 +93,12 @@ impl Handler for FrontDoor {
         self.for_peer(peer)
     }
 
+    // A trusted proxy (the scale profile's load balancer) carries many clients' connections:
+    // the per-address cap would cut them all off at once.
+    fn exempt_from_address_cap(&self, peer: SocketAddr) -> bool {
+        self.gateway.trusted_proxies.trusts(Some(peer))
+    }
+
     // The future of `respond` itself, not wrapped in another: every wrapper is one more move of
     // the request's state.
     fn call(

@@ -20,6 +20,8 @@
 //! - [`demo`]: the demo's public constants (accounts, ids, issuer, audience, demo secret).
 //! - [`clock`]: where "now" comes from: one injectable clock per service (monotonic and wall).
 //! - [`config`]: loading a service's TOML file with environment overrides.
+//! - [`connection_guard`]: a deadline from accept to the first request, and a cap on the
+//!   connections one address may hold (the silent and the greedy client).
 //! - [`server`]: the accept loop every service runs: header-read timeout, connection cap, graceful
 //!   shutdown that drains in-flight requests.
 //! - `service_kit` (feature `service-kit`): the frame the auth-service and both backends are
@@ -38,6 +40,7 @@ pub mod bearer;
 pub mod claims;
 pub mod clock;
 pub mod config;
+pub mod connection_guard;
 pub mod demo;
 pub mod json;
 pub mod key_source;

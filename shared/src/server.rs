@@ -7,6 +7,9 @@
 //! - a header-read timeout and a cap on header bytes (hyper answers 431 past it);
 //! - a cap on concurrent connections: at the cap we stop accepting, and the kernel's backlog
 //!   queues the rest instead of us running out of memory or file descriptors;
+//! - a deadline from accept to the first request head, a cap on connections per client address,
+//!   and PING liveness for HTTP/2, so silent or greedy clients cannot hold every connection
+//!   ([`crate::connection_guard`]);
 //! - graceful shutdown: when the shutdown future resolves we stop accepting, let in-flight
 //!   requests finish (up to a drain timeout), then return.
 //!
@@ -17,6 +20,7 @@
 //! What runs for each request is a [`Handler`]: for the services, their axum [`Router`]; the
 //! gateway has its own, so that a proxied request goes from hyper straight into its pipeline.
 
+use crate::connection_guard::{FirstRequest, PerAddress};
 use axum::{Router, extract::ConnectInfo};
 use bytes::Bytes;
 use hyper::{Request, Response, body::Incoming};
@@ -33,12 +37,26 @@ use tower::ServiceExt;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerLimits {
-    /// A client must send its complete request head within this time (milliseconds).
+    /// A client must send its complete request head within this time (milliseconds), counted
+    /// from when the server starts reading one: on an idle keep-alive connection too, so this
+    /// is also HTTP/1's idle timeout.
     pub header_read_timeout_ms: u64,
+    /// A new connection must deliver its first complete request head within this time
+    /// (milliseconds) from accept, whatever it sends before; else it is closed
+    /// ([`crate::connection_guard`]).
+    pub first_request_timeout_ms: u64,
     /// Largest request head (request line + headers) in bytes; hyper answers 431 past it.
     pub max_header_bytes: usize,
     /// Concurrent connections served; more wait in the kernel's accept queue.
     pub max_connections: usize,
+    /// Concurrent connections from one client IP address; more are closed at once. Trusted
+    /// proxies are exempt (see [`Handler::exempt_from_address_cap`]). A classroom behind one
+    /// NAT address needs about six per browser (40 students: 240); the benchmark opens 50.
+    pub max_connections_per_address: usize,
+    /// HTTP/2: how often an idle connection is PINGed (milliseconds).
+    pub http2_ping_interval_ms: u64,
+    /// HTTP/2: a PING unanswered for this long (milliseconds) closes the connection.
+    pub http2_ping_timeout_ms: u64,
     /// On shutdown, how long in-flight requests may take to finish (milliseconds).
     pub drain_timeout_ms: u64,
 }
@@ -47,8 +65,12 @@ impl Default for ServerLimits {
     fn default() -> Self {
         ServerLimits {
             header_read_timeout_ms: 10_000,
+            first_request_timeout_ms: 5_000,
             max_header_bytes: 16 * 1024,
             max_connections: 10_000,
+            max_connections_per_address: 256,
+            http2_ping_interval_ms: 20_000,
+            http2_ping_timeout_ms: 10_000,
             drain_timeout_ms: 30_000,
         }
     }
@@ -71,6 +93,14 @@ pub trait Handler: Clone + Send + Sync + 'static {
     fn for_connection(&self, peer: SocketAddr) -> Self {
         let _ = peer;
         self.clone()
+    }
+
+    /// Whether connections from `peer` are exempt from `max_connections_per_address`: a proxy
+    /// that carries many clients' connections (the gateway exempts its trusted proxies). None
+    /// by default.
+    fn exempt_from_address_cap(&self, peer: SocketAddr) -> bool {
+        let _ = peer;
+        false
     }
 
     /// Answers one request (the peer's address is in its extensions unless `CONNECT_INFO` is
@@ -150,13 +180,19 @@ impl<H: Handler> Server<H> {
             // cost less than hyper's queue of buffers for `writev`, with the same one system
             // call either way (measured in docs/performance.md).
             .writev(false);
+        // HTTP/2 multiplexes requests over a connection that may stay open; a PING that goes
+        // unanswered shows the peer is gone (or was never a real client) and closes it.
         builder
             .http2()
             .timer(TokioTimer::new())
-            .max_header_list_size(limits.max_header_bytes as u32);
+            .max_header_list_size(limits.max_header_bytes as u32)
+            .keep_alive_interval(Duration::from_millis(limits.http2_ping_interval_ms))
+            .keep_alive_timeout(Duration::from_millis(limits.http2_ping_timeout_ms));
 
         let graceful = GracefulShutdown::new();
         let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+        let per_address = PerAddress::new(limits.max_connections_per_address);
+        let first_request_timeout = Duration::from_millis(limits.first_request_timeout_ms);
         tokio::pin!(shutdown);
 
         loop {
@@ -176,9 +212,21 @@ impl<H: Handler> Server<H> {
                 },
                 () = &mut shutdown => break,
             };
+            let place = if handler.exempt_from_address_cap(peer) {
+                None
+            } else if let Some(place) = per_address.admit(peer.ip()) {
+                Some(place)
+            } else {
+                // Closed at once: waiting would hold a global slot for the address at its cap.
+                tracing::debug!(%peer, "connection refused: the address holds its cap");
+                continue;
+            };
             let _ = stream.set_nodelay(true);
             let handler = handler.for_connection(peer);
+            let first_request = FirstRequest::default();
+            let arrived = first_request.clone();
             let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                arrived.arrived();
                 if H::CONNECT_INFO {
                     request.extensions_mut().insert(ConnectInfo(peer));
                 }
@@ -190,10 +238,25 @@ impl<H: Handler> Server<H> {
                 .into_owned();
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
-                if let Err(error) = connection.await {
+                tokio::pin!(connection);
+                let outcome = tokio::select! {
+                    outcome = &mut connection => Some(outcome),
+                    () = tokio::time::sleep(first_request_timeout) => None,
+                };
+                let outcome = match outcome {
+                    Some(outcome) => outcome,
+                    // Past the deadline with a request seen: hyper's own timers rule from here.
+                    None if first_request.has_arrived() => connection.await,
+                    None => {
+                        tracing::debug!(%peer, "connection closed: no request head within the first-request deadline");
+                        Ok(())
+                    }
+                };
+                if let Err(error) = outcome {
                     tracing::debug!(%peer, error = %error, "connection ended with an error");
                 }
                 drop(permit);
+                drop(place);
             });
         }
 
@@ -277,6 +340,95 @@ mod tests {
         // server from hanging the test suite.
         let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
         assert!(read.is_ok(), "the server kept a half-sent request open");
+    }
+
+    /// Reads until the server closes the connection; `false` if it is still open after `within`.
+    async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> bool {
+        let mut buf = Vec::new();
+        tokio::time::timeout(within, stream.read_to_end(&mut buf))
+            .await
+            .is_ok()
+    }
+
+    fn quick_first_request() -> ServerLimits {
+        ServerLimits {
+            first_request_timeout_ms: 200,
+            ..ServerLimits::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_sends_nothing_is_closed_at_the_first_request_deadline() {
+        let (addr, _stop) = start(quick_first_request()).await;
+        let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(closed_within(&mut silent, Duration::from_secs(3)).await);
+    }
+
+    #[tokio::test]
+    async fn half_an_http2_preface_or_a_whole_one_without_a_request_is_closed() {
+        let (addr, _stop) = start(quick_first_request()).await;
+        // RFC 9113 §3.4: the preface is this string, then a SETTINGS frame (here an empty one).
+        const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        const EMPTY_SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+        let mut half = tokio::net::TcpStream::connect(addr).await.unwrap();
+        half.write_all(&PREFACE[..10]).await.unwrap();
+        let mut whole = tokio::net::TcpStream::connect(addr).await.unwrap();
+        whole.write_all(PREFACE).await.unwrap();
+        whole.write_all(EMPTY_SETTINGS).await.unwrap();
+        assert!(closed_within(&mut half, Duration::from_secs(3)).await);
+        assert!(closed_within(&mut whole, Duration::from_secs(3)).await);
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_sent_a_request_is_not_cut_at_the_first_request_deadline() {
+        let (addr, _stop) = start(quick_first_request()).await;
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        // The answer takes 300 ms, past the 200 ms deadline: the request arrived in time.
+        stream
+            .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = Vec::new();
+        stream.read_to_end(&mut buf).await.unwrap();
+        let text = String::from_utf8_lossy(&buf);
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn one_address_at_its_cap_does_not_starve_another() {
+        let limits = ServerLimits {
+            max_connections_per_address: 3,
+            first_request_timeout_ms: 10_000,
+            ..ServerLimits::default()
+        };
+        let (addr, _stop) = start(limits).await;
+        // 127.0.0.1 holds its three places with silent connections …
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        // … so its fourth is closed at once,
+        let mut fourth = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(closed_within(&mut fourth, Duration::from_secs(2)).await);
+        // while another address (127.0.0.2, loopback too) is answered promptly.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let mut other = socket.connect(addr).await.unwrap();
+        other
+            .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = Vec::new();
+        tokio::time::timeout(Duration::from_secs(3), other.read_to_end(&mut buf))
+            .await
+            .expect("the other address is answered promptly")
+            .unwrap();
+        assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200"));
+        // A place comes back when one of the held connections closes.
+        drop(held.pop());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut again = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(!closed_within(&mut again, Duration::from_millis(300)).await);
     }
 
     #[tokio::test]

@@ -227,3 +227,38 @@ async fn an_over_limit_body_is_413_by_length_or_on_the_stream() {
     let response = send_raw(&gw, request.as_bytes()).await;
     assert_eq!(status(&response), 413, "{response}");
 }
+
+/// Connections the test opens and keeps, silent, from 127.0.0.1.
+async fn hold(gw: &TestGateway, count: usize) -> Vec<TcpStream> {
+    let mut held = Vec::new();
+    for _ in 0..count {
+        held.push(TcpStream::connect(gw.addr()).await.unwrap());
+    }
+    held
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_is_exempt_from_the_per_address_cap_and_a_client_is_not() {
+    let request = get("/api/public/x", "unused");
+    for (trusted, expected) in [(false, None), (true, Some(200))] {
+        let echo = Echo::spawn().await;
+        let mut config = test_config(echo.addr).await;
+        config.server.limits.max_connections_per_address = 2;
+        config.trusted_proxies = if trusted {
+            vec!["127.0.0.1/32".into()]
+        } else {
+            Vec::new()
+        };
+        let gw = TestGateway::serve_with(echo, config).await;
+        let _held = hold(&gw, 2).await;
+        // The third connection from the same address: closed at once for a client, served for a
+        // load balancer carrying many clients.
+        let mut stream = TcpStream::connect(gw.addr()).await.unwrap();
+        let _ = stream.write_all(&request).await;
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
+        assert!(read.is_ok(), "the gateway kept the connection open");
+        let answered = (!buf.is_empty()).then(|| status(&String::from_utf8_lossy(&buf)));
+        assert_eq!(answered, expected, "trusted = {trusted}");
+    }
+}
