@@ -12,6 +12,7 @@
 
 use crate::{
     context::X_GATEWAY_FAILED_CALL,
+    limits::HeadError,
     normalize::PathError,
     ratelimit::headers::Refusal,
     routing::{MethodSet, Miss, RoleSet},
@@ -49,6 +50,15 @@ pub enum GatewayError {
         /// The configured limit.
         limit: usize,
     },
+    /// 431 `headers_too_large`: the request head is larger than `server.limits.max_header_bytes`.
+    #[error("the request head is larger than {limit} bytes")]
+    HeadersTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// 400 `bad_host`: an HTTP/1.1 request without exactly one `Host` header (RFC 9112 §3.2).
+    #[error("an HTTP/1.1 request must carry exactly one Host header")]
+    BadHost,
     /// 400 `bad_path`: the path breaks a normalisation rule.
     #[error("{}", .0.detail())]
     BadPath(PathError),
@@ -146,6 +156,8 @@ impl GatewayError {
     pub fn reason(&self) -> &'static str {
         match self {
             GatewayError::UriTooLong { .. } => "uri_too_long",
+            GatewayError::HeadersTooLarge { .. } => "headers_too_large",
+            GatewayError::BadHost => "bad_host",
             GatewayError::BadPath(_) => "bad_path",
             GatewayError::NoRoute => "no_route",
             GatewayError::MethodNotAllowed(_) => "method_not_allowed",
@@ -170,9 +182,17 @@ impl GatewayError {
             GatewayError::UriTooLong { .. } => {
                 Problem::new(StatusCode::URI_TOO_LONG, self.reason(), detail)
             }
-            GatewayError::BadPath(_) | GatewayError::BodyUnreadable | GatewayError::BadIdentity => {
-                Problem::bad_request(self.reason(), detail)
-            }
+            // The head was not accepted: close the connection rather than read what follows.
+            GatewayError::HeadersTooLarge { .. } => Problem::new(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                self.reason(),
+                detail,
+            )
+            .with_header(header::CONNECTION, HeaderValue::from_static("close")),
+            GatewayError::BadPath(_)
+            | GatewayError::BadHost
+            | GatewayError::BodyUnreadable
+            | GatewayError::BadIdentity => Problem::bad_request(self.reason(), detail),
             GatewayError::NoRoute => Problem::new(StatusCode::NOT_FOUND, self.reason(), detail),
             GatewayError::MethodNotAllowed(allow) => {
                 Problem::new(StatusCode::METHOD_NOT_ALLOWED, self.reason(), detail)
@@ -228,6 +248,15 @@ impl From<Miss> for GatewayError {
         match miss {
             Miss::NoRoute => GatewayError::NoRoute,
             Miss::MethodNotAllowed(allow) => GatewayError::MethodNotAllowed(allow),
+        }
+    }
+}
+
+impl From<HeadError> for GatewayError {
+    fn from(error: HeadError) -> Self {
+        match error {
+            HeadError::TooLarge { limit } => GatewayError::HeadersTooLarge { limit },
+            HeadError::BadHost => GatewayError::BadHost,
         }
     }
 }

@@ -89,6 +89,9 @@ impl Handler for FrontDoor {
     // The peer travels with the front door (below), not in each request's extensions.
     const CONNECT_INFO: bool = false;
 
+    // The pipeline answers an oversized head with an explained 431 (`handler::precheck`).
+    const CHECKS_HEAD_SIZE: bool = true;
+
     fn for_connection(&self, peer: SocketAddr) -> FrontDoor {
         self.for_peer(peer)
     }

@@ -1,7 +1,8 @@
 //! The gateway's request pipeline: every request that is not one of the gateway's own endpoints
 //! goes through [`handle`], in this order:
 //!
-//! 1. **limits** — the request target's length (414) is checked before anything else;
+//! 1. **limits** — the request target's length (414), the head's size (431) and its `Host`
+//!    (400) are checked before anything else;
 //! 2. **normalise** — one canonical path, or 400 `bad_path` ([`crate::normalize`]);
 //! 3. **route** — an aggregate's exact path first ([`crate::aggregate`], which admits the request
 //!    as below and then runs its calls), else the longest segment prefix, then the method
@@ -40,7 +41,7 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
     let uri = request.uri().clone();
     let mut trace = Trace::default();
 
-    let (path, result) = match precheck(gateway, &uri) {
+    let (path, result) = match precheck(gateway, &uri, &request) {
         Err(e) => (Cow::Borrowed(uri.path()), Err(e)),
         Ok(path) => {
             let result = pipeline(gateway, caller, request, &path, uri.query(), &mut trace).await;
@@ -66,14 +67,19 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
     response
 }
 
-/// Steps 1–2: the URI length, then the canonical path.
-fn precheck<'u>(gateway: &Gateway, uri: &'u http::Uri) -> Result<Cow<'u, str>, GatewayError> {
+/// Steps 1–2: the URI length, the head's size and `Host`, then the canonical path.
+fn precheck<'u>(
+    gateway: &Gateway,
+    uri: &'u http::Uri,
+    request: &Request,
+) -> Result<Cow<'u, str>, GatewayError> {
     let target_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     if target_len > gateway.max_uri_bytes {
         return Err(GatewayError::UriTooLong {
             limit: gateway.max_uri_bytes,
         });
     }
+    limits::check_head(request, gateway.max_header_bytes)?;
     normalize(uri.path()).map_err(GatewayError::BadPath)
 }
 

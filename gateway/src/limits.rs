@@ -2,6 +2,10 @@
 //! timeout, header bytes, connection cap — live in `shared::server`).
 //!
 //! - **URI length** is checked first of all, before the path is even normalised: 414.
+//! - **The head** ([`check_head`]): its size against `max_header_bytes` (431, explained, where
+//!   hyper would answer an empty 431), and an HTTP/1.1 request's `Host`, which must be there
+//!   exactly once (RFC 9112 §3.2: 400) — two `Host` headers are how a request is made to mean
+//!   one host to the gateway and another to a backend.
 //! - **Body size** is checked twice. A `Content-Length` over the limit is refused at once (413)
 //!   without reading a byte. A chunked body has no declared length, so the body is wrapped in
 //!   [`LimitedBody`], which counts bytes as they stream through to the upstream and fails the
@@ -84,6 +88,45 @@ where
         // Keep the client's framing: an exact length stays a Content-Length upstream.
         self.inner.size_hint()
     }
+}
+
+/// Why a request head was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadError {
+    /// The request line and headers take more than the limit, in bytes.
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// An HTTP/1.1 request with no `Host` header, or with more than one.
+    BadHost,
+}
+
+/// Checks the request head: its size (request line and headers, as they were sent, give or take
+/// the spaces and line ends) and, for HTTP/1.1, that `Host` is there exactly once.
+pub fn check_head<B>(request: &http::Request<B>, max_header_bytes: usize) -> Result<(), HeadError> {
+    let headers = request.headers();
+    if request.version() == http::Version::HTTP_11 {
+        let mut hosts = headers.get_all(http::header::HOST).iter();
+        if hosts.next().is_none() || hosts.next().is_some() {
+            return Err(HeadError::BadHost);
+        }
+    }
+    let request_line = request.method().as_str().len()
+        + request
+            .uri()
+            .path_and_query()
+            .map_or(1, |pq| pq.as_str().len())
+        + 12;
+    let size = headers.iter().fold(request_line, |sum, (name, value)| {
+        sum + name.as_str().len() + value.len() + 4
+    });
+    if size > max_header_bytes {
+        return Err(HeadError::TooLarge {
+            limit: max_header_bytes,
+        });
+    }
+    Ok(())
 }
 
 /// The declared `Content-Length`, if any and valid (hyper already refused conflicting ones).

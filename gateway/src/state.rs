@@ -32,6 +32,8 @@ pub struct Gateway {
     pub trusted_proxies: TrustedProxies,
     /// Longest request target, in bytes.
     pub max_uri_bytes: usize,
+    /// Largest request head (request line and headers), in bytes.
+    pub max_header_bytes: usize,
     /// Largest request body, in bytes.
     pub max_body_bytes: u64,
     /// Rate limits and quotas, with their stores ([`crate::ratelimit`]).
@@ -66,6 +68,7 @@ impl Gateway {
             token_cache: TokenCache::default(),
             trusted_proxies: TrustedProxies::new(&config.trusted_proxies),
             max_uri_bytes: config.server.max_uri_bytes,
+            max_header_bytes: config.server.limits.max_header_bytes,
             max_body_bytes: config.server.max_body_bytes,
             limiter: Limiter::new(config, Arc::clone(&clock))?,
             clock,

@@ -82,6 +82,11 @@ pub trait Handler: Clone + Send + Sync + 'static {
     /// The response body.
     type Body: http_body::Body<Data = Bytes, Error: Into<axum::BoxError>> + Send + 'static;
 
+    /// Whether the handler checks `max_header_bytes` itself, to explain a refusal (431 with
+    /// problem+json) where hyper would answer an empty 431. The server then lets hyper read
+    /// heads up to four times the limit; only larger ones still get hyper's bare answer.
+    const CHECKS_HEAD_SIZE: bool = false;
+
     /// Whether the server puts the peer's address in every request's extensions as axum's
     /// `ConnectInfo` (what axum handlers extract). A handler that keeps the peer itself, from
     /// [`Handler::for_connection`], turns it off: the extensions map is then never allocated.
@@ -175,7 +180,11 @@ impl<H: Handler> Server<H> {
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
-            .max_buf_size(limits.max_header_bytes.max(8192))
+            .max_buf_size(if H::CHECKS_HEAD_SIZE {
+                (limits.max_header_bytes * 4).max(8192)
+            } else {
+                limits.max_header_bytes.max(8192)
+            })
             // A response head and a small body copied into one buffer and sent with one `write`
             // cost less than hyper's queue of buffers for `writev`, with the same one system
             // call either way (measured in docs/performance.md).

@@ -262,3 +262,40 @@ async fn a_trusted_proxy_is_exempt_from_the_per_address_cap_and_a_client_is_not(
         assert_eq!(answered, expected, "trusted = {trusted}");
     }
 }
+
+#[tokio::test]
+async fn an_http11_request_needs_exactly_one_host() {
+    // RFC 9112 §3.2: no Host, or two (which a gateway and a backend could each read differently).
+    let gw = TestGateway::serve().await;
+    for request in [
+        "GET /api/public/x HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "GET /api/public/x HTTP/1.1\r\nHost: gw\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+    ] {
+        let response = send_raw(&gw, request.as_bytes()).await;
+        assert_eq!(status(&response), 400, "{response}");
+        assert!(response.contains("application/problem+json"), "{response}");
+        assert!(response.contains("\"reason\":\"bad_host\""), "{response}");
+    }
+    // HTTP/1.0 predates Host: still served.
+    let response = send_raw(&gw, b"GET /api/public/x HTTP/1.0\r\n\r\n").await;
+    assert_eq!(status(&response), 200, "{response}");
+    assert_eq!(gw.echo.seen(), ["GET /x"]);
+}
+
+#[tokio::test]
+async fn a_head_over_the_limit_is_an_explained_431() {
+    // Over the 16 KiB limit but within what hyper reads for the gateway: the gateway answers.
+    let gw = TestGateway::serve().await;
+    let big = "a".repeat(20 * 1024);
+    let request = format!(
+        "GET /api/public/x HTTP/1.1\r\nHost: gw\r\nX-Big: {big}\r\nConnection: close\r\n\r\n"
+    );
+    let response = send_raw(&gw, request.as_bytes()).await;
+    assert_eq!(status(&response), 431, "{response}");
+    assert!(response.contains("application/problem+json"), "{response}");
+    assert!(
+        response.contains("\"reason\":\"headers_too_large\""),
+        "{response}"
+    );
+    assert!(gw.echo.seen().is_empty());
+}
