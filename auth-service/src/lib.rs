@@ -143,9 +143,10 @@ impl AppState {
     /// seeds the demo accounts in demo mode.
     pub async fn new(config: &Config, clock: SharedClock) -> anyhow::Result<AppState> {
         let verifier_settings = VerifierSettings {
-            issuer: config.issuer.clone(),
-            audience: config.audience.clone(),
-            leeway: Duration::from_secs(30),
+            // Its own tokens live `access_token_ttl_secs`; never refuse one for its length.
+            max_lifetime: Duration::from_secs(config.access_token_ttl_secs)
+                .max(VerifierSettings::DEFAULT_MAX_LIFETIME),
+            ..VerifierSettings::new(config.issuer.clone(), config.audience.clone())
         };
         // Demo mode without keys signs with the public demo secret, so `AUTH__DEMO=true` alone
         // starts a working demo. Outside demo mode a missing key is an error (see `keys`).

@@ -101,11 +101,7 @@ fn claims() -> Claims {
 }
 
 fn settings() -> VerifierSettings {
-    VerifierSettings {
-        issuer: "http://bench.local".into(),
-        audience: "bench-api".into(),
-        leeway: Duration::from_secs(30),
-    }
+    VerifierSettings::new("http://bench.local", "bench-api")
 }
 
 /// One token per algorithm and a verifier that knows all three keys.

@@ -37,9 +37,14 @@ pub struct VerifierConfig {
     pub issuer: String,
     /// Exact `aud` accepted.
     pub audience: String,
-    /// Clock skew tolerated on `exp`/`nbf`, in seconds.
+    /// Clock skew tolerated on `exp`/`nbf`/`iat`, in seconds.
     #[serde(default = "default_leeway")]
     pub leeway_secs: u64,
+    /// The longest life an access token may claim (`exp` − `iat`), in seconds; longer ones are
+    /// refused with `token_lifetime_too_long`. Keep it at or above the auth-service's
+    /// `access_token_ttl_secs`.
+    #[serde(default = "default_max_token_lifetime")]
+    pub max_token_lifetime_secs: u64,
     /// HS256 shared secret (tokens without `kid`).
     #[serde(default)]
     pub hs256_secret: Option<SecretString>,
@@ -58,7 +63,11 @@ pub struct VerifierConfig {
 }
 
 fn default_leeway() -> u64 {
-    30
+    VerifierSettings::DEFAULT_LEEWAY.as_secs()
+}
+
+fn default_max_token_lifetime() -> u64 {
+    VerifierSettings::DEFAULT_MAX_LIFETIME.as_secs()
 }
 
 fn default_min_refetch() -> u64 {
@@ -88,6 +97,7 @@ impl VerifierConfig {
             issuer: crate::demo::ISSUER.to_owned(),
             audience: crate::demo::AUDIENCE.to_owned(),
             leeway_secs: default_leeway(),
+            max_token_lifetime_secs: default_max_token_lifetime(),
             hs256_secret: Some(SecretString::from(crate::demo::HS256_SECRET)),
             public_keys: Vec::new(),
             jwks_url: None,
@@ -102,6 +112,7 @@ impl VerifierConfig {
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),
             leeway: Duration::from_secs(self.leeway_secs),
+            max_lifetime: Duration::from_secs(self.max_token_lifetime_secs),
         }
     }
 

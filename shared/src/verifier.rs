@@ -10,6 +10,8 @@
 //! 2. Check the signature with that key and algorithm.
 //! 3. Check the claims: `exp` (required), `nbf` (if present), `iss` and `aud` (required, exact), and
 //!    that `sub` is present, with a small configurable clock leeway.
+//! 4. Check the token's life: `iat` not in the future, and `exp` no further from `iat` (or from
+//!    now) than the longest life this service accepts — a signed ten-year token is refused.
 //!
 //! Every rejection is a [`TokenError`] with a stable reason code (`token_expired`,
 //! `bad_signature`, …) so a user can learn *why* their request was refused.
@@ -58,6 +60,12 @@ pub enum TokenError {
     /// A required claim (`exp`, `iss`, `aud`, `sub`, …) is absent or has the wrong type.
     #[error("the token lacks a required claim or a claim has the wrong type")]
     InvalidClaims,
+    /// `iat` is later than now (beyond the leeway): no honest issuer dates a token ahead.
+    #[error("the token claims to be issued in the future")]
+    IssuedInTheFuture,
+    /// `exp` lies further from `iat`, or from now, than the longest life a token may have.
+    #[error("the token claims a longer life than this service accepts")]
+    LifetimeTooLong,
 }
 
 impl TokenError {
@@ -74,6 +82,8 @@ impl TokenError {
             TokenError::IssuerMismatch => "issuer_mismatch",
             TokenError::AudienceMismatch => "audience_mismatch",
             TokenError::InvalidClaims => "invalid_claims",
+            TokenError::IssuedInTheFuture => "token_issued_in_the_future",
+            TokenError::LifetimeTooLong => "token_lifetime_too_long",
         }
     }
 }
@@ -91,8 +101,33 @@ pub struct VerifierSettings {
     pub issuer: String,
     /// Exact expected `aud`.
     pub audience: String,
-    /// Clock skew tolerated on `exp` and `nbf`. Keep it small: it extends every token's life.
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`. Keep it small: it extends every token's
+    /// life.
     pub leeway: Duration,
+    /// The longest life an access token may claim (`exp` − `iat`), and the furthest ahead its
+    /// `exp` may lie. A token that says it is valid for ten years was not minted by our
+    /// auth-service's rules, whatever its signature says (a leaked signing key, a forged test
+    /// token that escaped): refused, so it cannot outlive any rotation.
+    pub max_lifetime: Duration,
+}
+
+impl VerifierSettings {
+    /// The leeway a verifier tolerates unless configured otherwise (30 s).
+    pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+    /// The longest token life accepted unless configured otherwise (1 hour; the auth-service
+    /// issues 15-minute access tokens).
+    pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(3600);
+
+    /// Settings for tokens issued by `issuer` for `audience`, with the default leeway and
+    /// maximum lifetime.
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> VerifierSettings {
+        VerifierSettings {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            leeway: Self::DEFAULT_LEEWAY,
+            max_lifetime: Self::DEFAULT_MAX_LIFETIME,
+        }
+    }
 }
 
 /// One key a token may be signed with, bound to exactly one algorithm.
@@ -286,7 +321,7 @@ impl TokenVerifier {
             return Err(TokenError::AlgorithmNotAllowed);
         }
 
-        decode::<Claims>(token, &prepared.key.key, &prepared.validation)
+        let claims = decode::<Claims>(token, &prepared.key.key, &prepared.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 ErrorKind::InvalidSignature => TokenError::BadSignature,
@@ -304,8 +339,33 @@ impl TokenVerifier {
                 // know, or `exp` as a string — CVE-2026-25537's trick) are refused too.
                 ErrorKind::Json(_) => TokenError::InvalidClaims,
                 _ => TokenError::Malformed,
-            })
+            })?;
+        self.check_lifetime(&claims, now_secs())?;
+        Ok(claims)
     }
+
+    /// Step 4, after the signature and the standard claims: `iat` not in the future, and a life
+    /// no longer than [`VerifierSettings::max_lifetime`].
+    fn check_lifetime(&self, claims: &Claims, now: u64) -> Result<(), TokenError> {
+        let leeway = self.settings.leeway.as_secs();
+        let max_life = self.settings.max_lifetime.as_secs();
+        if claims.iat > now.saturating_add(leeway) {
+            return Err(TokenError::IssuedInTheFuture);
+        }
+        let life = claims.exp.saturating_sub(claims.iat);
+        let left = claims.exp.saturating_sub(now);
+        if life > max_life || left > max_life.saturating_add(leeway) {
+            return Err(TokenError::LifetimeTooLong);
+        }
+        Ok(())
+    }
+}
+
+/// Now, in seconds since the Unix epoch: the clock `jsonwebtoken` checks `exp` and `nbf` with.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// `decode_header` failed. Tell `alg: none` and other unknown algorithms apart from garbage, so

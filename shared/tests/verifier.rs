@@ -39,9 +39,8 @@ fn student_claims() -> Claims {
 
 fn settings() -> VerifierSettings {
     VerifierSettings {
-        issuer: demo::ISSUER.into(),
-        audience: demo::AUDIENCE.into(),
         leeway: Duration::from_secs(0),
+        ..VerifierSettings::new(demo::ISSUER, demo::AUDIENCE)
     }
 }
 
@@ -53,6 +52,36 @@ fn hs256_verifier() -> TokenVerifier {
 fn sign_hs256(claims: &impl serde::Serialize) -> String {
     let key = EncodingKey::from_secret(demo::HS256_SECRET.as_bytes()).unwrap();
     encode(&Header::new(Algorithm::HS256), claims, &key).unwrap()
+}
+
+#[test]
+fn a_signed_token_that_claims_too_long_a_life_or_a_future_iat_is_refused() {
+    let verifier = hs256_verifier();
+    // Ten years ahead, signed with the right key: refused for its life, not its signature.
+    let mut ten_years = student_claims();
+    ten_years.exp = now() + 10 * 365 * 24 * 3600;
+    assert_eq!(
+        verifier.verify(&sign_hs256(&ten_years)),
+        Err(TokenError::LifetimeTooLong)
+    );
+    // `iat` set far back to make the life look short from `iat` is still too long from now.
+    let mut backdated = ten_years.clone();
+    backdated.iat = ten_years.exp - 600;
+    assert_eq!(
+        verifier.verify(&sign_hs256(&backdated)),
+        Err(TokenError::IssuedInTheFuture)
+    );
+    let mut from_the_future = student_claims();
+    from_the_future.iat = now() + 3600;
+    from_the_future.exp = now() + 3900;
+    let refused = verifier.verify(&sign_hs256(&from_the_future));
+    assert_eq!(refused, Err(TokenError::IssuedInTheFuture));
+    assert_eq!(refused.unwrap_err().reason(), "token_issued_in_the_future");
+    // The auth-service's own 15-minute token, and one at the hour's limit, pass.
+    assert!(verifier.verify(&sign_hs256(&student_claims())).is_ok());
+    let mut an_hour = student_claims();
+    an_hour.exp = an_hour.iat + 3600;
+    assert!(verifier.verify(&sign_hs256(&an_hour)).is_ok());
 }
 
 /// Replaces the payload of `token` with `payload`, keeping header and signature: what an attacker

@@ -207,9 +207,8 @@ pub async fn assert_oauth_error(response: Response, status: StatusCode, error: &
 /// Verifier settings matching the default configuration's issuer and audience.
 pub fn verifier_settings() -> VerifierSettings {
     VerifierSettings {
-        issuer: shared::demo::ISSUER.to_owned(),
-        audience: shared::demo::AUDIENCE.to_owned(),
         leeway: Duration::from_secs(0),
+        ..VerifierSettings::new(shared::demo::ISSUER, shared::demo::AUDIENCE)
     }
 }
 

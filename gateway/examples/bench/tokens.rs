@@ -66,7 +66,9 @@ pub fn main(args: &Args) -> Result<(), String> {
         sub: format!("bench-user-{i}"),
         name: format!("Bench User {i}"),
         role: Role::Student,
-        exp: now + 24 * 3600,
+        // The longest life a verifier accepts by default (`[auth] max_token_lifetime_secs`):
+        // longer than a full run with its soak.
+        exp: now + 3600,
         iat: now,
         iss: ISSUER.to_owned(),
         aud: AUDIENCE.to_owned(),
