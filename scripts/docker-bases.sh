@@ -39,12 +39,24 @@ make_rootfs() {
   local dir="$1" include="$2"
   local args=(--variant=minbase)
   [ -n "$include" ] && args+=("--include=$include")
-  say "debootstrap $SUITE ${include:+(+ $include) }from $MIRROR"
-  if ! debootstrap "${args[@]}" "$SUITE" "$dir" "$MIRROR" >"$work/debootstrap.log" 2>&1; then
-    tail -n 30 "$work/debootstrap.log" >&2
-    say "debootstrap failed (log above)"
-    return 1
-  fi
+  # A mirror caught mid-sync serves an index that does not match its signed release file
+  # ("Couldn't download …/Packages"), or packages that do not fit each other: a fresh folder and
+  # another try a little later usually succeeds.
+  local attempt
+  for attempt in 1 2 3 4; do
+    say "debootstrap $SUITE ${include:+(+ $include) }from $MIRROR (attempt $attempt)"
+    rm -rf "$dir"
+    if debootstrap "${args[@]}" "$SUITE" "$dir" "$MIRROR" >"$work/debootstrap.log" 2>&1; then
+      break
+    fi
+    tail -n 12 "$work/debootstrap.log" >&2
+    if ((attempt == 4)); then
+      say "debootstrap failed four times (the last log above)"
+      return 1
+    fi
+    say "debootstrap failed; trying again in $((attempt * 30)) s"
+    sleep $((attempt * 30))
+  done
   # Like the official slim image: no package lists, caches, manuals or translations, and sources
   # naming the public mirror.
   rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
