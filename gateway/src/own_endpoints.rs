@@ -106,7 +106,7 @@ async fn own_decision(
         owner.and_then(|owner| gateway.decisions.get(id, Some(owner)))
     });
     match record {
-        Some(record) => Json(record).into_response(),
+        Some(record) => admin::pretty(&record),
         None => admin::not_kept(),
     }
 }

@@ -151,9 +151,16 @@ async fn recent_decisions(State(admin): State<AdminState>) -> Json<Value> {
 
 async fn decision(State(admin): State<AdminState>, Path(id): Path<String>) -> Response {
     match DecisionId::parse(&id).and_then(|id| admin.gateway.decisions.get(id, None)) {
-        Some(record) => Json(record).into_response(),
+        Some(record) => pretty(&record),
         None => not_kept(),
     }
+}
+
+/// A decision record as indented JSON: one fact per line, for a person reading `curl`'s output.
+pub fn pretty(record: &Value) -> Response {
+    let text = serde_json::to_string_pretty(record).unwrap_or_default();
+    let json = HeaderValue::from_static("application/json");
+    ([(header::CONTENT_TYPE, json)], text + "\n").into_response()
 }
 
 /// 404 for a decision id that is not (or no longer) in the ring.
