@@ -78,7 +78,7 @@ pub async fn admit<'g>(
                 AuthMode::Public => "public route: the token is not read",
                 _ => "no token: anonymous on an optional route",
             };
-            record.check("token", Outcome::Skip, Some(why));
+            record.check("token", Outcome::Skip, Some(why.into()));
             None
         }
         Err(error) => {
@@ -89,11 +89,11 @@ pub async fn admit<'g>(
     let record = &mut trace.decision;
     if let Err(refused) = policy::authorize(guard.roles, claims.as_deref()) {
         let needs = format!("{}: needs {}", refused.reason(), guard.roles.describe());
-        record.check("role", Outcome::Fail, Some(&needs));
+        record.check("role", Outcome::Fail, Some(needs.into()));
         return Err(refused);
     }
     if !guard.roles.is_empty() {
-        record.check("role", Outcome::Pass, Some(&guard.roles.describe()));
+        record.check("role", Outcome::Pass, Some(guard.roles.describe().into()));
     }
     identity::apply(&mut parts.headers, claims.as_deref())?;
     record.check("identity", Outcome::Pass, None);
@@ -109,16 +109,16 @@ pub async fn admit<'g>(
         .inspect_err(|refused| {
             if let GatewayError::RateLimited(refusal) = refused {
                 let detail = format!("{}: {}", refused.reason(), refusal.policy);
-                record.check("rate_limit", Outcome::Fail, Some(&detail));
+                record.check("rate_limit", Outcome::Fail, Some(detail.into()));
             }
         })?;
     for (policy, checked) in verdict.policies() {
-        if checked {
-            record.check("rate_limit", Outcome::Pass, Some(policy));
+        let detail = if checked {
+            policy.to_owned()
         } else {
-            let detail = format!("{policy} (the limiter failed open)");
-            record.check("rate_limit", Outcome::Pass, Some(&detail));
-        }
+            format!("{policy} (the limiter failed open)")
+        };
+        record.check("rate_limit", Outcome::Pass, Some(detail.into()));
     }
     Ok(Admitted {
         claims,

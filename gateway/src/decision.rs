@@ -35,10 +35,11 @@ use http::Method;
 use serde_json::{Value, json};
 use shared::{Claims, TokenError};
 use std::{
+    borrow::Cow,
     fmt,
     hash::BuildHasher,
     sync::{
-        Mutex,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
@@ -98,15 +99,16 @@ pub struct Check {
     pub check: &'static str,
     /// Its outcome.
     pub outcome: Outcome,
-    /// What it found: a reason code, or a name from the configuration (route, policy).
-    pub detail: Option<Box<str>>,
+    /// What it found: a reason code, or a name from the configuration (a policy); static text
+    /// costs no allocation.
+    pub detail: Option<Cow<'static, str>>,
 }
 
 /// One upstream attempt.
 #[derive(Debug, Clone)]
 pub struct UpstreamCall {
     /// The upstream's name.
-    pub upstream: Box<str>,
+    pub upstream: Arc<str>,
     /// The target's `host:port` (from the configuration); none when every circuit was open.
     pub target: Option<http::uri::Authority>,
     /// The answer's status, if one came.
@@ -125,7 +127,7 @@ pub struct Record {
     /// The gateway's id for it.
     pub id: DecisionId,
     /// Its `X-Request-Id` (to find its log lines), which a client may have chosen.
-    pub request_id: std::sync::Arc<str>,
+    pub request_id: Arc<str>,
     /// Milliseconds since the Unix epoch at arrival.
     pub at_unix_ms: u64,
     /// The method (standard ones by name, any other as `OTHER`).
@@ -133,7 +135,7 @@ pub struct Record {
     /// The normalised path, without the query, segments with `@` redacted.
     pub path: Box<str>,
     /// The route or aggregate chosen.
-    pub route: Option<Box<str>>,
+    pub route: Option<Arc<str>>,
     /// The verified caller: `sub` and role.
     pub caller: Option<(Box<str>, &'static str)>,
     /// The checks, in the order they ran.
@@ -153,7 +155,7 @@ pub struct Record {
 
 impl Record {
     /// An empty record for a request that arrived now.
-    pub fn new(id: DecisionId, request_id: std::sync::Arc<str>, method: &Method) -> Record {
+    pub fn new(id: DecisionId, request_id: Arc<str>, method: &Method) -> Record {
         Record {
             id,
             request_id,
@@ -193,7 +195,12 @@ impl Record {
     }
 
     /// Appends a check.
-    pub fn check(&mut self, check: &'static str, outcome: Outcome, detail: Option<&str>) {
+    pub fn check(
+        &mut self,
+        check: &'static str,
+        outcome: Outcome,
+        detail: Option<Cow<'static, str>>,
+    ) {
         if self.checks.capacity() == 0 {
             // The most a request records: route, token, four token checks, role, identity,
             // and a rate limit or two.
@@ -202,7 +209,7 @@ impl Record {
         self.checks.push(Check {
             check,
             outcome,
-            detail: detail.map(Box::from),
+            detail,
         });
     }
 
@@ -224,15 +231,12 @@ impl Record {
         let failed_at = match result {
             Ok((claims, cached)) => {
                 self.caller = Some((claims.sub.as_str().into(), claims.role.as_str()));
-                self.check(
-                    "token",
-                    Outcome::Pass,
-                    Some(if cached {
-                        "verified (cached)"
-                    } else {
-                        "verified"
-                    }),
-                );
+                let how = if cached {
+                    "verified (cached)"
+                } else {
+                    "verified"
+                };
+                self.check("token", Outcome::Pass, Some(how.into()));
                 for step in &STEPS[1..] {
                     self.check(step, Outcome::Pass, None);
                 }
@@ -252,7 +256,7 @@ impl Record {
         for (i, step) in STEPS.iter().enumerate() {
             let (outcome, detail) = match i.cmp(&failed_at) {
                 std::cmp::Ordering::Less => (Outcome::Pass, None),
-                std::cmp::Ordering::Equal => (Outcome::Fail, reason),
+                std::cmp::Ordering::Equal => (Outcome::Fail, reason.map(Cow::from)),
                 std::cmp::Ordering::Greater => (Outcome::Skip, None),
             };
             self.check(step, outcome, detail);
@@ -277,7 +281,7 @@ impl Record {
             .iter()
             .map(|c| {
                 json!({
-                    "upstream": c.upstream,
+                    "upstream": &*c.upstream,
                     "target": c.target.as_ref().map(http::uri::Authority::as_str),
                     "status": c.status,
                     "outcome": c.outcome,
@@ -292,7 +296,7 @@ impl Record {
             "at_unix_ms": self.at_unix_ms,
             "method": self.method,
             "path": self.path,
-            "route": self.route,
+            "route": self.route.as_deref(),
             "caller": self.caller.as_ref().map(|(sub, role)| json!({"sub": sub, "role": role})),
             "status": self.status,
             "reason": self.reason,
@@ -388,7 +392,7 @@ impl Ring {
                 let r = slot.as_ref().filter(|r| r.id == id)?;
                 Some(json!({
                     "id": r.id.to_string(), "method": r.method, "path": r.path,
-                    "route": r.route, "status": r.status, "reason": r.reason,
+                    "route": r.route.as_deref(), "status": r.status, "reason": r.reason,
                 }))
             })
             .collect()

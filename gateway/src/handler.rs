@@ -70,9 +70,10 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
                 .iter()
                 .any(|c| c.outcome == Outcome::Fail)
             {
+                let reason = Some(e.reason().into());
                 trace
                     .decision
-                    .check(failed_check(&e), Outcome::Fail, Some(e.reason()));
+                    .check(failed_check(&e), Outcome::Fail, reason);
             }
             let tag = (e.reason(), e.side().as_str());
             (e.into_response(), Some(tag))
@@ -97,7 +98,6 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
     });
     let mut record = trace.decision;
     record.set_path(&path);
-    record.route = trace.route.map(Box::from);
     record.status = response.status().as_u16();
     record.reason = reason;
     record.latency = elapsed;
@@ -164,15 +164,13 @@ async fn pipeline<'g>(
 ) -> Result<Response, GatewayError> {
     // Aggregates are exact paths, looked up before the route table.
     if let Some(aggregate) = gateway.aggregates.find(path) {
-        trace
-            .decision
-            .check("route", Outcome::Pass, Some(&aggregate.name));
+        trace.decision.check("route", Outcome::Pass, None);
+        trace.decision.route = Some(Arc::clone(&aggregate.name));
         return aggregate::serve(gateway, aggregate, caller, request, trace).await;
     }
     let route = gateway.routes.find(request.method(), path)?;
-    trace
-        .decision
-        .check("route", Outcome::Pass, Some(&route.name));
+    trace.decision.check("route", Outcome::Pass, None);
+    trace.decision.route = Some(Arc::clone(&route.name));
     let upstream = &gateway.upstreams[route.upstream];
     trace.route = Some(&route.name);
     trace.upstream = Some(&upstream.name);

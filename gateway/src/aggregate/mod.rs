@@ -177,9 +177,9 @@ pub async fn serve<'g>(
             // Fail fast: the answer is decided, the other calls are cancelled by the drop.
             drop(running);
             return Err(GatewayError::AggregateCallFailed {
-                aggregate: aggregate.name.clone(),
+                aggregate: aggregate.name.as_ref().into(),
                 key: call.key.clone(),
-                upstream: gateway.upstreams[call.upstream].name.clone(),
+                upstream: gateway.upstreams[call.upstream].name.as_ref().into(),
                 status: failure.status,
                 reason: failure.reason,
                 detail: failure.detail.clone(),

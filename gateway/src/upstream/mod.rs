@@ -71,8 +71,8 @@ pub struct TargetState {
 /// One upstream: its targets, their connections, its policies.
 #[derive(Debug)]
 pub struct Upstream {
-    /// The configured name (access log, errors).
-    pub name: Box<str>,
+    /// The configured name (access log, errors; shared with decision records).
+    pub name: Arc<str>,
     targets: Vec<TargetState>,
     balancer: balancer::Balancer,
     /// From sending the request to the response head; past it → 504.
