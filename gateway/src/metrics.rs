@@ -425,66 +425,35 @@ const fn class_label(class: u16) -> &'static str {
     }
 }
 
+/// The `# HELP` line of every metric (and its unit, where it has one).
 fn describe(recorder: &PrometheusRecorder) {
     use metrics::Unit;
+    enum Kind {
+        Counter,
+        Gauge,
+        Histogram,
+    }
+    #[rustfmt::skip]
     let help = [
-        (
-            REQUESTS,
-            None,
-            "Requests answered, by route, method, status class and reason.",
-        ),
-        (
-            REQUEST_DURATION,
-            Some(Unit::Seconds),
-            "Time from a request's arrival to its response head, by route.",
-        ),
-        (
-            UPSTREAM_REQUESTS,
-            None,
-            "Upstream attempts, by upstream and outcome.",
-        ),
-        (
-            UPSTREAM_DURATION,
-            Some(Unit::Seconds),
-            "One upstream attempt's time to the response head, by upstream.",
-        ),
-        (UPSTREAM_RETRIES, None, "Retries sent, by upstream."),
-        (
-            TARGET_HEALTHY,
-            None,
-            "1 when the target is healthy (health check, or a TCP connect without one).",
-        ),
-        (
-            CIRCUIT_STATE,
-            None,
-            "The target's circuit breaker: 0 closed, 1 half-open, 2 open.",
-        ),
-        (
-            RATELIMIT_DECISIONS,
-            None,
-            "Rate-limit checks, by policy and decision.",
-        ),
-        (
-            TOKEN_CACHE_LOOKUPS,
-            None,
-            "Verified-token cache lookups, by result.",
-        ),
-        (
-            AGGREGATE_RESPONSES,
-            None,
-            "Aggregate answers, complete or partial.",
-        ),
-        (CONNECTIONS_OPEN, None, "Client connections open now."),
+        (Kind::Counter, REQUESTS, "Requests answered, by route, method, status class and reason."),
+        (Kind::Histogram, REQUEST_DURATION, "Time from a request's arrival to its response head, by route."),
+        (Kind::Counter, UPSTREAM_REQUESTS, "Upstream attempts, by upstream and outcome."),
+        (Kind::Histogram, UPSTREAM_DURATION, "One upstream attempt's time to the response head, by upstream."),
+        (Kind::Counter, UPSTREAM_RETRIES, "Retries sent, by upstream."),
+        (Kind::Gauge, TARGET_HEALTHY, "1 when the target is healthy (health check, or a TCP connect without one)."),
+        (Kind::Gauge, CIRCUIT_STATE, "The target's circuit breaker: 0 closed, 1 half-open, 2 open."),
+        (Kind::Counter, RATELIMIT_DECISIONS, "Rate-limit checks, by policy and decision."),
+        (Kind::Counter, TOKEN_CACHE_LOOKUPS, "Verified-token cache lookups, by result."),
+        (Kind::Counter, AGGREGATE_RESPONSES, "Aggregate answers, complete or partial."),
+        (Kind::Gauge, CONNECTIONS_OPEN, "Client connections open now."),
     ];
-    for (name, unit, text) in help {
+    for (kind, name, text) in help {
         let key = KeyName::from_const_str(name);
         let text = SharedString::const_str(text);
-        match name {
-            CONNECTIONS_OPEN | TARGET_HEALTHY | CIRCUIT_STATE => {
-                recorder.describe_gauge(key, unit, text)
-            }
-            REQUEST_DURATION | UPSTREAM_DURATION => recorder.describe_histogram(key, unit, text),
-            _ => recorder.describe_counter(key, unit, text),
+        match kind {
+            Kind::Counter => recorder.describe_counter(key, None, text),
+            Kind::Gauge => recorder.describe_gauge(key, None, text),
+            Kind::Histogram => recorder.describe_histogram(key, Some(Unit::Seconds), text),
         }
     }
 }
