@@ -553,3 +553,63 @@ async fn outside_demo_mode_the_public_port_serves_no_records() {
     assert_eq!(status, 200);
     assert_eq!(body["uri"], "/gateway/decisions/0000000000000001");
 }
+
+#[tokio::test]
+async fn an_aggregate_records_each_call_and_counts_its_partial_answers() {
+    let echo = Echo::spawn().await;
+    let mut config = test_config(echo.addr).await;
+    let absent = absent_addr().await;
+    for upstream in &mut config.upstreams {
+        if upstream.name == "billing" {
+            upstream.targets = vec![format!("http://{absent}")];
+        }
+    }
+    let gw = AdminGateway::start_with(echo, config).await;
+    let response = gw
+        .get("/api/dashboard")
+        .header("authorization", bearer(&token(Role::Student)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-gateway-partial"], "true");
+    // Demo mode: successes carry their record's id too.
+    let id = response.headers()["x-gateway-decision"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let record = gw.admin_json(&format!("/decisions/{id}")).await;
+    assert_eq!(record["route"], "dashboard", "{record}");
+    let calls = record["upstream_calls"].as_array().unwrap();
+    let outcome = |upstream: &str| {
+        calls
+            .iter()
+            .filter(|c| c["upstream"] == upstream)
+            .map(|c| c["outcome"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(outcome("users"), ["2xx"], "{record}");
+    // Both billing calls failed to connect (each retried once on the one target).
+    assert!(
+        outcome("billing").iter().all(|o| o == "unavailable"),
+        "{record}"
+    );
+    assert!(outcome("billing").len() >= 2, "{record}");
+
+    let text = gw.metrics().await;
+    let partial = [("aggregate", "dashboard"), ("outcome", "partial")];
+    assert_eq!(
+        sample(&text, "gateway_aggregate_responses_total", &partial),
+        Some(1.0)
+    );
+    let complete = [("aggregate", "dashboard"), ("outcome", "complete")];
+    assert_eq!(
+        sample(&text, "gateway_aggregate_responses_total", &complete),
+        Some(0.0)
+    );
+    let requests = [("route", "dashboard"), ("status_class", "2xx")];
+    assert_eq!(
+        sample(&text, "gateway_requests_total", &requests),
+        Some(1.0)
+    );
+}
