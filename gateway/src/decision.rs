@@ -213,6 +213,28 @@ impl Record {
         });
     }
 
+    /// Records `check` as the one that refused the request with `reason`, unless a check
+    /// already failed (admission records its own).
+    pub fn refused(&mut self, check: &'static str, reason: &'static str) {
+        if !self.checks.iter().any(|c| c.outcome == Outcome::Fail) {
+            self.check(check, Outcome::Fail, Some(reason.into()));
+        }
+    }
+
+    /// Completes the record with what the client was answered.
+    pub fn finish(
+        &mut self,
+        path: &str,
+        status: http::StatusCode,
+        reason: Option<&'static str>,
+        latency: Duration,
+    ) {
+        self.set_path(path);
+        self.status = status.as_u16();
+        self.reason = reason;
+        self.latency = latency;
+    }
+
     /// Appends the token checks: `token` (present and well-formed), then `signature`,
     /// `expiry`, `issuer`, `audience` and `claims` — all passed for verified `claims` (`cached`
     /// when the token cache answered), or passed up to the one that failed and skipped after

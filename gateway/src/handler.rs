@@ -64,17 +64,8 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
     let (mut response, error) = match result {
         Ok(response) => (response, None),
         Err(e) => {
-            if !trace
-                .decision
-                .checks
-                .iter()
-                .any(|c| c.outcome == Outcome::Fail)
-            {
-                let reason = Some(e.reason().into());
-                trace
-                    .decision
-                    .check(failed_check(&e), Outcome::Fail, reason);
-            }
+            // Admission records its own failing check; any other refusal is named here.
+            trace.decision.refused(failed_check(&e), e.reason());
             let tag = (e.reason(), e.side().as_str());
             (e.into_response(), Some(tag))
         }
@@ -97,10 +88,7 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
         error,
     });
     let mut record = trace.decision;
-    record.set_path(&path);
-    record.status = response.status().as_u16();
-    record.reason = reason;
-    record.latency = elapsed;
+    record.finish(&path, response.status(), reason, elapsed);
     gateway.decisions.store(record);
     response
 }
