@@ -6,7 +6,7 @@
 //! {"id": "5f1c0a9e00000007", "request_id": "0193…", "method": "GET", "path": "/api/users",
 //!  "route": "users-list", "status": 403, "reason": "role_required", "latency_ms": 0.21,
 //!  "caller": {"sub": "1905551042", "role": "STUDENT"},
-//!  "checks": [{"check": "route", "outcome": "pass", "detail": "users-list"},
+//!  "checks": [{"check": "route", "outcome": "pass"},
 //!             {"check": "token", "outcome": "pass", "detail": "verified"},
 //!             {"check": "signature", "outcome": "pass"}, …,
 //!             {"check": "role", "outcome": "fail", "detail": "role_required: needs ADMIN"}],
