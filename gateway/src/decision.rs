@@ -69,6 +69,17 @@ impl DecisionId {
     }
 }
 
+/// The token's checks, in the order the verifier runs them: the header and the algorithm, the
+/// key (`kid`) and the signature, then the claims.
+pub const TOKEN_STEPS: [&str; 6] = [
+    "token",
+    "signature",
+    "expiry",
+    "issuer",
+    "audience",
+    "claims",
+];
+
 /// What a check concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -138,8 +149,11 @@ pub struct Record {
     pub route: Option<Arc<str>>,
     /// The verified caller: `sub` and role.
     pub caller: Option<(Box<str>, &'static str)>,
-    /// The checks, in the order they ran.
+    /// The checks, in the order they ran (the token's as one entry: see
+    /// [`Record::token_checks`]).
     pub checks: Vec<Check>,
+    /// Which of [`TOKEN_STEPS`] failed (their number when none did).
+    pub token_failed_at: u8,
     /// Upstream attempts, in the order they ended.
     pub upstream_calls: Vec<UpstreamCall>,
     /// The response status.
@@ -167,6 +181,7 @@ impl Record {
             route: None,
             caller: None,
             checks: Vec::new(),
+            token_failed_at: 0,
             upstream_calls: Vec::new(),
             status: 0,
             reason: None,
@@ -202,9 +217,8 @@ impl Record {
         detail: Option<Cow<'static, str>>,
     ) {
         if self.checks.capacity() == 0 {
-            // The most a request records: route, token, four token checks, role, identity,
-            // and a rate limit or two.
-            self.checks.reserve_exact(10);
+            // Enough for most requests: route, token, role, identity, a rate limit or two.
+            self.checks.reserve_exact(6);
         }
         self.checks.push(Check {
             check,
@@ -235,22 +249,13 @@ impl Record {
         self.latency = latency;
     }
 
-    /// Appends the token checks: `token` (present and well-formed), then `signature`,
+    /// Records the token's checks: `token` (present and well-formed), then `signature`,
     /// `expiry`, `issuer`, `audience` and `claims` — all passed for verified `claims` (`cached`
     /// when the token cache answered), or passed up to the one that failed and skipped after
-    /// it.
+    /// it. Kept as one entry and spelled out in [`Record::to_json`]: the request pays for one
+    /// entry, the reader sees six.
     pub fn token_checks(&mut self, result: Result<(&Claims, bool), &TokenError>) {
-        // The order the verifier checks in: the header and the algorithm, the key (`kid`),
-        // the signature, then the claims.
-        const STEPS: [&str; 6] = [
-            "token",
-            "signature",
-            "expiry",
-            "issuer",
-            "audience",
-            "claims",
-        ];
-        let failed_at = match result {
+        match result {
             Ok((claims, cached)) => {
                 self.caller = Some((claims.sub.as_str().into(), claims.role.as_str()));
                 let how = if cached {
@@ -258,46 +263,52 @@ impl Record {
                 } else {
                     "verified"
                 };
+                self.token_failed_at = TOKEN_STEPS.len() as u8;
                 self.check("token", Outcome::Pass, Some(how.into()));
-                for step in &STEPS[1..] {
-                    self.check(step, Outcome::Pass, None);
-                }
-                return;
             }
-            Err(error) => match error {
-                TokenError::Missing | TokenError::Malformed => 0,
-                TokenError::AlgorithmNotAllowed | TokenError::UnknownKid => 1,
-                TokenError::BadSignature => 1,
-                TokenError::Expired | TokenError::NotYetValid => 2,
-                TokenError::IssuerMismatch => 3,
-                TokenError::AudienceMismatch => 4,
-                _ => 5,
-            },
-        };
-        let reason = result.err().map(TokenError::reason);
-        for (i, step) in STEPS.iter().enumerate() {
-            let (outcome, detail) = match i.cmp(&failed_at) {
-                std::cmp::Ordering::Less => (Outcome::Pass, None),
-                std::cmp::Ordering::Equal => (Outcome::Fail, reason.map(Cow::from)),
-                std::cmp::Ordering::Greater => (Outcome::Skip, None),
-            };
-            self.check(step, outcome, detail);
+            Err(error) => {
+                self.token_failed_at = match error {
+                    TokenError::Missing | TokenError::Malformed => 0,
+                    TokenError::AlgorithmNotAllowed | TokenError::UnknownKid => 1,
+                    TokenError::BadSignature => 1,
+                    TokenError::Expired | TokenError::NotYetValid => 2,
+                    TokenError::IssuerMismatch => 3,
+                    TokenError::AudienceMismatch => 4,
+                    _ => 5,
+                };
+                self.check("token", Outcome::Fail, Some(error.reason().into()));
+            }
         }
     }
 
     /// The record as JSON (what `GET /decisions/{id}` answers).
     pub fn to_json(&self) -> Value {
-        let checks: Vec<Value> = self
-            .checks
-            .iter()
-            .map(|c| {
-                let mut check = json!({"check": c.check, "outcome": c.outcome.as_str()});
-                if let Some(detail) = &c.detail {
-                    check["detail"] = json!(detail);
-                }
-                check
-            })
-            .collect();
+        let entry = |check: &str, outcome: Outcome, detail: Option<&Cow<'static, str>>| {
+            let mut entry = json!({"check": check, "outcome": outcome.as_str()});
+            if let Some(detail) = detail {
+                entry["detail"] = json!(detail);
+            }
+            entry
+        };
+        let mut checks: Vec<Value> = Vec::with_capacity(self.checks.len() + TOKEN_STEPS.len());
+        for c in &self.checks {
+            if c.check != "token" || c.outcome == Outcome::Skip {
+                checks.push(entry(c.check, c.outcome, c.detail.as_ref()));
+                continue;
+            }
+            // The token's one entry, spelled out step by step (see `token_checks`).
+            let failed_at = usize::from(self.token_failed_at);
+            for (i, step) in TOKEN_STEPS.iter().enumerate() {
+                checks.push(match i.cmp(&failed_at) {
+                    std::cmp::Ordering::Less if i == 0 => {
+                        entry(step, Outcome::Pass, c.detail.as_ref())
+                    }
+                    std::cmp::Ordering::Less => entry(step, Outcome::Pass, None),
+                    std::cmp::Ordering::Equal => entry(step, Outcome::Fail, c.detail.as_ref()),
+                    std::cmp::Ordering::Greater => entry(step, Outcome::Skip, None),
+                });
+            }
+        }
         let calls: Vec<Value> = self
             .upstream_calls
             .iter()
