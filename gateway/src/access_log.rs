@@ -9,7 +9,7 @@
 
 use crate::decision::Record;
 use http::{Method, StatusCode};
-use std::time::Instant;
+use std::time::Duration;
 
 /// What the pipeline learned about a request, filled in as it goes.
 #[derive(Debug)]
@@ -38,8 +38,9 @@ impl Trace<'_> {
 
 /// Everything one log line needs.
 pub struct Entry<'a> {
-    /// When the request arrived.
-    pub started: Instant,
+    /// From the request's arrival to its response head (measured once, for the metrics and the
+    /// decision record too).
+    pub latency: Duration,
     /// Request method.
     pub method: &'a Method,
     /// Normalised path (or the raw one when normalisation refused it).
@@ -56,7 +57,7 @@ pub struct Entry<'a> {
 
 /// Writes the line (target `gateway::access`, level info).
 pub fn write(entry: &Entry<'_>) {
-    let latency_ms = entry.started.elapsed().as_secs_f64() * 1000.0;
+    let latency_ms = entry.latency.as_secs_f64() * 1000.0;
     let (reason, side) = entry.error.unwrap_or(("-", "-"));
     tracing::info!(
         target: "gateway::access",

@@ -79,7 +79,7 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
         label(&mut response, gateway.demo, &id.to_string());
     }
     access_log::write(&access_log::Entry {
-        started,
+        latency: elapsed,
         method: &method,
         path: &path,
         status: response.status(),
