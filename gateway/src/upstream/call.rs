@@ -147,11 +147,12 @@ pub async fn exchange(
                 return Ok(response);
             }
             Ok(Err(error)) => {
-                record(None, UpstreamOutcome::Unavailable);
                 if let Some(client) = client_body_error(&error) {
-                    // The client's fault: the lease is dropped without blaming the target.
+                    // The client's fault: the lease is dropped without blaming the target (nor
+                    // counting the attempt against it).
                     return Err(Failure::ClientBody(client));
                 }
+                record(None, UpstreamOutcome::Unavailable);
                 lease.failed();
                 let connect = error.is_connect();
                 tracing::warn!(
