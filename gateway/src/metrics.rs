@@ -25,8 +25,10 @@
 //!
 //! **Cheap on the hot path**: every handle a request touches is registered once — at start for
 //! upstreams and policies, at the first request of a (route, method, class, reason) — and then
-//! found by a short scan under a read lock; incrementing is one atomic add, a histogram sample
-//! one atomic push that the recorder folds into buckets when it renders or runs its upkeep.
+//! found by a short scan under a read lock; incrementing is one atomic add. A histogram sample
+//! is the dearest part (the exporter reads a clock and pushes the sample into a lock-free
+//! bucket, folded into the histogram when it renders or runs its upkeep; measured in
+//! docs/performance.md).
 //! Health and circuit gauges are not recorded per request at all: they are read from the
 //! upstreams when `/metrics` is rendered.
 
