@@ -31,6 +31,8 @@ pub struct Ports {
     pub users: u16,
     /// billing-service (8083).
     pub billing: u16,
+    /// The gateway's admin listener (9080, loopback).
+    pub admin: u16,
 }
 
 impl Ports {
@@ -40,6 +42,7 @@ impl Ports {
         auth: 8081,
         users: 8082,
         billing: 8083,
+        admin: 9080,
     };
 
     /// Every service on a free port chosen by the OS.
@@ -48,11 +51,12 @@ impl Ports {
         auth: 0,
         users: 0,
         billing: 0,
+        admin: 0,
     };
 
     /// The README's ports (see [`Ports::DEFAULT`]), each overridable with `GATEWAY_PORT`,
-    /// `AUTH_PORT`, `USERS_PORT`, `BILLING_PORT` — so a port already taken on a laptop is a
-    /// one-word fix.
+    /// `AUTH_PORT`, `USERS_PORT`, `BILLING_PORT`, `ADMIN_PORT` — so a port already taken on a
+    /// laptop is a one-word fix.
     pub fn from_env() -> anyhow::Result<Ports> {
         fn port(var: &str, default: u16) -> anyhow::Result<u16> {
             match std::env::var(var) {
@@ -67,6 +71,7 @@ impl Ports {
             auth: port("AUTH_PORT", Ports::DEFAULT.auth)?,
             users: port("USERS_PORT", Ports::DEFAULT.users)?,
             billing: port("BILLING_PORT", Ports::DEFAULT.billing)?,
+            admin: port("ADMIN_PORT", Ports::DEFAULT.admin)?,
         })
     }
 }
@@ -82,6 +87,8 @@ pub struct Addresses {
     pub users: SocketAddr,
     /// billing-service.
     pub billing: SocketAddr,
+    /// The gateway's admin listener (metrics, routes, decisions), on loopback.
+    pub admin: SocketAddr,
 }
 
 /// One of the demo's services, for [`Demo::stop_service`] and [`Demo::restart_service`].
@@ -181,6 +188,7 @@ impl Demo {
 
         let mut gateway_config = gateway::Config::demo();
         gateway_config.server.listen = loopback(ports.gateway);
+        gateway_config.admin.listen = loopback(ports.admin);
         for upstream in &mut gateway_config.upstreams {
             upstream.targets = match upstream.name.as_str() {
                 "auth" => vec![format!("http://{}", auth.local_addr())],
@@ -197,15 +205,20 @@ impl Demo {
         if let Some(configure) = options.configure_gateway {
             configure(&mut gateway_config);
         }
-        let gateway = gateway::build(gateway_config)
-            .await
-            .with_context(|| bind_hint("gateway", ports.gateway, "GATEWAY_PORT"))?;
+        let gateway = gateway::build(gateway_config).await.with_context(|| {
+            format!(
+                "{}; its admin listener (127.0.0.1:{}) moves with ADMIN_PORT=<port>",
+                bind_hint("gateway", ports.gateway, "GATEWAY_PORT"),
+                ports.admin
+            )
+        })?;
 
         let addresses = Addresses {
             gateway: gateway.local_addr(),
             auth: auth.local_addr(),
             users: users.local_addr(),
             billing: billing.local_addr(),
+            admin: gateway.admin_addr(),
         };
         let extra_users = extra.iter().map(user_service::App::local_addr).collect();
         let mut demo = Demo {

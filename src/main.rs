@@ -20,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
     auth-service     http://{auth}
     user-service     http://{users}
     billing-service  http://{billing}
+    gateway admin    http://{admin}/metrics   (also /routes, /upstreams, /decisions/{{id}})
 
   Try it:
 
@@ -39,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
         auth = demo.addresses.auth,
         users = demo.addresses.users,
         billing = demo.addresses.billing,
+        admin = demo.addresses.admin,
     );
     shared::server::shutdown_signal().await;
     demo.shutdown().await

@@ -2,16 +2,17 @@
 //! leaves the gateway.
 //!
 //! Fields: method, normalised path, route, upstream, status, latency (to the response head),
-//! user id, request id, and — for requests the gateway answered itself — the stable reason and
+//! user id, request id, the decision record's id ([`crate::decision`]), and — for requests the gateway answered itself — the stable reason and
 //! whose fault it was (`side`). Together with the reason in the problem+json body, a user's "why
 //! was I refused?" is answered by grepping one request id. The token and the `Authorization`
 //! header are never logged.
 
+use crate::decision::Record;
 use http::{Method, StatusCode};
-use std::time::Instant;
+use std::time::Duration;
 
 /// What the pipeline learned about a request, filled in as it goes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Trace<'a> {
     /// The matched route's name.
     pub route: Option<&'a str>,
@@ -19,12 +20,27 @@ pub struct Trace<'a> {
     pub upstream: Option<&'a str>,
     /// The verified caller's id (`sub`).
     pub user: Option<String>,
+    /// The decision record: each check and upstream attempt, for `GET /decisions/{id}`.
+    pub decision: Record,
+}
+
+impl Trace<'_> {
+    /// A trace with nothing learned yet but its decision record.
+    pub fn new(decision: Record) -> Trace<'static> {
+        Trace {
+            route: None,
+            upstream: None,
+            user: None,
+            decision,
+        }
+    }
 }
 
 /// Everything one log line needs.
 pub struct Entry<'a> {
-    /// When the request arrived.
-    pub started: Instant,
+    /// From the request's arrival to its response head (measured once, for the metrics and the
+    /// decision record too).
+    pub latency: Duration,
     /// Request method.
     pub method: &'a Method,
     /// Normalised path (or the raw one when normalisation refused it).
@@ -41,7 +57,7 @@ pub struct Entry<'a> {
 
 /// Writes the line (target `gateway::access`, level info).
 pub fn write(entry: &Entry<'_>) {
-    let latency_ms = entry.started.elapsed().as_secs_f64() * 1000.0;
+    let latency_ms = entry.latency.as_secs_f64() * 1000.0;
     let (reason, side) = entry.error.unwrap_or(("-", "-"));
     tracing::info!(
         target: "gateway::access",
@@ -53,6 +69,7 @@ pub fn write(entry: &Entry<'_>) {
         latency_ms = (latency_ms * 1000.0).round() / 1000.0,
         user = entry.trace.user.as_deref().unwrap_or("-"),
         request_id = entry.request_id,
+        decision = %entry.trace.decision.id,
         reason,
         side,
         "request"

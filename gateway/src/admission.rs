@@ -10,12 +10,18 @@
 //! The caller is recorded for the access log as soon as the token is verified, so a 403 or a 429
 //! line names who was refused. The order matters: a request that would be refused for its
 //! token or role spends no rate-limit allowance.
+//!
+//! Each check's outcome is written here, in the order it runs, to the request's decision record
+//! ([`crate::decision`]): the token's checks (present and well-formed, signature, expiry, issuer,
+//! audience, claims), the role, the identity headers and every rate-limit policy. The first
+//! failing one is the answer to "why was I refused?".
 
 use crate::{
     access_log::Trace,
-    auth,
+    auth::{self, Verified},
     config::AuthMode,
     context::Caller,
+    decision::Outcome,
     error::GatewayError,
     identity, policy,
     ratelimit::{Asker, Verdict},
@@ -59,10 +65,38 @@ pub async fn admit<'g>(
     body: Body,
     trace: &mut Trace<'_>,
 ) -> Result<Admitted<'g>, GatewayError> {
-    let claims = auth::authenticate(guard.auth, &parts.headers, gateway.checker()).await?;
-    trace.user = claims.as_deref().map(|c| c.sub.clone());
-    policy::authorize(guard.roles, claims.as_deref())?;
+    let record = &mut trace.decision;
+    let claims = match auth::authenticate(guard.auth, &parts.headers, gateway.checker()).await {
+        Ok(Some(Verified { claims, cached })) => {
+            gateway.metrics.token_cache_lookup(cached);
+            record.token_checks(Ok((&claims, cached)));
+            trace.user = Some(claims.sub.clone());
+            Some(claims)
+        }
+        Ok(None) => {
+            let why = match guard.auth {
+                AuthMode::Public => "public route: the token is not read",
+                _ => "no token: anonymous on an optional route",
+            };
+            record.check("token", Outcome::Skip, Some(why.into()));
+            None
+        }
+        Err(error) => {
+            record.token_checks(Err(&error));
+            return Err(error.into());
+        }
+    };
+    let record = &mut trace.decision;
+    if let Err(refused) = policy::authorize(guard.roles, claims.as_deref()) {
+        let needs = format!("{}: needs {}", refused.reason(), guard.roles.describe());
+        record.check("role", Outcome::Fail, Some(needs.into()));
+        return Err(refused);
+    }
+    if !guard.roles.is_empty() {
+        record.check("role", Outcome::Pass, Some(guard.roles.describe().into()));
+    }
     identity::apply(&mut parts.headers, claims.as_deref())?;
+    record.check("identity", Outcome::Pass, None);
     let asker = Asker {
         peer: caller.peer,
         trusted_proxies: &gateway.trusted_proxies,
@@ -71,7 +105,21 @@ pub async fn admit<'g>(
     let (body, verdict) = gateway
         .limiter
         .admit(guard.name, parts, asker, body)
-        .await?;
+        .await
+        .inspect_err(|refused| {
+            if let GatewayError::RateLimited(refusal) = refused {
+                let detail = format!("{}: {}", refused.reason(), refusal.policy);
+                record.check("rate_limit", Outcome::Fail, Some(detail.into()));
+            }
+        })?;
+    for (policy, checked) in verdict.policies() {
+        let detail = if checked {
+            policy.to_owned()
+        } else {
+            format!("{policy} (the limiter failed open)")
+        };
+        record.check("rate_limit", Outcome::Pass, Some(detail.into()));
+    }
     Ok(Admitted {
         claims,
         body,

@@ -38,13 +38,22 @@ pub struct Checker<'a> {
     pub now: u64,
 }
 
+/// A verified caller.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The token's claims.
+    pub claims: Arc<Claims>,
+    /// True when the claims came from the [`TokenCache`] (the signature was checked before).
+    pub cached: bool,
+}
+
 /// The verified caller under the route's (or aggregate's) `mode`, or `None` for an anonymous
 /// request on a public/optional one.
 pub async fn authenticate(
     mode: AuthMode,
     headers: &HeaderMap,
     checker: Checker<'_>,
-) -> Result<Option<Arc<Claims>>, TokenError> {
+) -> Result<Option<Verified>, TokenError> {
     match mode {
         AuthMode::Public => Ok(None),
         AuthMode::Required => {
@@ -61,7 +70,7 @@ pub async fn authenticate(
 
 /// The cached claims of the bearer `credentials`, or a full verification (whose success is then
 /// cached).
-async fn verify(credentials: &[u8], checker: Checker<'_>) -> Result<Arc<Claims>, TokenError> {
+async fn verify(credentials: &[u8], checker: Checker<'_>) -> Result<Verified, TokenError> {
     let Checker {
         verifier,
         cache,
@@ -71,10 +80,16 @@ async fn verify(credentials: &[u8], checker: Checker<'_>) -> Result<Arc<Claims>,
     // cache, so the same bytes would pass the same check again (the saving is measured in
     // docs/performance.md). Anything else is checked, then verified.
     if let Some(claims) = cache.get(credentials, now) {
-        return Ok(claims);
+        return Ok(Verified {
+            claims,
+            cached: true,
+        });
     }
     let token = as_token(credentials)?;
     let claims = Arc::new(verifier.verify(token).await?);
     cache.insert(token, &claims, now);
-    Ok(claims)
+    Ok(Verified {
+        claims,
+        cached: false,
+    })
 }

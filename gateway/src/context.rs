@@ -31,3 +31,10 @@ pub const IDENTITY_PREFIX: &str = "x-user-";
 pub static X_GATEWAY_PARTIAL: HeaderName = HeaderName::from_static("x-gateway-partial");
 /// On a failed aggregate: the key of the required call that failed.
 pub static X_GATEWAY_FAILED_CALL: HeaderName = HeaderName::from_static("x-gateway-failed-call");
+
+/// On a refused request's answer (and on every answer in demo mode): the id of its decision
+/// record ([`crate::decision`]).
+pub static X_GATEWAY_DECISION: HeaderName = HeaderName::from_static("x-gateway-decision");
+/// Where a caller reads their own decision records on the public port, in demo mode
+/// (`/gateway/decisions/{id}`); the admin listener serves every record at `/decisions/{id}`.
+pub const DECISIONS_PATH: &str = "/gateway/decisions/";

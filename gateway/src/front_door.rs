@@ -8,13 +8,17 @@
 //!
 //! One clone per client connection ([`Handler::for_connection`]) carries that connection's
 //! [`Peer`]: whether it is a trusted proxy and its address as the forwarding headers write it,
-//! worked out once instead of on every request.
+//! worked out once instead of on every request — and counts the connection as open
+//! (`gateway_connections_open`) until its last clone is dropped.
 //!
 //! The front door is also a [`tower::Service`] over `Request<Body>`, so a test can drive the
 //! whole pipeline with `ServiceExt::oneshot` — no socket, no server — and read the `Response`
 //! a client would get (the axum testing pattern).
 
-use crate::{context::Caller, forwarded::Peer, handler, own_endpoints, state::Gateway};
+use crate::{
+    context::Caller, forwarded::Peer, handler, metrics::OpenConnection, own_endpoints,
+    state::Gateway,
+};
 use axum::{BoxError, Router, body::Body};
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -33,7 +37,13 @@ use std::{
 pub struct FrontDoor {
     gateway: Arc<Gateway>,
     own_endpoints: Router,
-    peer: Arc<Peer>,
+    connection: Arc<Connection>,
+}
+
+/// One client connection: its peer, counted as open while it lives.
+struct Connection {
+    peer: Peer,
+    _open: Option<OpenConnection>,
 }
 
 impl FrontDoor {
@@ -42,14 +52,20 @@ impl FrontDoor {
         FrontDoor {
             own_endpoints: own_endpoints::router(Arc::clone(&gateway)),
             gateway,
-            peer: Arc::new(Peer::unknown()),
+            connection: Arc::new(Connection {
+                peer: Peer::unknown(),
+                _open: None,
+            }),
         }
     }
 
     /// This front door as it serves a connection from `peer`.
     pub fn for_peer(&self, peer: SocketAddr) -> FrontDoor {
         FrontDoor {
-            peer: Arc::new(Peer::new(peer, &self.gateway.trusted_proxies)),
+            connection: Arc::new(Connection {
+                peer: Peer::new(peer, &self.gateway.trusted_proxies),
+                _open: Some(OpenConnection::new(&self.gateway.metrics.connections_open)),
+            }),
             ..self.clone()
         }
     }
@@ -61,7 +77,7 @@ impl FrontDoor {
         B: http_body::Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static,
     {
         let mut request = request.map(Body::new);
-        if own_endpoints::PATHS.contains(&request.uri().path()) {
+        if own_endpoints::answers(&self.gateway, request.uri().path()) {
             return match tower::ServiceExt::oneshot(self.own_endpoints, request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
@@ -74,7 +90,7 @@ impl FrontDoor {
         // So it is boxed where it is made, and only the pointer travels (docs/performance.md).
         let handling = Box::pin(async {
             let caller = Caller {
-                peer: &self.peer,
+                peer: &self.connection.peer,
                 request_id: &id,
             };
             handler::handle(&self.gateway, caller, request).await

@@ -13,13 +13,20 @@
 //!    ([`crate::admission`]);
 //! 6. **proxy** — rewrite the prefix, clean the headers, stream both ways, with the
 //!    per-request timeout (502 / 504, 413 for a streamed body over the limit) ([`crate::proxy`]);
-//! 7. **access log** — one line, whatever happened ([`crate::access_log`]).
+//! 7. **record** — one access-log line ([`crate::access_log`]), the request's metrics
+//!    ([`crate::metrics`]) and its decision record ([`crate::decision`]), whatever happened.
+//!
+//! The decision record gets the route here (or why none matched) and the check that refused
+//! the request when it is not one of admission's (which records its own checks, in order); the
+//! upstream layer adds its attempts. A refused request's answer carries `X-Gateway-Decision`,
+//! the record's id, and in demo mode a `Link` to the record on the public port.
 
 use crate::{
     access_log::{self, Trace},
     admission::{self, Guard},
     aggregate,
-    context::Caller,
+    context::{Caller, DECISIONS_PATH, X_GATEWAY_DECISION},
+    decision::{Outcome, Record},
     error::GatewayError,
     limits,
     normalize::normalize,
@@ -30,7 +37,8 @@ use axum::{
     extract::Request,
     response::{IntoResponse, Response},
 };
-use std::{borrow::Cow, time::Instant};
+use http::{HeaderValue, header};
+use std::{borrow::Cow, sync::Arc, time::Instant};
 
 /// Everything the gateway forwards (all but its own endpoints; see [`crate::front_door`]),
 /// from `caller`, with its id already assigned.
@@ -39,7 +47,13 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
     // Cheap clones: a standard `Method` is a tag, a `Uri` shares its bytes.
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let mut trace = Trace::default();
+    let id = gateway.decisions.next_id();
+    let mut trace = Trace::new(Record::new(id, Arc::clone(caller.request_id.id()), &method));
+    if gateway.demo {
+        // Who may read this record on the public port: whoever sends the same credentials.
+        let credentials = request.headers().get(header::AUTHORIZATION);
+        trace.decision.owner = credentials.map(|c| gateway.decisions.owner_of(c.as_bytes()));
+    }
 
     let (path, result) = match precheck(gateway, &uri, &request) {
         Err(e) => (Cow::Borrowed(uri.path()), Err(e)),
@@ -48,15 +62,25 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
             (path, result)
         }
     };
-    let (response, error) = match result {
+    let (mut response, error) = match result {
         Ok(response) => (response, None),
         Err(e) => {
+            // Admission records its own failing check; any other refusal is named here.
+            trace.decision.refused(failed_check(&e), e.reason());
             let tag = (e.reason(), e.side().as_str());
             (e.into_response(), Some(tag))
         }
     };
+    let elapsed = started.elapsed();
+    let reason = error.map(|(reason, _)| reason);
+    gateway
+        .metrics
+        .request(trace.route, &method, response.status(), reason, elapsed);
+    if error.is_some() || gateway.demo {
+        label(&mut response, gateway.demo, &id.to_string());
+    }
     access_log::write(&access_log::Entry {
-        started,
+        latency: elapsed,
         method: &method,
         path: &path,
         status: response.status(),
@@ -64,7 +88,48 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
         trace: &trace,
         error,
     });
+    let mut record = trace.decision;
+    record.finish(&path, response.status(), reason, elapsed);
+    gateway.decisions.store(record);
     response
+}
+
+/// Names the decision record on the response; in demo mode, links to it (RFC 8288
+/// `describedby`), readable on the public port by the same caller.
+fn label(response: &mut Response, demo: bool, id: &str) {
+    let refused = response.status().is_client_error() || response.status().is_server_error();
+    if let Ok(value) = HeaderValue::from_str(id) {
+        response
+            .headers_mut()
+            .insert(X_GATEWAY_DECISION.clone(), value);
+    }
+    if demo
+        && refused
+        && let Ok(link) = HeaderValue::from_str(&format!(
+            "<{DECISIONS_PATH}{id}>; rel=\"describedby\"; type=\"application/json\""
+        ))
+    {
+        response.headers_mut().append(header::LINK, link);
+    }
+}
+
+/// The check a failure belongs to, when admission did not record it (it records its own).
+fn failed_check(error: &GatewayError) -> &'static str {
+    match error {
+        GatewayError::UriTooLong { .. } => "uri_length",
+        GatewayError::HeadersTooLarge { .. } | GatewayError::BadHost => "head",
+        GatewayError::BadPath(_) => "path",
+        GatewayError::NoRoute | GatewayError::MethodNotAllowed(_) => "route",
+        GatewayError::Token(_) => "token",
+        GatewayError::RoleRequired(_) => "role",
+        GatewayError::BodyTooLarge { .. } | GatewayError::BodyUnreadable => "body",
+        GatewayError::BadIdentity => "identity",
+        GatewayError::RateLimited(_) | GatewayError::RateLimiterUnavailable { .. } => "rate_limit",
+        GatewayError::UpstreamUnavailable { .. }
+        | GatewayError::UpstreamTimeout { .. }
+        | GatewayError::CircuitOpen { .. }
+        | GatewayError::AggregateCallFailed { .. } => "upstream",
+    }
 }
 
 /// Steps 1–2: the URI length, the head's size and `Host`, then the canonical path.
@@ -94,9 +159,13 @@ async fn pipeline<'g>(
 ) -> Result<Response, GatewayError> {
     // Aggregates are exact paths, looked up before the route table.
     if let Some(aggregate) = gateway.aggregates.find(path) {
+        trace.decision.check("route", Outcome::Pass, None);
+        trace.decision.route = Some(Arc::clone(&aggregate.name));
         return aggregate::serve(gateway, aggregate, caller, request, trace).await;
     }
     let route = gateway.routes.find(request.method(), path)?;
+    trace.decision.check("route", Outcome::Pass, None);
+    trace.decision.route = Some(Arc::clone(&route.name));
     let upstream = &gateway.upstreams[route.upstream];
     trace.route = Some(&route.name);
     trace.upstream = Some(&upstream.name);
@@ -129,6 +198,7 @@ async fn pipeline<'g>(
             query,
             caller,
             max_body_bytes: gateway.max_body_bytes,
+            attempts: &mut trace.decision.upstream_calls,
         },
         parts,
         admitted.body,

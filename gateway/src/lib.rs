@@ -5,7 +5,8 @@
 //! behind it), checks the route's roles, replaces any identity headers the client sent with the
 //! verified ones, and streams the request to the upstream service and its response back. Every
 //! refusal is problem+json with a stable reason and the request id; every request leaves one
-//! access-log line. Routes, upstreams and policies are declared in one TOML file
+//! access-log line, its metrics and a decision record that explains it, which the admin listener
+//! (`127.0.0.1:9080`) serves with `/metrics`, the loaded routes and the upstreams' health. Routes, upstreams and policies are declared in one TOML file
 //! (`gateway.toml`), validated at start with messages that name the line and the fix.
 //!
 //! # Layout
@@ -14,8 +15,9 @@
 //! new step lands in one place (`scripts/check-module-graph.py` keeps it so in CI).
 //!
 //! ```text
-//! lib (wiring: build, App)
-//!  └─ front_door, own_endpoints      the server's handler; /healthz, /readyz, /ratelimitz
+//! lib (wiring: build, App), explain (`gateway explain-route`)
+//!  └─ front_door, own_endpoints      the server's handler; /healthz, /readyz
+//!     admin                          the admin listener: /metrics, /routes, /decisions/{id}, …
 //!      └─ handler                    the pipeline, in one file
 //!          └─ aggregate               several upstream calls, merged
 //!              └─ admission, proxy    the checks every request passes; forwarding
@@ -23,8 +25,9 @@
 //!                      └─ steps: auth, policy, identity, ratelimit, upstream
 //!                          └─ error   the one place a failure becomes an answer
 //!                              └─ leaves: config, normalize, limits, forwarded, routing,
-//!                                 token_cache, context, access_log, upstream::{failure,
-//!                                 breaker, balancer, …}, ratelimit::{policy, gcra, headers}
+//!                                 token_cache, context, access_log, metrics, decision,
+//!                                 upstream::{failure, breaker, balancer, …},
+//!                                 ratelimit::{policy, gcra, headers}
 //! ```
 //!
 //! - [`config`]: the TOML file and `GATEWAY__…` overrides; validation with located messages.
@@ -35,6 +38,9 @@
 //! - [`token_cache`]: the claims of recently verified tokens (a signature is checked once).
 //! - [`context`]: the [`context::Caller`] (peer and request id) and the gateway's header names.
 //! - [`access_log`]: one structured line per request.
+//! - [`metrics`]: the Prometheus metrics (names, bounded labels, the handles the steps bump).
+//! - [`decision`]: the explained decision of each request (route, checks, upstream attempts)
+//!   and the bounded ring of recent ones.
 //! - [`error`]: every gateway error with its status, reason and side (downstream/upstream).
 //! - [`auth`] (who is calling), [`policy`] (may they), [`identity`] (tell the backend),
 //!   [`ratelimit`] (how often: GCRA in-process or in Redis, the `RateLimit` headers).
@@ -50,22 +56,29 @@
 //! - [`handler`]: the pipeline, in one place.
 //! - [`front_door`]: [`FrontDoor`], what the server runs per request (and what tests drive
 //!   without a socket); [`own_endpoints`]: the gateway's own endpoints.
+//! - [`admin`]: the admin listener, on its own port.
+//! - [`explain`]: which route a request would take and what applies to it, from the
+//!   configuration alone (`gateway explain-route METHOD PATH`).
 //!
 //! A request's path, step by step with the file of each step, is drawn once in
 //! `docs/architecture.md`; [`handler`] runs it in that order.
 
 pub mod access_log;
+pub mod admin;
 pub mod admission;
 pub mod aggregate;
 pub mod auth;
 pub mod config;
 pub mod context;
+pub mod decision;
 pub mod error;
+pub mod explain;
 pub mod forwarded;
 pub mod front_door;
 pub mod handler;
 pub mod identity;
 pub mod limits;
+pub mod metrics;
 pub mod normalize;
 pub mod own_endpoints;
 pub mod policy;
@@ -76,6 +89,7 @@ pub mod state;
 pub mod token_cache;
 pub mod upstream;
 
+pub use admin::Admin;
 pub use config::Config;
 pub use front_door::FrontDoor;
 pub use state::Gateway;
@@ -86,10 +100,12 @@ use shared::{
 };
 use std::{net::SocketAddr, sync::Arc};
 
-/// A gateway bound to its listener, ready to run.
+/// A gateway bound to its listeners (public and admin), ready to run.
 pub struct App {
     server: Server<FrontDoor>,
     front_door: FrontDoor,
+    admin: Admin,
+    admin_router: axum::Router,
 }
 
 /// Validates the configuration, compiles it, and binds the listener (port 0 allowed).
@@ -101,23 +117,40 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
 /// (tests pass a [`shared::clock::ManualClock`] and move it by hand).
 pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<App> {
     let gateway = Gateway::with_clock(&config, clock)?;
-    App::bind(gateway, config.server.listen, config.server.limits.clone()).await
+    App::bind(gateway, &config).await
 }
 
 impl App {
-    /// Starts the health checks of a compiled gateway and binds its listener.
-    pub async fn bind(
-        gateway: Gateway,
-        listen: SocketAddr,
-        limits: ServerLimits,
-    ) -> anyhow::Result<App> {
+    /// Starts the health checks and the metrics upkeep of a compiled gateway and binds its
+    /// listeners: `server.listen` and `admin.listen`.
+    pub async fn bind(gateway: Gateway, config: &Config) -> anyhow::Result<App> {
         let gateway = Arc::new(gateway);
         upstream::probe::spawn(&gateway.upstreams);
-        let front_door = FrontDoor::new(gateway);
+        admin::spawn_upkeep(&gateway);
+        let front_door = FrontDoor::new(Arc::clone(&gateway));
+        let listen = config.server.listen;
+        let limits: ServerLimits = config.server.limits.clone();
         let server = Server::bind_handler(listen, front_door.clone(), limits)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`server.listen`): {e}"))?;
-        Ok(App { server, front_door })
+        let admin_router = admin::router(Arc::clone(&gateway), config);
+        let admin = Admin::bind(gateway, config).await?;
+        Ok(App {
+            server,
+            front_door,
+            admin,
+            admin_router,
+        })
+    }
+
+    /// The admin router, for requests sent in-process (tests), with the same token check.
+    pub fn admin(&self) -> axum::Router {
+        self.admin_router.clone()
+    }
+
+    /// The address the admin listener actually bound.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin.local_addr()
     }
 
     /// The front door the server runs: the same gateway, for requests sent in-process (tests
@@ -131,11 +164,16 @@ impl App {
         self.server.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves both listeners until `shutdown` resolves, then drains in-flight requests.
     pub async fn run_until<F: Future<Output = ()> + Send>(
         self,
         shutdown: F,
     ) -> std::io::Result<()> {
-        self.server.run_until(shutdown).await
+        let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
+        let (public, admin) = tokio::join!(
+            self.server.run_until(shutdown.clone()),
+            self.admin.run_until(shutdown)
+        );
+        public.and(admin)
     }
 }

@@ -1,6 +1,8 @@
 //! `gateway [--config FILE]` runs the gateway; `gateway check-config FILE` only validates a
 //! configuration file (with the `GATEWAY__…` environment applied) and exits non-zero with every
-//! problem, each naming its line, key and fix.
+//! problem, each naming its line, key and fix; `gateway explain-route METHOD PATH [--config
+//! FILE]` prints which route a request would take and which policies apply (the demo
+//! configuration without `--config`), and exits non-zero when the gateway would refuse it.
 
 use gateway::{Config, config::load};
 use std::{path::Path, process::ExitCode};
@@ -12,8 +14,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("check-config") {
-        return Ok(check_config(args.get(1).map(String::as_str)));
+    match args.first().map(String::as_str) {
+        Some("check-config") => return Ok(check_config(args.get(1).map(String::as_str))),
+        Some("explain-route") => return Ok(explain_route(&args[1..])),
+        _ => {}
     }
     runtime()?.block_on(serve())
 }
@@ -38,7 +42,7 @@ async fn serve() -> anyhow::Result<ExitCode> {
     shared::telemetry::init("info");
     let config = Config::load()?;
     let app = gateway::build(config).await?;
-    tracing::info!(address = %app.local_addr(), "gateway listening");
+    tracing::info!(address = %app.local_addr(), admin = %app.admin_addr(), "gateway listening");
     app.run_until(shared::server::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -62,5 +66,38 @@ fn check_config(file: Option<&str>) -> ExitCode {
             eprintln!("{file}: {} problem(s) found", errors.diagnostics.len());
             ExitCode::FAILURE
         }
+    }
+}
+
+fn explain_route(args: &[String]) -> ExitCode {
+    let (method, path) = match args {
+        [method, path, ..] if !method.starts_with("--") => (method, path),
+        _ => {
+            eprintln!("usage: gateway explain-route METHOD PATH [--config FILE]");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match args.iter().position(|a| a == "--config") {
+        None => Config::demo(),
+        Some(at) => {
+            let Some(file) = args.get(at + 1) else {
+                eprintln!("usage: gateway explain-route METHOD PATH [--config FILE]");
+                return ExitCode::from(2);
+            };
+            match load::load(Some(Path::new(file)), load::ENV_PREFIX) {
+                Ok(config) => config,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    let (text, forwarded) = gateway::explain::explain(&config, method, path);
+    print!("{text}");
+    if forwarded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

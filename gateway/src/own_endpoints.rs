@@ -1,48 +1,64 @@
-//! The gateway's own endpoints, answered by the gateway itself and never forwarded:
+//! The gateway's own endpoints on the public port, answered by the gateway itself and never
+//! forwarded:
 //!
 //! - `GET /healthz` — liveness: the process answers; an orchestrator restarts it when it does
 //!   not;
 //! - `GET /readyz` — readiness: it is worth sending traffic, because every upstream has at least
 //!   one usable target — healthy by its active health check (or, without one, accepting a TCP
-//!   connection now) and with its circuit not open. The report names every target's state
-//!   ([`crate::upstream::probe::report`]);
-//! - `GET /ratelimitz` — what the rate limiter has done ([`crate::ratelimit::status`]).
+//!   connection now) and with its circuit not open. A refusal names the upstreams and the state
+//!   of their targets, never their addresses: those are for the admin listener's `/readyz`
+//!   ([`crate::admin`]);
+//! - in demo mode, `GET /gateway/decisions/{id}` — the caller's own decision record: the one
+//!   made for a request that carried the same `Authorization` header ([`crate::decision`]).
+//!   The console uses it to show a student *why*; everyone else asks the admin listener.
 //!
 //! They are served by a small axum [`Router`]; every other request skips it (see
 //! [`crate::front_door`]).
 
-use crate::{ratelimit, state::Gateway, upstream};
-use axum::{Json, Router, extract::State, response::IntoResponse, routing::get};
-use http::StatusCode;
-use serde_json::Value;
+use crate::{admin, context::DECISIONS_PATH, decision::DecisionId, state::Gateway, upstream};
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use http::{HeaderMap, StatusCode, header};
 use shared::{Problem, request_id};
 use std::sync::Arc;
 
-/// The paths answered here.
-pub const PATHS: [&str; 3] = ["/healthz", "/readyz", "/ratelimitz"];
+/// The paths answered here (besides the demo's decision records).
+pub const PATHS: [&str; 2] = ["/healthz", "/readyz"];
 
 /// The router of the own endpoints, with the request-id middleware every answer gets.
 pub fn router(gateway: Arc<Gateway>) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route(PATHS[0], get(healthz))
-        .route(PATHS[1], get(readyz))
-        .route(PATHS[2], get(ratelimitz))
+        .route(PATHS[1], get(readyz));
+    if gateway.demo {
+        router = router.route(&format!("{DECISIONS_PATH}{{id}}"), get(own_decision));
+    }
+    router
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(gateway)
 }
 
-/// 200 `{"status":"ok"}`.
-pub async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({"status": "ok"}))
+/// True for the paths of [`router`] on `gateway`.
+pub fn answers(gateway: &Gateway, path: &str) -> bool {
+    PATHS.contains(&path) || (gateway.demo && path.starts_with(DECISIONS_PATH))
 }
 
-/// 200 `{"status":"ready","upstreams":{…}}` when every upstream has a usable target; 503
-/// problem+json naming those that do not.
-pub async fn readyz(State(gateway): State<Arc<Gateway>>) -> axum::response::Response {
+/// 200 `{"status":"ok"}`.
+pub async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// 200 `{"status":"ready"}` when every upstream has a usable target; 503 problem+json naming
+/// those that do not, with their targets' state by number (`target 1: healthy=false
+/// circuit=open`).
+pub async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
     let (ready, upstreams) = upstream::probe::report(&gateway.upstreams).await;
     if ready {
-        return axum::Json(serde_json::json!({"status": "ready", "upstreams": upstreams}))
-            .into_response();
+        return Json(serde_json::json!({"status": "ready"})).into_response();
     }
     let down: Vec<String> = upstreams
         .as_object()
@@ -54,10 +70,11 @@ pub async fn readyz(State(gateway): State<Arc<Gateway>>) -> axum::response::Resp
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|t| {
+                .enumerate()
+                .map(|(i, t)| {
                     format!(
-                        "{} healthy={} circuit={}",
-                        t["target"].as_str().unwrap_or("?"),
+                        "target {}: healthy={} circuit={}",
+                        i + 1,
                         t["healthy"],
                         t["circuit"].as_str().unwrap_or("?")
                     )
@@ -74,7 +91,22 @@ pub async fn readyz(State(gateway): State<Arc<Gateway>>) -> axum::response::Resp
     .into_response()
 }
 
-/// The rate limiter's counters.
-pub async fn ratelimitz(State(gateway): State<Arc<Gateway>>) -> Json<Value> {
-    Json(ratelimit::status::report(&gateway.limiter))
+/// The caller's own decision record (demo mode): 404 unless it was made for a request with the
+/// same `Authorization` header.
+async fn own_decision(
+    State(gateway): State<Arc<Gateway>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let owner = headers
+        .get(header::AUTHORIZATION)
+        .map(|c| gateway.decisions.owner_of(c.as_bytes()));
+    let record = DecisionId::parse(&id).and_then(|id| {
+        // A record made without credentials has no owner: nobody reads it here.
+        owner.and_then(|owner| gateway.decisions.get(id, Some(owner)))
+    });
+    match record {
+        Some(record) => admin::pretty(&record),
+        None => admin::not_kept(),
+    }
 }

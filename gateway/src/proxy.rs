@@ -20,6 +20,7 @@
 
 use crate::{
     context::Caller,
+    decision::UpstreamCall,
     error::GatewayError,
     forwarded,
     limits::LimitedBody,
@@ -56,6 +57,8 @@ pub struct Forward<'a> {
     pub caller: Caller<'a>,
     /// Most body bytes forwarded.
     pub max_body_bytes: u64,
+    /// Where each upstream attempt is recorded (the request's decision record).
+    pub attempts: &'a mut Vec<UpstreamCall>,
 }
 
 /// Sends the request upstream (through [`call::exchange`]: target choice, circuit breakers,
@@ -121,7 +124,8 @@ pub async fn forward(
         request
     };
     let body = LimitedBody::new(body, how.max_body_bytes);
-    let response = call::exchange(upstream, retryable, upstream.request_timeout, head, body)
+    let timeout = upstream.request_timeout;
+    let response = call::exchange(upstream, retryable, timeout, head, body, how.attempts)
         .await
         .map_err(|failure| GatewayError::from_upstream(failure, &upstream.name))?;
     let (mut head, incoming) = response.into_parts();

@@ -16,7 +16,7 @@
 use crate::config::{AuthMode, Config};
 use http::Method;
 use shared::Role;
-use std::{borrow::Cow, collections::HashMap};
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 /// A set of HTTP methods as a bit mask, so a method check is one AND.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,8 +151,8 @@ impl RoleSet {
 /// One compiled route.
 #[derive(Debug)]
 pub struct Route {
-    /// The configured name (access log).
-    pub name: Box<str>,
+    /// The configured name (access log, metrics; shared with decision records).
+    pub name: Arc<str>,
     /// The prefix it matches.
     pub prefix: Box<str>,
     /// Match only the whole path.

@@ -2,12 +2,13 @@
 //!
 //! Shared read-only by all requests (behind an `Arc`): the route table, the aggregates, the
 //! upstreams with their pools and breakers, the token verifier and its cache, the rate limiter,
-//! and the one clock all of them read. No locks on the hot path; the parts that change
+//! the metrics and the ring of recent decisions, and the one clock all of them read. No locks on the hot path; the parts that change
 //! (breakers, pools, counters) are atomics or short-lived mutexes inside their own types.
 
 use crate::{
-    aggregate::table::Aggregates, auth::Checker, config::Config, forwarded::TrustedProxies,
-    ratelimit::Limiter, routing::RouteTable, token_cache::TokenCache, upstream::Upstream,
+    aggregate::table::Aggregates, auth::Checker, config::Config, decision::Ring,
+    forwarded::TrustedProxies, metrics::Metrics, ratelimit::Limiter, routing::RouteTable,
+    token_cache::TokenCache, upstream::Upstream,
 };
 use shared::{
     Verifier,
@@ -40,6 +41,12 @@ pub struct Gateway {
     pub limiter: Limiter,
     /// The one clock: breakers, rate-limit buckets and the token cache's expiry read it.
     pub clock: SharedClock,
+    /// What the gateway counts (`GET /metrics` on the admin listener).
+    pub metrics: Metrics,
+    /// The most recent decision records (`GET /decisions/{id}`).
+    pub decisions: Ring,
+    /// Demo mode: a caller may read their own decision records on the public port.
+    pub demo: bool,
 }
 
 impl Gateway {
@@ -56,13 +63,27 @@ impl Gateway {
             .auth
             .build()
             .map_err(|e| anyhow::anyhow!("[auth]: {e}"))?;
+        let metrics = Metrics::new(
+            config
+                .routes
+                .iter()
+                .map(|r| r.name.as_str())
+                .chain(config.aggregates.iter().map(|a| a.name.as_str())),
+            config.aggregates.iter().map(|a| a.name.as_str()),
+        );
+        let mut limiter = Limiter::new(config, Arc::clone(&clock))?;
+        limiter.register_metrics(&metrics);
         Ok(Gateway {
             routes: RouteTable::compile(config),
             aggregates: Aggregates::compile(config),
             upstreams: config
                 .upstreams
                 .iter()
-                .map(|u| Upstream::new(u, Arc::clone(&clock)))
+                .map(|u| {
+                    let mut upstream = Upstream::new(u, Arc::clone(&clock));
+                    upstream.metrics = metrics.upstream(&u.name);
+                    upstream
+                })
                 .collect(),
             verifier,
             token_cache: TokenCache::default(),
@@ -70,8 +91,11 @@ impl Gateway {
             max_uri_bytes: config.server.max_uri_bytes,
             max_header_bytes: config.server.limits.max_header_bytes,
             max_body_bytes: config.server.max_body_bytes,
-            limiter: Limiter::new(config, Arc::clone(&clock))?,
+            limiter,
             clock,
+            metrics,
+            decisions: Ring::default(),
+            demo: config.demo,
         })
     }
 

@@ -216,6 +216,9 @@ def gateway_config(port: int, backend_port: int, secret: str | None, jwks: bool)
             "demo = false",
             "[server]",
             f'listen = "127.0.0.1:{port}"',
+            # Several gateways run side by side: each admin listener on a port of its own.
+            "[admin]",
+            'listen = "127.0.0.1:0"',
             *auth,
             "[[upstreams]]",
             'name = "backend"',

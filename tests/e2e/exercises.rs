@@ -4,8 +4,9 @@
 //! In an exercise, a fenced block whose info string is `sh check` is a command a student types;
 //! the `text expect` block right after it is the output the page promises. For each page the
 //! test starts a fresh demo on free ports, runs the page's checked blocks in order in one `bash`
-//! (so `TOKEN=…` set in one block is there in the next), with `localhost:8080`–`8083` pointed at
-//! the test's ports and `jwt` meaning this package's `jwt` binary. Then each promised output is
+//! (so `TOKEN=…` set in one block is there in the next), with `localhost:8080`–`8083` and the
+//! admin listener's `localhost:9080` pointed at the test's ports and `jwt` meaning this
+//! package's `jwt` binary. Then each promised output is
 //! compared with the real one:
 //!
 //! - every non-empty line of the promise (but `...`, which marks an elision) must appear, in
@@ -137,7 +138,8 @@ async fn run_page(demo: &TestDemo, steps: &[Step]) -> Vec<String> {
             .replace("localhost:8080", &a.gateway.to_string())
             .replace("localhost:8081", &a.auth.to_string())
             .replace("localhost:8082", &a.users.to_string())
-            .replace("localhost:8083", &a.billing.to_string());
+            .replace("localhost:8083", &a.billing.to_string())
+            .replace("localhost:9080", &a.admin.to_string());
         script.push_str(&format!("echo '@@step {i}@@'\n{command}\necho\n"));
     }
     let child = tokio::process::Command::new("bash")

@@ -6,6 +6,7 @@ use super::{
     table::{Aggregate, Call},
 };
 use crate::{
+    decision::UpstreamCall,
     error::GatewayError,
     limits::LimitedBody,
     state::Gateway,
@@ -28,7 +29,16 @@ pub async fn run_call(
     started: Instant,
 ) -> Outcome {
     let deadline = started + call.timeout;
-    let attempt = fetch(gateway, aggregate, call, headers, sub, deadline);
+    let mut attempts = Vec::new();
+    let attempt = fetch(
+        gateway,
+        aggregate,
+        call,
+        headers,
+        sub,
+        deadline,
+        &mut attempts,
+    );
     let (status, result) = match tokio::time::timeout_at(deadline.into(), attempt).await {
         Ok(done) => done,
         Err(_elapsed) => (
@@ -43,11 +53,23 @@ pub async fn run_call(
             }),
         ),
     };
+    if status.is_none() && attempts.is_empty() {
+        // Cut off by the deadline before an attempt ended: the record still shows the call.
+        attempts.push(UpstreamCall {
+            upstream: gateway.upstreams[call.upstream].name.clone(),
+            target: None,
+            status: None,
+            outcome: "timeout",
+            latency: started.elapsed(),
+            retry: false,
+        });
+    }
     Outcome {
         index,
         status,
         latency: started.elapsed(),
         result,
+        attempts,
     }
 }
 
@@ -59,6 +81,7 @@ async fn fetch(
     headers: &HeaderMap,
     sub: Option<&str>,
     deadline: Instant,
+    attempts: &mut Vec<UpstreamCall>,
 ) -> (Option<u16>, Result<Value, CallFailure>) {
     let upstream = &gateway.upstreams[call.upstream];
     let path = match sub {
@@ -89,7 +112,7 @@ async fn fetch(
         .request_timeout
         .min(deadline.saturating_duration_since(Instant::now()));
     let empty = LimitedBody::new(Body::empty(), 0);
-    let response = match call::exchange(upstream, true, timeout, head, empty).await {
+    let response = match call::exchange(upstream, true, timeout, head, empty, attempts).await {
         Ok(response) => response,
         Err(f) => {
             let error = GatewayError::from_upstream(f, &upstream.name);

@@ -58,6 +58,7 @@ use crate::{
     access_log::Trace,
     admission::{self, Guard},
     context::Caller,
+    decision::UpstreamCall,
     error::GatewayError,
     forwarded,
     routing::MethodSet,
@@ -107,6 +108,8 @@ pub struct Outcome {
     pub latency: Duration,
     /// The section, or why there is none.
     pub result: Result<Value, CallFailure>,
+    /// Its upstream attempts, for the decision record.
+    pub attempts: Vec<UpstreamCall>,
 }
 
 /// Answers `request` with `aggregate`: admit it, run the calls, merge.
@@ -164,17 +167,19 @@ pub async fn serve<'g>(
         })
         .collect();
     let mut outcomes: Vec<Option<Outcome>> = (0..aggregate.calls.len()).map(|_| None).collect();
-    while let Some(outcome) = running.next().await {
+    while let Some(mut outcome) = running.next().await {
         let call = &aggregate.calls[outcome.index];
+        let calls = &mut trace.decision.upstream_calls;
+        calls.append(&mut outcome.attempts);
         if call.required
             && let Err(failure) = &outcome.result
         {
             // Fail fast: the answer is decided, the other calls are cancelled by the drop.
             drop(running);
             return Err(GatewayError::AggregateCallFailed {
-                aggregate: aggregate.name.clone(),
+                aggregate: aggregate.name.as_ref().into(),
                 key: call.key.clone(),
-                upstream: gateway.upstreams[call.upstream].name.clone(),
+                upstream: gateway.upstreams[call.upstream].name.as_ref().into(),
                 status: failure.status,
                 reason: failure.reason,
                 detail: failure.detail.clone(),
@@ -183,6 +188,10 @@ pub async fn serve<'g>(
         let index = outcome.index;
         outcomes[index] = Some(outcome);
     }
+    let partial = outcomes
+        .iter()
+        .any(|o| o.as_ref().is_none_or(|o| o.result.is_err()));
+    gateway.metrics.aggregate(&aggregate.name, partial);
     let mut response = merge::merge(gateway, aggregate, outcomes, started.elapsed());
     admitted.verdict.annotate(response.headers_mut());
     Ok(response)

@@ -7,7 +7,7 @@ use crate::{
     config::{AggregateConfig, AuthMode, Config},
     routing::RoleSet,
 };
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 /// One compiled call.
 #[derive(Debug)]
@@ -28,7 +28,7 @@ pub struct Call {
 #[derive(Debug)]
 pub struct Aggregate {
     /// Name (access log).
-    pub name: Box<str>,
+    pub name: Arc<str>,
     /// Whether a token is required.
     pub auth: AuthMode,
     /// The roles it accepts.

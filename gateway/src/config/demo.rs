@@ -6,10 +6,12 @@
 //! addresses; `tests/demo.rs` keeps the three in step.
 
 use super::{
-    AggregateConfig, AuthMode, CallConfig, Config, RouteConfig, ServerConfig, UpstreamConfig,
+    AdminConfig, AggregateConfig, AuthMode, CallConfig, Config, RouteConfig, ServerConfig,
+    UpstreamConfig,
     rate_limits::{Backend, KeyPart, OnRedisError, Per, QuotaConfig, QuotaPer, RateLimitConfig},
 };
 use shared::VerifierConfig;
+use std::net::SocketAddr;
 
 impl Config {
     /// The demo: the routes of the README's diagram to the three services on 8081–8083, the
@@ -53,6 +55,13 @@ impl Config {
             rate_limits,
             quotas,
             redis: None,
+            // On loopback, at a port the OS chooses: tests start many demo gateways at once.
+            // The demo launcher (`src/lib.rs`) puts it on 9080; `gateway.demo.toml` leaves the
+            // default, 127.0.0.1:9080 — the one place where the file and this function differ.
+            admin: AdminConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                token: None,
+            },
             upstreams: vec![
                 upstream("auth", 8081),
                 upstream("users", 8082),

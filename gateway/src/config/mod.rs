@@ -61,6 +61,7 @@ pub use rate_limits::{
     Backend, KeyPart, OnRedisError, Per, QuotaConfig, QuotaPer, RateLimitConfig, RedisConfig,
 };
 
+use secrecy::SecretString;
 use serde::Deserialize;
 use shared::{VerifierConfig, server::ServerLimits};
 use std::net::SocketAddr;
@@ -100,6 +101,37 @@ pub struct Config {
     /// The Redis server that `backend = "redis"` policies share.
     #[serde(default)]
     pub redis: Option<RedisConfig>,
+    /// The admin listener: metrics, the loaded configuration, decisions (`[admin]`).
+    #[serde(default)]
+    pub admin: AdminConfig,
+}
+
+/// `[admin]`: the operators' listener (`/metrics`, `/routes`, `/upstreams`, `/decisions/{id}`,
+/// detailed `/readyz`, `/ratelimitz`), apart from the public port so that a firewall, not a
+/// route, keeps clients away from it.
+///
+/// ```toml
+/// [admin]
+/// listen = "127.0.0.1:9080"    # loopback: only this host can ask
+/// token = "…"                  # required when `listen` is not a loopback address
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Where the admin listener binds. Loopback by default; port 0 lets the OS choose.
+    pub listen: SocketAddr,
+    /// A bearer token every admin request must carry (`Authorization: Bearer …`). Optional on
+    /// loopback; a non-loopback `listen` without it is refused at start.
+    pub token: Option<SecretString>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9080)),
+            token: None,
+        }
+    }
 }
 
 /// `[server]`: the listener and the limits on what one client may send.

@@ -38,6 +38,7 @@ use crate::{
     config::{Backend, Config, KeyPart, OnRedisError},
     error::GatewayError,
     forwarded::{Peer, TrustedProxies},
+    metrics::{Metrics, RateDecision},
 };
 use axum::body::Body;
 use gcra::Outcome;
@@ -129,6 +130,21 @@ impl Limiter {
             .collect()
     }
 
+    /// Gives every policy its decision counters (`gateway_ratelimit_decisions_total`).
+    pub fn register_metrics(&mut self, metrics: &Metrics) {
+        for policy in &mut self.policies {
+            policy.metrics = metrics.policy(&policy.name);
+        }
+    }
+
+    /// The names of the policies attached to `route`, in the order they are checked.
+    pub fn policy_names(&self, route: &str) -> Vec<&str> {
+        self.for_route(route)
+            .iter()
+            .map(|&i| &*self.policies[i].name)
+            .collect()
+    }
+
     /// The policies attached to a route (empty: the route is not limited).
     pub fn for_route(&self, route: &str) -> &[usize] {
         self.routes.get(route).map_or(&[], Vec::as_slice)
@@ -184,10 +200,12 @@ impl Limiter {
                     Err(_) => match policy.on_redis_error {
                         OnRedisError::Open => {
                             self.stats.failed_open.fetch_add(1, Ordering::Relaxed);
+                            policy.metrics.decided(RateDecision::FailedOpen);
                             None
                         }
                         OnRedisError::Closed => {
                             self.stats.failed_closed.fetch_add(1, Ordering::Relaxed);
+                            policy.metrics.decided(RateDecision::FailedClosed);
                             return Err(GatewayError::RateLimiterUnavailable {
                                 policy: policy.name.clone(),
                             });
@@ -196,6 +214,14 @@ impl Limiter {
                 },
             };
             verdict.policies.push((policy, outcome));
+            if let Some(outcome) = outcome {
+                let decision = if outcome.allowed {
+                    RateDecision::Allowed
+                } else {
+                    RateDecision::Limited
+                };
+                policy.metrics.decided(decision);
+            }
             if let Some(outcome) = outcome
                 && !outcome.allowed
             {
@@ -221,6 +247,14 @@ pub struct Verdict<'l> {
 }
 
 impl Verdict<'_> {
+    /// The policies checked, by name, each with `true` when it was counted and `false` when it
+    /// failed open.
+    pub fn policies(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.policies
+            .iter()
+            .map(|(policy, outcome)| (&*policy.name, outcome.is_some()))
+    }
+
     /// Adds `RateLimit-Policy` and `RateLimit` (nothing when the route is not limited).
     pub fn annotate(&self, headers: &mut HeaderMap) {
         headers::annotate(&self.policies, headers);

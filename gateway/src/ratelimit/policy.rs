@@ -4,7 +4,10 @@
 //! the limiter itself all read it, and it reads only the configuration.
 
 use super::gcra::Gcra;
-use crate::config::{Backend, KeyPart, OnRedisError, RateLimitConfig};
+use crate::{
+    config::{Backend, KeyPart, OnRedisError, RateLimitConfig},
+    metrics::PolicyMetrics,
+};
 
 /// One compiled policy.
 #[derive(Debug)]
@@ -23,6 +26,8 @@ pub struct Policy {
     pub backend: Backend,
     /// What happens when Redis fails.
     pub on_redis_error: OnRedisError,
+    /// Its decision counters (nothing is counted until the gateway registers them).
+    pub metrics: PolicyMetrics,
 }
 
 impl Policy {
@@ -36,6 +41,7 @@ impl Policy {
             key: config.key.clone(),
             backend: config.backend,
             on_redis_error: config.on_redis_error,
+            metrics: PolicyMetrics::default(),
         }
     }
 }

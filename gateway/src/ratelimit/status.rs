@@ -1,5 +1,5 @@
-//! What the rate limiter has done, for operators and tests (`GET /ratelimitz` shows it). Counts
-//! only (no keys: they name users and addresses).
+//! What the rate limiter has done, for operators and tests (`GET /ratelimitz` on the admin
+//! listener shows it). Counts only (no keys: they name users and addresses).
 //!
 //! ```json
 //! {"redis": {"configured": true, "errors": 3}, "failed_open": 2, "failed_closed": 1,

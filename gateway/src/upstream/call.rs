@@ -2,16 +2,22 @@
 //! breaker, and retry when the [`retry`](super::retry) policy and budget allow.
 //!
 //! The proxy and the aggregates both call [`exchange`], so a dashboard call gets the same load
-//! balancing, circuit breaking and retries as a proxied request.
+//! balancing, circuit breaking and retries as a proxied request — and the same record: every
+//! attempt is counted in the upstream's metrics and written to the request's decision record
+//! (target, status, latency), here and nowhere else.
 
 use super::{
     ProxyBody, Target, Upstream,
     failure::{ClientBody, Failure},
     pool::{PooledBody, SendError},
 };
-use crate::limits::{BodyError, LimitedBody};
+use crate::{
+    decision::UpstreamCall,
+    limits::{BodyError, LimitedBody},
+    metrics::UpstreamOutcome,
+};
 use http::{Request, Response};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What to do with a failure or response: the decision, separated so it can be read at once.
 enum Last {
@@ -25,13 +31,14 @@ enum Last {
 /// send an empty body. A request that never left (its target refused the connection) is not
 /// built again for the next target, so `head` is called a second time only to retry a status
 /// listed in `retry.statuses`. `timeout` bounds each attempt, connecting included, up to the
-/// response head.
+/// response head. Each attempt is appended to `attempts`.
 pub async fn exchange(
     upstream: &Upstream,
     retryable: bool,
     timeout: Duration,
     mut head: impl FnMut(&Target) -> Request<()>,
     body: ProxyBody,
+    attempts: &mut Vec<UpstreamCall>,
 ) -> Result<Response<PooledBody>, Failure> {
     upstream.retry.deposit();
     let mut body = Some(body);
@@ -49,6 +56,17 @@ pub async fn exchange(
         let lease = match upstream.lease(excluded) {
             Ok(lease) => lease,
             Err(_) => {
+                if last.is_none() {
+                    upstream.metrics.attempt(UpstreamOutcome::CircuitOpen, None);
+                    attempts.push(UpstreamCall {
+                        upstream: upstream.name.clone(),
+                        target: None,
+                        status: None,
+                        outcome: UpstreamOutcome::CircuitOpen.as_str(),
+                        latency: Duration::ZERO,
+                        retry: false,
+                    });
+                }
                 return match last {
                     None => Err(Failure::CircuitOpen),
                     Some(Last::Failure(failure)) => Err(failure),
@@ -86,9 +104,23 @@ pub async fn exchange(
                 }
             }
         };
+        let started = Instant::now();
         let outcome = tokio::time::timeout(timeout, attempt).await;
+        let mut record = |status: Option<u16>, outcome: UpstreamOutcome| {
+            let latency = started.elapsed();
+            upstream.metrics.attempt(outcome, Some(latency));
+            attempts.push(UpstreamCall {
+                upstream: upstream.name.clone(),
+                target: Some(lease.target().authority.clone()),
+                status,
+                outcome: outcome.as_str(),
+                latency,
+                retry: last.is_some(),
+            });
+        };
         match outcome {
             Err(_elapsed) => {
+                record(None, UpstreamOutcome::Timeout);
                 lease.failed();
                 tracing::warn!(upstream = %upstream.name, target = index, "upstream timed out");
                 // Not retried: the target may still be working on it.
@@ -98,6 +130,7 @@ pub async fn exchange(
             }
             Ok(Ok(response)) => {
                 let status = response.status().as_u16();
+                record(Some(status), UpstreamOutcome::Status(status / 100));
                 if matches!(status, 502..=504) {
                     lease.failed();
                 } else {
@@ -105,6 +138,7 @@ pub async fn exchange(
                 }
                 if upstream.retry.retries_status(status) && may_retry(retries_left) {
                     tracing::info!(upstream = %upstream.name, target = index, status, "retrying");
+                    upstream.metrics.retry();
                     retries_left -= 1;
                     excluded |= 1 << index;
                     last = Some(Last::Response(response));
@@ -114,9 +148,11 @@ pub async fn exchange(
             }
             Ok(Err(error)) => {
                 if let Some(client) = client_body_error(&error) {
-                    // The client's fault: the lease is dropped without blaming the target.
+                    // The client's fault: the lease is dropped without blaming the target (nor
+                    // counting the attempt against it).
                     return Err(Failure::ClientBody(client));
                 }
+                record(None, UpstreamOutcome::Unavailable);
                 lease.failed();
                 let connect = error.is_connect();
                 tracing::warn!(
@@ -128,6 +164,7 @@ pub async fn exchange(
                 );
                 // Only a failed connection proves the request never reached the target.
                 if connect && may_retry(retries_left) {
+                    upstream.metrics.retry();
                     retries_left -= 1;
                     excluded |= 1 << index;
                     last = Some(Last::Failure(Failure::Unavailable { connect }));

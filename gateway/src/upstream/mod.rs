@@ -37,6 +37,7 @@ pub use target::{MAX_TARGETS, Target};
 use crate::{
     config::{HealthCheckConfig, UpstreamConfig},
     limits::LimitedBody,
+    metrics::UpstreamMetrics,
 };
 use breaker::{Admission, Breaker};
 use pool::ConnectionPool;
@@ -70,8 +71,8 @@ pub struct TargetState {
 /// One upstream: its targets, their connections, its policies.
 #[derive(Debug)]
 pub struct Upstream {
-    /// The configured name (access log, errors).
-    pub name: Box<str>,
+    /// The configured name (access log, errors; shared with decision records).
+    pub name: Arc<str>,
     targets: Vec<TargetState>,
     balancer: balancer::Balancer,
     /// From sending the request to the response head; past it → 504.
@@ -80,6 +81,9 @@ pub struct Upstream {
     pub retry: retry::RetryPolicy,
     /// Active health checks, if configured.
     pub health_check: Option<HealthCheckConfig>,
+    /// Its attempt, latency and retry metrics (nothing is counted until the gateway registers
+    /// them).
+    pub metrics: UpstreamMetrics,
     clock: SharedClock,
 }
 
@@ -120,6 +124,7 @@ impl Upstream {
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             retry: retry::RetryPolicy::new(&config.retry),
             health_check: config.health_check.clone(),
+            metrics: UpstreamMetrics::default(),
             clock,
         }
     }

@@ -4,9 +4,11 @@
 mod aggregation;
 mod auth;
 mod cli;
+mod explain;
 mod failures;
 mod headers;
 mod helpers;
+mod observability;
 mod ratelimit;
 mod raw;
 mod redis;

@@ -182,7 +182,7 @@ async fn when_redis_stops_each_policy_fails_open_or_closed_as_configured() {
             &[name],
         ));
     }
-    let gw = TestGateway::serve_with(echo, config).await;
+    let gw = crate::observability::AdminGateway::start_with(echo, config).await;
 
     for path in ["/api/open/x", "/api/closed/x"] {
         let response = gw.get(path).send().await.unwrap();
@@ -209,9 +209,9 @@ async fn when_redis_stops_each_policy_fails_open_or_closed_as_configured() {
         "{body}"
     );
 
-    // Counted.
+    // Counted (on the admin listener).
     let status: Value = gw
-        .get("/ratelimitz")
+        .admin("/ratelimitz")
         .send()
         .await
         .unwrap()

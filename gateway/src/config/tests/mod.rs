@@ -3,6 +3,7 @@
 //! A file per section of the configuration, as in `validate/`, over one valid file ([`base`])
 //! that each test splices its mistake into.
 
+mod admin;
 mod aggregates;
 mod auth;
 mod demo;

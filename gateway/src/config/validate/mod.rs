@@ -11,10 +11,12 @@
 //! by [`validate`]:
 //!
 //! - [`server`], [`auth`], [`trusted_proxies`], [`upstreams`], [`routes`], [`rate_limits`]
-//!   (`[[rate_limits]]`, `[[quotas]]`, `[redis]` and the lists that name them), [`aggregates`];
+//!   (`[[rate_limits]]`, `[[quotas]]`, `[redis]` and the lists that name them), [`aggregates`],
+//!   [`admin`];
 //! - below them, [`common`]: the checks several sections share (names, paths, roles, upstream
 //!   references), and [`report`]: the [`Report`] every check writes to.
 
+pub mod admin;
 pub mod aggregates;
 pub mod auth;
 pub mod common;
@@ -38,5 +40,6 @@ pub fn validate(config: &Config, at: &Locator<'_>) -> Vec<Diagnostic> {
     routes::check(config, &mut report);
     rate_limits::check(config, &mut report);
     aggregates::check(config, &mut report);
+    admin::check(config, &mut report);
     report.into_diagnostics()
 }

@@ -1,0 +1,219 @@
+//! The admin listener: what operators (and students) may ask the gateway about itself, on a
+//! port of its own — `127.0.0.1:9080` unless `[admin] listen` says otherwise.
+//!
+//! | path | what |
+//! |---|---|
+//! | `GET /metrics` | Prometheus text format ([`crate::metrics`]) |
+//! | `GET /routes` | the loaded routes, aggregates and rate-limit policies; the `[auth]` section with its secret redacted |
+//! | `GET /upstreams` | every target's address, health, circuit state and requests in flight |
+//! | `GET /readyz` | readiness, naming every target (the public `/readyz` says only ready or not) |
+//! | `GET /ratelimitz` | the rate limiter's counters |
+//! | `GET /decisions` | the most recent decision records, newest first (id, route, status, reason) |
+//! | `GET /decisions/{id}` | one decision record: route, checks in order, upstream attempts ([`crate::decision`]) |
+//!
+//! Why a separate listener: these answers name internal addresses and show what other callers
+//! did, so they must not be reachable where clients are. A port of its own lets a firewall (or
+//! loopback) keep it private, and no route of the public configuration can expose it by
+//! mistake. On loopback no token is needed; anywhere else `[admin] token` is required (the
+//! configuration is refused without it) and every request must carry
+//! `Authorization: Bearer <token>`, else 401.
+//!
+//! # Layout
+//!
+//! - this file: [`router`] (the paths above and the token check) and [`Admin`] (the listener);
+//! - [`report`]: the JSON views of the configuration and the metrics refreshed at a scrape.
+
+pub mod report;
+
+use crate::{config::Config, decision::DecisionId, ratelimit, state::Gateway, upstream};
+use axum::{
+    Json, Router,
+    extract::{Path, Request, State},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use http::{HeaderValue, StatusCode, header};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use shared::{
+    Problem,
+    server::{Server, ServerLimits},
+};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Weak},
+    time::Duration,
+};
+
+/// What the admin handlers share.
+#[derive(Clone)]
+struct AdminState {
+    gateway: Arc<Gateway>,
+    /// The configuration as `/routes` shows it (secrets redacted), built once.
+    loaded: Arc<Value>,
+}
+
+/// The admin router for `gateway` loaded from `config`: every path, behind the token check when
+/// `[admin] token` is set.
+pub fn router(gateway: Arc<Gateway>, config: &Config) -> Router {
+    let state = AdminState {
+        gateway,
+        loaded: Arc::new(report::loaded(config)),
+    };
+    let token = config.admin.token.clone().map(Arc::new);
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/routes", get(routes))
+        .route("/upstreams", get(upstreams))
+        .route("/readyz", get(readyz))
+        .route("/ratelimitz", get(ratelimitz))
+        .route("/decisions", get(recent_decisions))
+        .route("/decisions/{id}", get(decision))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            require_token(token.clone(), request, next)
+        }))
+        .with_state(state)
+}
+
+/// 401 unless the request carries the admin token (when one is configured). The comparison
+/// takes the same time wherever the first difference is, so the token cannot be guessed byte by
+/// byte from response times.
+async fn require_token(token: Option<Arc<SecretString>>, request: Request, next: Next) -> Response {
+    if let Some(token) = token {
+        let sent = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+        let expected = token.expose_secret().as_bytes();
+        let matches = sent.is_some_and(|sent| {
+            use subtle::ConstantTimeEq;
+            bool::from(sent.ct_eq(expected))
+        });
+        if !matches {
+            return Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "admin_token_required",
+                "the admin listener needs `Authorization: Bearer <admin token>` ([admin] token)",
+            )
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Prometheus's text format (version 0.0.4), with the health and circuit gauges read now.
+async fn metrics(State(admin): State<AdminState>) -> Response {
+    report::refresh_gauges(&admin.gateway).await;
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        admin.gateway.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn routes(State(admin): State<AdminState>) -> Json<Value> {
+    Json((*admin.loaded).clone())
+}
+
+async fn upstreams(State(admin): State<AdminState>) -> Json<Value> {
+    let (_, upstreams) = upstream::probe::report(&admin.gateway.upstreams).await;
+    Json(upstreams)
+}
+
+/// 200 or 503, with every target's address and state.
+async fn readyz(State(admin): State<AdminState>) -> Response {
+    let (ready, upstreams) = upstream::probe::report(&admin.gateway.upstreams).await;
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = if ready { "ready" } else { "not_ready" };
+    (
+        status,
+        Json(json!({"status": word, "upstreams": upstreams})),
+    )
+        .into_response()
+}
+
+async fn ratelimitz(State(admin): State<AdminState>) -> Json<Value> {
+    Json(ratelimit::status::report(&admin.gateway.limiter))
+}
+
+async fn recent_decisions(State(admin): State<AdminState>) -> Json<Value> {
+    Json(json!({"decisions": admin.gateway.decisions.recent(100)}))
+}
+
+async fn decision(State(admin): State<AdminState>, Path(id): Path<String>) -> Response {
+    match DecisionId::parse(&id).and_then(|id| admin.gateway.decisions.get(id, None)) {
+        Some(record) => pretty(&record),
+        None => not_kept(),
+    }
+}
+
+/// A decision record as indented JSON: one fact per line, for a person reading `curl`'s output.
+pub fn pretty(record: &Value) -> Response {
+    let text = serde_json::to_string_pretty(record).unwrap_or_default();
+    let json = HeaderValue::from_static("application/json");
+    ([(header::CONTENT_TYPE, json)], text + "\n").into_response()
+}
+
+/// 404 for a decision id that is not (or no longer) in the ring.
+pub fn not_kept() -> Response {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "decision_not_found",
+        "no decision record with this id: it is not one, or it has been pushed out by newer ones",
+    )
+    .into_response()
+}
+
+/// The admin listener, bound.
+pub struct Admin {
+    server: Server<Router>,
+}
+
+impl Admin {
+    /// Binds `[admin] listen` to serve [`router`].
+    pub async fn bind(gateway: Arc<Gateway>, config: &Config) -> anyhow::Result<Admin> {
+        let listen = config.admin.listen;
+        let server = Server::bind(listen, router(gateway, config), ServerLimits::default())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`admin.listen`): {e}"))?;
+        Ok(Admin { server })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn run_until<F: Future<Output = ()> + Send>(
+        self,
+        shutdown: F,
+    ) -> std::io::Result<()> {
+        self.server.run_until(shutdown).await
+    }
+}
+
+/// Folds histogram samples into their buckets every few seconds, so that they do not pile up
+/// between two scrapes (or forever, when nobody scrapes). Stops with the gateway.
+pub fn spawn_upkeep(gateway: &Arc<Gateway>) {
+    let gateway: Weak<Gateway> = Arc::downgrade(gateway);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let Some(gateway) = gateway.upgrade() else {
+                return;
+            };
+            gateway.metrics.run_upkeep();
+        }
+    });
+}
