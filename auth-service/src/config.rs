@@ -245,6 +245,23 @@ mod tests {
         assert_eq!(config.server, ServerConfig::default());
     }
 
+    /// The example client's secret is written next to it, and its hash really is that secret's.
+    #[test]
+    fn the_example_clients_secret_is_the_one_its_comment_gives() {
+        use argon2::{Argon2, PasswordHash, PasswordVerifier};
+        let text = std::fs::read_to_string(example()).unwrap();
+        assert!(text.contains("printf %s 'example-reporting-secret' | auth-service hash-secret"));
+        let config = Config::load_file(&example()).unwrap();
+        let hash = config.clients[0]
+            .secret_hash
+            .as_deref()
+            .expect("a secret hash");
+        let hash = PasswordHash::new(hash).expect("a PHC string");
+        Argon2::default()
+            .verify_password(b"example-reporting-secret", &hash)
+            .expect("the documented secret matches the example hash");
+    }
+
     #[test]
     fn a_misspelt_key_is_refused_by_name() {
         let dir = std::env::temp_dir().join(format!("auth-cfg-{}", uuid::Uuid::new_v4()));
