@@ -189,7 +189,7 @@ pub struct ClientConfig {
     /// clients only.
     #[serde(default)]
     pub secret_hash: Option<String>,
-    /// Scopes the client may be granted.
+    /// Scopes its `client_credentials` tokens may carry (the user grants offer `user_scopes`).
     #[serde(default)]
     pub scopes: Vec<String>,
     /// Grant types the client may use: `client_credentials` (the default; confidential clients

@@ -21,7 +21,8 @@
 //! - [`clients`]: the OAuth clients (public or confidential), checked at start; the reserved
 //!   first-party client of `/auth/*`; the demo clients.
 //! - [`accounts`]: registration, login (throttle + constant-time unknown user), demo seed.
-//! - [`store`]: users and refresh tokens in SQLite or Postgres (sqlx `Any`, one set of migrations).
+//! - [`store`]: users, refresh tokens and access-token records in SQLite or Postgres (sqlx
+//!   `Any`, one set of migrations).
 //! - [`routes`]: `auth` (JSON API), `oauth` (RFC 6749 `token`, RFC 7009 `revoke`, RFC 7662
 //!   `introspect`, each through `client_auth`), `well_known` (JWKS, RFC 8414 metadata).
 //! - [`error`]: [`error::AuthError`] and the problem+json each variant becomes.
@@ -32,8 +33,9 @@
 //! A login travels: `shared::server` → `service_kit::stack` (request id, trace, panic guard,
 //! body limit) → `routes::auth::login` ([`shared::AppJson`] parses the body) →
 //! [`accounts::authenticate`] (throttle, store, argon2 on the blocking pool) →
-//! [`refresh::start_session`] (refresh token stored as a hash) → [`tokens::TokenIssuer::issue`]
-//! (JWT signed with the newest key) → 200 with `Cache-Control: no-store`.
+//! [`refresh::start_session`] (refresh token stored as a hash, bound to the first-party client) →
+//! [`access::issue`] ([`tokens::TokenIssuer::issue`] signs with the newest key; the `jti` is
+//! recorded) → 200 with `Cache-Control: no-store`.
 //!
 //! A token request travels: the kit's stack → `routes::oauth::token` (`Params` parses the form)
 //! → `routes::oauth::client_auth` (Basic, body or bare `client_id`; per-client throttle; argon2)

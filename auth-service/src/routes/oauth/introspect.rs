@@ -8,7 +8,9 @@
 //! is just `{"active": false}` (§2.2), whatever the reason.
 //!
 //! Access tokens are active while their signature verifies, `exp` is ahead and their `jti` was
-//! not revoked ([`crate::access`]); refresh tokens while they are unused, unrevoked and unexpired.
+//! not revoked ([`crate::access`]); their `token_type` is `Bearer`. Refresh tokens are active
+//! while unused, unrevoked and unexpired; RFC 6749 gives them no token type, so theirs says
+//! `refresh_token`. An access token issued before `jti`s were recorded is reported inactive.
 
 use super::{OAuthError, Params, client_auth};
 use crate::{AppState, error::AuthError, refresh::hash_token, routes::no_store};

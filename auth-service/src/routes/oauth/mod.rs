@@ -10,7 +10,7 @@
 //! Every request names its client ([`client_auth`]): a confidential client authenticates with
 //! HTTP Basic (§2.3.1, the preferred way) or with `client_id` and `client_secret` in the body,
 //! never both; a public client sends `client_id` alone. Requests are
-//! `application/x-www-form-urlencoded` (§3.2), each parameter at most once ([`Params`]). Errors
+//! `application/x-www-form-urlencoded` (§3.2), each parameter at most once (`Params`). Errors
 //! follow §5.2: JSON `{"error", "error_description"}` ([`OAuthError`]), not problem+json, because
 //! OAuth client libraries parse exactly that. One extension: a throttled password grant or client
 //! answers 429 `too_many_attempts` with `Retry-After`.
