@@ -53,7 +53,7 @@ pub struct Config {
     pub signing: SigningConfig,
     /// Failed-login throttling.
     pub throttle: ThrottleConfig,
-    /// OAuth 2.0 clients allowed to use the token endpoint with their own credentials.
+    /// OAuth 2.0 clients of the token endpoint (checked at start by [`crate::clients`]).
     pub clients: Vec<ClientConfig>,
 }
 
@@ -168,21 +168,51 @@ impl Default for ThrottleConfig {
     }
 }
 
-/// One entry of `[[clients]]`: a machine client of the OAuth token endpoint.
+/// One entry of `[[clients]]`: an application that asks the OAuth token endpoint for tokens.
+///
+/// Two kinds (RFC 6749 §2.1): a **confidential** client can keep a secret (a server-side job) and
+/// authenticates with it; a **public** client cannot (a browser or mobile app, whose code anyone
+/// can read), so it has no secret and only *identifies* itself with `client_id`. What keeps a
+/// public client safe is what it may do: only the grants listed here.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientConfig {
-    /// The client's public identifier (becomes `sub` and `name` of its tokens).
+    /// The client's public identifier (becomes `sub` and `name` of its `client_credentials`
+    /// tokens).
     pub client_id: String,
+    /// `"public"` or `"confidential"`. Optional: a client with a `secret_hash` is confidential,
+    /// one without is public.
+    #[serde(rename = "type", default)]
+    pub client_type: Option<ClientType>,
     /// The argon2 hash of the client secret (a `$argon2id$…` string; make one with
-    /// `auth-service hash-secret`, which reads the secret from standard input).
-    pub secret_hash: String,
-    /// Scopes the client may be granted.
+    /// `auth-service hash-secret`, which reads the secret from standard input). Confidential
+    /// clients only.
+    #[serde(default)]
+    pub secret_hash: Option<String>,
+    /// Scopes its `client_credentials` tokens may carry (the user grants offer `user_scopes`).
     #[serde(default)]
     pub scopes: Vec<String>,
-    /// Grant types the client may use: `client_credentials` (default), `password`, `refresh_token`.
+    /// Grant types the client may use: `client_credentials` (the default; confidential clients
+    /// only), `password`, `refresh_token`, `authorization_code`.
     #[serde(default = "default_grant_types")]
     pub grant_types: Vec<String>,
+    /// Where the authorization endpoint may send the browser back (`authorization_code`). Stored
+    /// and checked for form at start; the authorization endpoint itself is not served yet.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// May call `POST /oauth/introspect` (RFC 7662). Confidential clients only.
+    #[serde(default)]
+    pub introspect: bool,
+}
+
+/// The two client types of RFC 6749 §2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientType {
+    /// Cannot keep a secret; identifies itself with `client_id` alone.
+    Public,
+    /// Authenticates with its secret.
+    Confidential,
 }
 
 fn default_grant_types() -> Vec<String> {
@@ -207,8 +237,29 @@ mod tests {
         assert_eq!(config.signing.keys[0].alg, KeyAlgorithm::RS256);
         assert_eq!(config.throttle.max_failures, 5);
         assert_eq!(config.clients[0].grant_types, ["client_credentials"]);
-        argon2::PasswordHash::new(&config.clients[0].secret_hash).expect("a PHC string");
+        let hash = config.clients[0]
+            .secret_hash
+            .as_deref()
+            .expect("a secret hash");
+        argon2::PasswordHash::new(hash).expect("a PHC string");
         assert_eq!(config.server, ServerConfig::default());
+    }
+
+    /// The example client's secret is written next to it, and its hash really is that secret's.
+    #[test]
+    fn the_example_clients_secret_is_the_one_its_comment_gives() {
+        use argon2::{Argon2, PasswordHash, PasswordVerifier};
+        let text = std::fs::read_to_string(example()).unwrap();
+        assert!(text.contains("printf %s 'example-reporting-secret' | auth-service hash-secret"));
+        let config = Config::load_file(&example()).unwrap();
+        let hash = config.clients[0]
+            .secret_hash
+            .as_deref()
+            .expect("a secret hash");
+        let hash = PasswordHash::new(hash).expect("a PHC string");
+        Argon2::default()
+            .verify_password(b"example-reporting-secret", &hash)
+            .expect("the documented secret matches the example hash");
     }
 
     #[test]

@@ -43,6 +43,10 @@ pub enum AuthError {
     /// 401 `refresh_token_revoked`: the token's family was revoked (logout or detected reuse).
     #[error("refresh token revoked")]
     RefreshRevoked,
+    /// 401 `refresh_token_wrong_client`: the token was issued to another client (an OAuth client's
+    /// token at `/auth/refresh`, or the reverse); its family is revoked.
+    #[error("refresh token issued to another client")]
+    RefreshWrongClient,
     /// 403 `refresh_token_not_yours`: logout with someone else's refresh token.
     #[error("refresh token belongs to another user")]
     NotYourToken,
@@ -117,6 +121,11 @@ impl From<AuthError> for Problem {
             AuthError::RefreshRevoked => Problem::unauthorized(
                 "refresh_token_revoked",
                 "the session of this refresh token was ended; log in again",
+            ),
+            AuthError::RefreshWrongClient => Problem::unauthorized(
+                "refresh_token_wrong_client",
+                "this refresh token was issued to another application; as a precaution every \
+                 token of its session is now revoked: log in again",
             ),
             AuthError::NotYourToken => Problem::forbidden(
                 "refresh_token_not_yours",

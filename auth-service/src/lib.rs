@@ -2,21 +2,29 @@
 //!
 //! The gateway verifies tokens; this service *issues* them. A user logs in with e-mail and
 //! password and receives a short-lived JWT access token (the lecture's `{"alg":"HS256"}` token by
-//! default) plus an opaque refresh token that can be rotated and revoked. Machine clients get
-//! tokens through the standard OAuth 2.0 token endpoint. Verifiers anywhere can fetch the public
-//! keys from `/.well-known/jwks.json` when tokens are signed with RS256 or EdDSA.
+//! default) plus an opaque refresh token that can be rotated and revoked. OAuth clients — public
+//! apps and confidential machine clients — get tokens through the standard OAuth 2.0 token
+//! endpoint; every refresh token is bound to the client it was issued to. Verifiers anywhere can
+//! fetch the public keys from `/.well-known/jwks.json` when tokens are signed with RS256 or EdDSA,
+//! and OAuth clients configure themselves from `/.well-known/oauth-authorization-server`.
 //!
 //! # Layout
 //!
 //! - [`config`]: [`Config`], read from TOML and `AUTH__*` variables; [`Config::demo`].
 //! - [`keys`]: signing keys (HS256 / RS256 / EdDSA), refusing weak ones; the JWKS.
 //! - [`tokens`]: signing access tokens with the newest key.
-//! - [`refresh`]: opaque refresh tokens, stored hashed, rotated with reuse detection.
+//! - [`access`]: issued access tokens recorded by `jti` (client, session, revoked or not).
+//! - [`refresh`]: opaque refresh tokens, stored hashed, bound to their client, rotated with reuse
+//!   detection.
 //! - [`passwords`]: argon2id hashing on the blocking pool.
-//! - [`throttle`]: exponential back-off after repeated failed logins.
+//! - [`throttle`]: exponential back-off after repeated failures (logins, client secrets).
+//! - [`clients`]: the OAuth clients (public or confidential), checked at start; the reserved
+//!   first-party client of `/auth/*`; the demo clients.
 //! - [`accounts`]: registration, login (throttle + constant-time unknown user), demo seed.
-//! - [`store`]: users and refresh tokens in SQLite or Postgres (sqlx `Any`, one set of migrations).
-//! - [`routes`]: `auth` (JSON API), `oauth` (RFC 6749), `well_known` (JWKS, discovery).
+//! - [`store`]: users, refresh tokens and access-token records in SQLite or Postgres (sqlx
+//!   `Any`, one set of migrations).
+//! - [`routes`]: `auth` (JSON API), `oauth` (RFC 6749 `token`, RFC 7009 `revoke`, RFC 7662
+//!   `introspect`, each through `client_auth`), `well_known` (JWKS, RFC 8414 metadata).
 //! - [`error`]: [`error::AuthError`] and the problem+json each variant becomes.
 //! - `shared::service_kit`: the frame every service shares — [`App`], the middleware stack
 //!   (request id, trace, panic guard, body limit), `/healthz` and `/readyz`, the `[server]` and
@@ -25,8 +33,14 @@
 //! A login travels: `shared::server` → `service_kit::stack` (request id, trace, panic guard,
 //! body limit) → `routes::auth::login` ([`shared::AppJson`] parses the body) →
 //! [`accounts::authenticate`] (throttle, store, argon2 on the blocking pool) →
-//! [`refresh::start_session`] (refresh token stored as a hash) → [`tokens::TokenIssuer::issue`]
-//! (JWT signed with the newest key) → 200 with `Cache-Control: no-store`.
+//! [`refresh::start_session`] (refresh token stored as a hash, bound to the first-party client) →
+//! [`access::issue`] ([`tokens::TokenIssuer::issue`] signs with the newest key; the `jti` is
+//! recorded) → 200 with `Cache-Control: no-store`.
+//!
+//! A token request travels: the kit's stack → `routes::oauth::token` (`Params` parses the form)
+//! → `routes::oauth::client_auth` (Basic, body or bare `client_id`; per-client throttle; argon2)
+//! → the grant ([`accounts::authenticate`] and [`refresh::start_session`], [`refresh::rotate`]
+//! for the client, or a `client_credentials` token) → 200, or an RFC 6749 §5.2 error.
 //!
 //! # Configuration (TOML, every key optional)
 //!
@@ -49,11 +63,18 @@
 //! base_lock_secs = 30
 //! max_lock_secs = 900
 //!
-//! [[clients]]
+//! [[clients]]                        # confidential: has a secret
 //! client_id = "reporting"
 //! secret_hash = "$argon2id$v=19$m=19456,t=2,p=1$…"   # `auth-service hash-secret < secret.txt`
 //! scopes = ["billing:read"]
 //! grant_types = ["client_credentials"]
+//! introspect = false                 # may call POST /oauth/introspect
+//!
+//! [[clients]]                        # public: no secret, client_id alone
+//! client_id = "web-app"
+//! type = "public"                    # optional: no secret_hash means public
+//! grant_types = ["password", "refresh_token"]
+//! redirect_uris = ["http://127.0.0.1/callback"]
 //!
 //! [server]                           # the section every service shares
 //! listen = "127.0.0.1:8081"
@@ -67,7 +88,9 @@
 //!
 //! Every key of every service, with its environment spelling: `docs/configuration.md`.
 
+pub mod access;
 pub mod accounts;
+pub mod clients;
 pub mod config;
 pub mod error;
 pub mod keys;
@@ -81,7 +104,7 @@ pub mod tokens;
 pub use config::Config;
 
 use axum::{Router, extract::FromRef};
-use config::ClientConfig;
+use clients::Registry;
 use keys::KeyRing;
 use shared::clock::{SharedClock, SystemClock};
 use shared::service_kit::{self, BodyLimit, Readiness};
@@ -94,16 +117,14 @@ use tokens::TokenIssuer;
 /// Settings the handlers read, fixed at start.
 #[derive(Debug)]
 pub struct Settings {
-    /// `iss`, and the base of the discovery URLs.
+    /// `iss`, and the base of the metadata's URLs.
     pub issuer: String,
     /// Refresh-token lifetime.
     pub refresh_token_ttl_secs: u64,
     /// Scopes the OAuth password grant may ask for.
     pub user_scopes: Vec<String>,
-    /// Every scope a token can carry (for the discovery document).
+    /// Every scope a token can carry (for the RFC 8414 metadata).
     pub scopes_supported: Vec<String>,
-    /// The signing algorithms in use (for the discovery document).
-    pub algorithms: Vec<String>,
     /// An argon2 hash of a random value, verified when a login names an unknown account.
     pub dummy_hash: String,
     /// Largest request body (`[server] max_body_bytes`), answered in the OAuth error format on
@@ -120,12 +141,14 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// Signs access tokens.
     pub tokens: TokenIssuer,
-    /// Failed-login back-off.
+    /// Failed-login back-off, per account.
     pub throttle: Arc<Throttle>,
+    /// Failed client-authentication back-off, per `client_id`.
+    pub client_throttle: Arc<Throttle>,
     /// "Now": the one clock of the service (expiry, throttle windows, `iat`/`exp`), injectable.
     pub clock: SharedClock,
-    /// OAuth clients from the configuration.
-    pub clients: Arc<Vec<ClientConfig>>,
+    /// OAuth clients: the configuration's, and the demo clients in demo mode.
+    pub clients: Arc<Registry>,
     /// Fixed settings.
     pub settings: Arc<Settings>,
     /// Verifies our own access tokens (for `/auth/logout`).
@@ -140,7 +163,7 @@ impl FromRef<AppState> for Verifier {
 
 impl AppState {
     /// Builds the state from `config`: loads and checks keys, opens and migrates the database,
-    /// seeds the demo accounts in demo mode.
+    /// checks the OAuth clients, seeds the demo accounts and adds the demo clients in demo mode.
     pub async fn new(config: &Config, clock: SharedClock) -> anyhow::Result<AppState> {
         let verifier_settings = VerifierSettings {
             // Its own tokens live `access_token_ttl_secs`; never refuse one for its length.
@@ -156,28 +179,13 @@ impl AppState {
             config.signing.clone()
         };
         let keys = Arc::new(KeyRing::load(&signing, verifier_settings, config.demo)?);
-        for client in &config.clients {
-            argon2::PasswordHash::new(&client.secret_hash).map_err(|e| {
-                anyhow::anyhow!(
-                    "[[clients]] `{}`: secret_hash is not an argon2 PHC string ({e}); \
-                     make one with `auth-service hash-secret`",
-                    client.client_id
-                )
-            })?;
-        }
+        let clients = Registry::load(config).await?;
         let store = Store::connect(&config.database).await?;
         if config.demo {
             accounts::seed_demo(&store, clock.unix_secs()).await?;
         }
-        let mut algorithms: Vec<String> = Vec::new();
-        for key in &signing.keys {
-            let alg = format!("{:?}", key.alg);
-            if !algorithms.contains(&alg) {
-                algorithms.push(alg);
-            }
-        }
         let mut scopes_supported = config.user_scopes.clone();
-        for scope in config.clients.iter().flat_map(|c| &c.scopes) {
+        for scope in clients.iter().flat_map(|c| &c.scopes) {
             if !scopes_supported.contains(scope) {
                 scopes_supported.push(scope.clone());
             }
@@ -187,7 +195,6 @@ impl AppState {
             refresh_token_ttl_secs: config.refresh_token_ttl_secs,
             user_scopes: config.user_scopes.clone(),
             scopes_supported,
-            algorithms,
             dummy_hash: passwords::dummy_hash().await?,
             body_limit: BodyLimit::new(config.server.max_body_bytes)
                 .answered_by(routes::oauth::too_large),
@@ -203,8 +210,9 @@ impl AppState {
             keys,
             store,
             throttle: Arc::new(Throttle::new(config.throttle.clone())),
+            client_throttle: Arc::new(Throttle::new(config.throttle.clone())),
             clock,
-            clients: Arc::new(config.clients.clone()),
+            clients: Arc::new(clients),
             settings: Arc::new(settings),
         })
     }

@@ -9,9 +9,13 @@
 //!   marks the presented token used and returns a new one in the same *family*. If a used token is
 //!   presented again, two parties hold copies — the user and a thief — and we cannot tell which is
 //!   which, so the whole family is revoked and both must log in again.
+//! - **Bound to its client** (RFC 6749 §6, §10.4): each token remembers the client it was issued
+//!   to ([`crate::clients`]; `/auth/login` sessions belong to the first-party client). Presented
+//!   by any other client, it proves a leak just as a reuse does: the answer is the same refusal
+//!   and the family is revoked.
 
 use crate::{
-    AppState,
+    AppState, access,
     error::AuthError,
     store::{RefreshRecord, User},
     tokens::{Subject, TokenResponse},
@@ -45,19 +49,22 @@ pub fn subject_of(user: &User) -> Subject {
     }
 }
 
-/// Starts a new session for `user` (a login): a new family, an access token and a refresh token.
+/// Starts a new session for `user` (a login) through the client `client_id`: a new family, an
+/// access token and a refresh token bound to that client.
 pub async fn start_session(
     state: &AppState,
     user: &User,
+    client_id: &str,
     scope: Option<String>,
 ) -> Result<TokenResponse, AuthError> {
     let family_id = uuid::Uuid::new_v4().to_string();
-    issue_pair(state, user, scope, family_id).await
+    issue_pair(state, user, client_id, scope, family_id).await
 }
 
 async fn issue_pair(
     state: &AppState,
     user: &User,
+    client_id: &str,
     scope: Option<String>,
     family_id: String,
 ) -> Result<TokenResponse, AuthError> {
@@ -67,8 +74,9 @@ async fn issue_pair(
         .store
         .insert_refresh(&RefreshRecord {
             token_hash: hash_token(&refresh_token),
-            family_id,
+            family_id: family_id.clone(),
             user_id: user.id.clone(),
+            client_id: client_id.to_owned(),
             scope: scope.clone(),
             created_at: now as i64,
             expires_at: (now + state.settings.refresh_token_ttl_secs) as i64,
@@ -76,15 +84,24 @@ async fn issue_pair(
             revoked_at: None,
         })
         .await?;
-    let access = state.tokens.issue(&subject_of(user), scope.clone(), now)?;
+    let access = access::issue(
+        state,
+        &subject_of(user),
+        client_id,
+        Some(&family_id),
+        scope.clone(),
+    )
+    .await?;
     Ok(TokenResponse::new(access, Some(refresh_token), scope))
 }
 
-/// Exchanges a refresh token for a new pair (rotation). `narrow_scope` is the OAuth `scope`
-/// parameter: it must be checked by the caller against the original scope, which is passed to it.
+/// Exchanges a refresh token for a new pair (rotation), for the client `client_id` (already
+/// authenticated or identified by the caller). `narrow_scope` is the OAuth `scope` parameter: it
+/// must be checked by the caller against the original scope, which is passed to it.
 pub async fn rotate(
     state: &AppState,
     presented: &str,
+    client_id: &str,
     narrow_scope: impl FnOnce(Option<String>) -> Result<Option<String>, AuthError>,
 ) -> Result<TokenResponse, AuthError> {
     let now = state.clock.unix_secs() as i64;
@@ -94,6 +111,16 @@ pub async fn rotate(
         .refresh_by_hash(&token_hash)
         .await?
         .ok_or(AuthError::RefreshUnknown)?;
+    if record.client_id != client_id {
+        tracing::warn!(
+            family_id = %record.family_id,
+            issued_to = %record.client_id,
+            presented_by = %client_id,
+            "a refresh token was presented by another client; revoking its family"
+        );
+        state.store.revoke_family(&record.family_id, now).await?;
+        return Err(AuthError::RefreshWrongClient);
+    }
     if record.used_at.is_some() {
         return Err(reuse_detected(state, &record, now).await);
     }
@@ -113,7 +140,7 @@ pub async fn rotate(
         .user_by_id(&record.user_id)
         .await?
         .ok_or(AuthError::RefreshRevoked)?;
-    issue_pair(state, &user, scope, record.family_id).await
+    issue_pair(state, &user, client_id, scope, record.family_id).await
 }
 
 async fn reuse_detected(state: &AppState, record: &RefreshRecord, now: i64) -> AuthError {

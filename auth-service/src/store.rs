@@ -1,4 +1,5 @@
-//! Storage: users and refresh tokens, in SQLite or Postgres through one set of queries.
+//! Storage: users, refresh tokens and the records of issued access tokens, in SQLite or Postgres
+//! through one set of queries.
 //!
 //! sqlx's `Any` driver picks the database from the URL (`sqlite:…` or `postgres:…`). The SQL is
 //! kept portable — TEXT ids, BIGINT epoch seconds, `$1` placeholders (both databases accept them)
@@ -36,6 +37,8 @@ pub struct RefreshRecord {
     pub family_id: String,
     /// Whose it is.
     pub user_id: String,
+    /// The client it was issued to: the only one that may redeem it.
+    pub client_id: String,
     /// OAuth scope granted with it.
     pub scope: Option<String>,
     /// Epoch seconds.
@@ -45,6 +48,27 @@ pub struct RefreshRecord {
     /// When it was rotated, if it was.
     pub used_at: Option<i64>,
     /// When its family was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// An issued access token as recorded (its `jti`, never the token).
+#[derive(Debug, Clone)]
+pub struct AccessRecord {
+    /// The token's `jti`.
+    pub jti: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// Its `sub`.
+    pub subject: String,
+    /// The refresh-token family it was issued with (`None` for `client_credentials`).
+    pub family_id: Option<String>,
+    /// Its OAuth scope.
+    pub scope: Option<String>,
+    /// Epoch seconds.
+    pub issued_at: i64,
+    /// Epoch seconds.
+    pub expires_at: i64,
+    /// When it was revoked, if it was.
     pub revoked_at: Option<i64>,
 }
 
@@ -147,12 +171,13 @@ impl Store {
     pub async fn insert_refresh(&self, record: &RefreshRecord) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO refresh_tokens \
-             (token_hash, family_id, user_id, scope, created_at, expires_at, used_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)",
+             (token_hash, family_id, user_id, client_id, scope, created_at, expires_at, used_at, \
+             revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)",
         )
         .bind(&record.token_hash)
         .bind(&record.family_id)
         .bind(&record.user_id)
+        .bind(&record.client_id)
         .bind(record.scope.as_deref())
         .bind(record.created_at)
         .bind(record.expires_at)
@@ -167,8 +192,8 @@ impl Store {
         token_hash: &str,
     ) -> Result<Option<RefreshRecord>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT token_hash, family_id, user_id, scope, created_at, expires_at, used_at, \
-             revoked_at FROM refresh_tokens WHERE token_hash = $1",
+            "SELECT token_hash, family_id, user_id, client_id, scope, created_at, expires_at, \
+             used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -178,6 +203,7 @@ impl Store {
                 token_hash: row.try_get("token_hash")?,
                 family_id: row.try_get("family_id")?,
                 user_id: row.try_get("user_id")?,
+                client_id: row.try_get("client_id")?,
                 scope: row.try_get("scope")?,
                 created_at: row.try_get("created_at")?,
                 expires_at: row.try_get("expires_at")?,
@@ -203,7 +229,8 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Revokes every token of a family (a logout, or a detected reuse).
+    /// Revokes every token of a family (a logout, a detected reuse, a revocation): its refresh
+    /// tokens, and the access tokens issued with them.
     pub async fn revoke_family(&self, family_id: &str, now: i64) -> Result<u64, sqlx::Error> {
         let result = sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $1 \
@@ -213,7 +240,75 @@ impl Store {
         .bind(family_id)
         .execute(&self.pool)
         .await?;
+        sqlx::query(
+            "UPDATE access_tokens SET revoked_at = $1 \
+             WHERE family_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(family_id)
+        .execute(&self.pool)
+        .await?;
         Ok(result.rows_affected())
+    }
+
+    /// Records an issued access token, and forgets the records of tokens that have expired (no
+    /// answer about them needs the record any more).
+    pub async fn insert_access(&self, record: &AccessRecord) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
+            .bind(record.issued_at)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO access_tokens \
+             (jti, client_id, subject, family_id, scope, issued_at, expires_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+        )
+        .bind(&record.jti)
+        .bind(&record.client_id)
+        .bind(&record.subject)
+        .bind(record.family_id.as_deref())
+        .bind(record.scope.as_deref())
+        .bind(record.issued_at)
+        .bind(record.expires_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// The record of the access token with this `jti`.
+    pub async fn access_by_jti(&self, jti: &str) -> Result<Option<AccessRecord>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT jti, client_id, subject, family_id, scope, issued_at, expires_at, revoked_at \
+             FROM access_tokens WHERE jti = $1",
+        )
+        .bind(jti)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(AccessRecord {
+                jti: row.try_get("jti")?,
+                client_id: row.try_get("client_id")?,
+                subject: row.try_get("subject")?,
+                family_id: row.try_get("family_id")?,
+                scope: row.try_get("scope")?,
+                issued_at: row.try_get("issued_at")?,
+                expires_at: row.try_get("expires_at")?,
+                revoked_at: row.try_get("revoked_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Revokes one access token.
+    pub async fn revoke_access(&self, jti: &str, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE access_tokens SET revoked_at = $1 WHERE jti = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(jti)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
     }
 }
 

@@ -36,6 +36,10 @@ pub struct TokenIssuer {
 pub struct AccessToken {
     /// The compact JWT (`header.payload.signature`).
     pub token: String,
+    /// Its `jti`: how the service refers to it later (introspection, revocation).
+    pub jti: String,
+    /// Its `iat` (epoch seconds).
+    pub issued_at: u64,
     /// Seconds until it expires (the `expires_in` of the response).
     pub expires_in: u64,
 }
@@ -58,6 +62,7 @@ impl TokenIssuer {
         scope: Option<String>,
         now: u64,
     ) -> Result<AccessToken, jsonwebtoken::errors::Error> {
+        let jti = uuid::Uuid::new_v4().to_string();
         let claims = Claims {
             sub: subject.id.clone(),
             name: subject.name.clone(),
@@ -66,7 +71,7 @@ impl TokenIssuer {
             iat: now,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-            jti: uuid::Uuid::new_v4().to_string(),
+            jti: jti.clone(),
             email: subject.email.clone(),
             scope,
         };
@@ -77,6 +82,8 @@ impl TokenIssuer {
         header.kid = kid.map(str::to_owned);
         Ok(AccessToken {
             token: encode(&header, &claims, key)?,
+            jti,
+            issued_at: now,
             expires_in: self.ttl_secs,
         })
     }

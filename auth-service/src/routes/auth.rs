@@ -1,8 +1,12 @@
 //! `/auth/*`: the JSON API the demo's clients use (`/api/auth/*` through the gateway).
 //!
 //! register → 201 user; login → token pair; refresh → next pair (rotation); logout → 204.
+//! Sessions started here belong to the first-party client
+//! ([`crate::clients::FIRST_PARTY_CLIENT_ID`]): `/auth/refresh` redeems only their refresh tokens.
 
-use crate::{AppState, accounts, error::AuthError, refresh, routes::no_store};
+use crate::{
+    AppState, accounts, clients::FIRST_PARTY_CLIENT_ID, error::AuthError, refresh, routes::no_store,
+};
 use axum::{
     Router,
     extract::State,
@@ -67,7 +71,7 @@ async fn login(
     AppJson(body): AppJson<LoginBody>,
 ) -> Result<Response, AuthError> {
     let user = accounts::authenticate(&state, &body.email, body.password).await?;
-    let pair = refresh::start_session(&state, &user, None).await?;
+    let pair = refresh::start_session(&state, &user, FIRST_PARTY_CLIENT_ID, None).await?;
     tracing::info!(user_id = %user.id, "logged in");
     Ok(no_store(AppJson(pair)))
 }
@@ -82,7 +86,7 @@ async fn refresh_pair(
     State(state): State<AppState>,
     AppJson(body): AppJson<RefreshBody>,
 ) -> Result<Response, AuthError> {
-    let pair = refresh::rotate(&state, &body.refresh_token, Ok).await?;
+    let pair = refresh::rotate(&state, &body.refresh_token, FIRST_PARTY_CLIENT_ID, Ok).await?;
     Ok(no_store(AppJson(pair)))
 }
 

@@ -4,8 +4,8 @@
 //! | path | module |
 //! |---|---|
 //! | `POST /auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout` | [`auth`] |
-//! | `POST /oauth/token` | [`oauth`] |
-//! | `GET /.well-known/jwks.json`, `/.well-known/openid-configuration` | [`well_known`] |
+//! | `POST /oauth/token`, `/oauth/revoke`, `/oauth/introspect` | [`oauth`] (`token`, `revoke`, `introspect`; `client_auth`) |
+//! | `GET /.well-known/jwks.json`, `/.well-known/oauth-authorization-server`, `/.well-known/openid-configuration` | [`well_known`] |
 //! | `GET /healthz`, `/readyz` | `shared::service_kit::health` |
 
 pub mod auth;

@@ -1,5 +1,5 @@
-//! Discovery: the public keys (JWKS, RFC 7517) and the metadata document (RFC 8414 / OpenID
-//! Connect Discovery) that let a verifier configure itself from the issuer's URL alone.
+//! Discovery: the public keys (JWKS, RFC 7517) and the authorization server metadata (RFC 8414)
+//! that let verifiers and OAuth clients configure themselves from the issuer's URL alone.
 
 use crate::AppState;
 use axum::{
@@ -11,13 +11,18 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-/// `GET /.well-known/jwks.json` and `GET /.well-known/openid-configuration`.
+/// `GET /.well-known/jwks.json`, `/.well-known/oauth-authorization-server` and
+/// `/.well-known/openid-configuration` (the same metadata).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/.well-known/jwks.json", get(jwks))
         .route(
+            "/.well-known/oauth-authorization-server",
+            get(authorization_server),
+        )
+        .route(
             "/.well-known/openid-configuration",
-            get(openid_configuration),
+            get(authorization_server),
         )
 }
 
@@ -32,20 +37,46 @@ async fn jwks(State(state): State<AppState>) -> Response {
     response
 }
 
-/// The discovery document. URLs are the public ones (through the gateway), built from `issuer`.
-async fn openid_configuration(State(state): State<AppState>) -> Json<Value> {
+/// The RFC 8414 metadata: what this authorization server really does, nothing more. URLs are
+/// the public ones (through the gateway), built from `issuer`.
+///
+/// - No `authorization_endpoint` and no `authorization_code` grant: the authorization endpoint is
+///   not served yet. With it come `"code"` and `code_challenge_methods_supported: ["S256"]`.
+/// - `response_types_supported` is REQUIRED (§2) and must not be empty for client libraries
+///   (Authlib refuses `[]`). With no authorization endpoint, the one true value is `"none"`: the
+///   registered response type that hands out no credential.
+/// - Not an OpenID Connect provider (no ID tokens, no userinfo): none of OpenID Connect
+///   Discovery's own members (`id_token_signing_alg_values_supported`, `subject_types_supported`,
+///   `userinfo_endpoint`). `/.well-known/openid-configuration` serves this same document, for
+///   clients that look only there; an OIDC library checking it will rightly find no OIDC
+///   provider.
+pub fn metadata(state: &AppState) -> Value {
     let issuer = state.settings.issuer.trim_end_matches('/');
-    Json(json!({
+    json!({
         "issuer": state.settings.issuer,
-        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "token_endpoint": format!("{issuer}/api/oauth/token"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "grant_types_supported": ["password", "refresh_token", "client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        // There is no authorization endpoint (no browser redirect flows), so no response type.
-        "response_types_supported": [],
-        "subject_types_supported": ["public"],
-        // Access tokens are signed with these; the newest key's algorithm signs new ones.
-        "id_token_signing_alg_values_supported": state.settings.algorithms,
+        "response_types_supported": ["none"],
+        // Basic and body for confidential clients; `none` for public clients (client_id alone).
+        "token_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint": format!("{issuer}/api/oauth/revoke"),
+        "revocation_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "none"],
+        // Introspection is for confidential clients only.
+        "introspection_endpoint": format!("{issuer}/api/oauth/introspect"),
+        "introspection_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post"],
         "scopes_supported": state.settings.scopes_supported,
-    }))
+    })
+}
+
+async fn authorization_server(State(state): State<AppState>) -> Response {
+    let mut response = Json(metadata(&state)).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
 }

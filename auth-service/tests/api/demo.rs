@@ -112,3 +112,70 @@ async fn demo_mode_without_keys_signs_with_the_demo_secret() {
     );
     verifier.verify(&pair.access_token).unwrap();
 }
+
+#[tokio::test]
+async fn demo_mode_declares_the_two_demo_clients() {
+    use auth_service::clients::demo as clients;
+    let app = spawn_app_with(demo_config()).await;
+
+    // classroom-app: public, client_id alone, the user grants; its redirect URIs are stored.
+    let response = app
+        .post_token(&[
+            ("grant_type", "password"),
+            ("client_id", clients::CLASSROOM_APP),
+            ("username", demo::student::EMAIL),
+            ("password", demo::student::PASSWORD),
+        ])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let response = app
+        .post_token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", clients::CLASSROOM_APP),
+            ("refresh_token", body["refresh_token"].as_str().unwrap()),
+        ])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let classroom = app.state.clients.get(clients::CLASSROOM_APP).unwrap();
+    assert!(classroom.is_public());
+    assert!(classroom.may_use("authorization_code"));
+    assert!(
+        classroom
+            .redirect_uris
+            .contains(&"http://localhost:8080/console/callback".to_owned())
+    );
+    assert!(
+        classroom
+            .redirect_uris
+            .contains(&"http://127.0.0.1/callback".to_owned())
+    );
+
+    // reporting-job: confidential, client_credentials with billing:read, may introspect.
+    let response = app
+        .post_token_basic(
+            clients::REPORTING_JOB,
+            clients::REPORTING_SECRET,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["scope"], "billing:read");
+    let reporting = app.state.clients.get(clients::REPORTING_JOB).unwrap();
+    assert!(!reporting.is_public());
+    assert!(reporting.introspect);
+}
+
+#[tokio::test]
+async fn no_demo_client_exists_outside_demo_mode() {
+    let app = spawn_app().await;
+    let response = app
+        .post_token_basic(
+            auth_service::clients::demo::REPORTING_JOB,
+            auth_service::clients::demo::REPORTING_SECRET,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}

@@ -160,35 +160,6 @@ async fn hs256_keys_rotate_by_kid_too() {
     hs256_verifier().verify(&new_token).unwrap();
 }
 
-#[tokio::test]
-async fn the_discovery_document_describes_the_endpoints() {
-    let app = spawn_app_with(config_with(vec![
-        hs256_key(TEST_SECRET),
-        file_key("rsa-a", KeyAlgorithm::RS256, "rsa-2048.pem"),
-    ]))
-    .await;
-    let response = app.get("/.well-known/openid-configuration").await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let doc: Value = response.json().await.unwrap();
-    let issuer = shared::demo::ISSUER;
-    assert_eq!(doc["issuer"], issuer);
-    assert_eq!(doc["jwks_uri"], format!("{issuer}/.well-known/jwks.json"));
-    assert_eq!(doc["token_endpoint"], format!("{issuer}/api/oauth/token"));
-    assert_eq!(
-        doc["grant_types_supported"],
-        serde_json::json!(["password", "refresh_token", "client_credentials"])
-    );
-    assert_eq!(
-        doc["id_token_signing_alg_values_supported"],
-        serde_json::json!(["HS256", "RS256"])
-    );
-    assert_eq!(
-        doc["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
-    );
-    assert!(doc["response_types_supported"].is_array());
-}
-
 async fn refused(keys: Vec<SigningKeyConfig>, demo: bool) -> String {
     let config = auth_service::Config {
         demo,

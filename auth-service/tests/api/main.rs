@@ -3,11 +3,14 @@
 
 mod bad_input;
 mod demo;
+mod discovery;
 mod helpers;
 mod keys;
 mod login;
 mod logout;
 mod oauth;
+mod oauth_clients;
 mod refresh;
 mod register;
+mod revocation;
 mod storage;

@@ -1,29 +1,53 @@
 use crate::helpers::*;
 use auth_service::config::ClientConfig;
+
+/// A confidential client with `client_credentials` and no scope.
+pub fn confidential(id: &str, secret_hash: &str) -> ClientConfig {
+    ClientConfig {
+        client_id: id.into(),
+        client_type: None,
+        secret_hash: Some(secret_hash.into()),
+        scopes: vec![],
+        grant_types: vec!["client_credentials".into()],
+        redirect_uris: vec![],
+        introspect: false,
+    }
+}
+
+/// A public client (no secret) with these grants.
+pub fn public_client(id: &str, grants: &[&str]) -> ClientConfig {
+    ClientConfig {
+        client_id: id.into(),
+        client_type: None,
+        secret_hash: None,
+        scopes: vec![],
+        grant_types: grants.iter().map(|g| g.to_string()).collect(),
+        redirect_uris: vec![],
+        introspect: false,
+    }
+}
 use reqwest::StatusCode;
 use serde_json::Value;
 use shared::Role;
 
-const SECRET: &str = "reporting-client-secret";
+pub const SECRET: &str = "reporting-client-secret";
 
-/// An app with two clients: `reporting` (client_credentials only, scope billing:read) and
-/// `mobile` (password and refresh_token), and one user.
-async fn app_with_clients() -> TestApp {
+/// An app with three clients — `reporting` (confidential, client_credentials only, scope
+/// billing:read), `mobile` (confidential, password and refresh_token) and `spa` (public, password
+/// and refresh_token) — and one user.
+pub async fn app_with_clients() -> TestApp {
     let secret_hash = auth_service::passwords::hash(SECRET.into()).await.unwrap();
     let mut config = test_config();
     config.clients = vec![
         ClientConfig {
-            client_id: "reporting".into(),
-            secret_hash: secret_hash.clone(),
             scopes: vec!["billing:read".into(), "users:read".into()],
-            grant_types: vec!["client_credentials".into()],
+            ..confidential("reporting", &secret_hash)
         },
         ClientConfig {
-            client_id: "mobile".into(),
-            secret_hash,
-            scopes: vec![],
             grant_types: vec!["password".into(), "refresh_token".into()],
+            ..confidential("mobile", &secret_hash)
         },
+        public_client("spa", &["password", "refresh_token"]),
     ];
     let app = spawn_app_with(config).await;
     app.register("ada@example.edu", "long enough pw", "Ada")
@@ -46,6 +70,7 @@ async fn password_grant_issues_a_pair_with_the_requested_scope() {
     let body = ok_body(
         app.post_token(&[
             ("grant_type", "password"),
+            ("client_id", "spa"),
             ("username", "ada@example.edu"),
             ("password", "long enough pw"),
             ("scope", "profile"),
@@ -69,6 +94,7 @@ async fn refresh_token_grant_rotates_and_keeps_or_narrows_the_scope() {
     let first = ok_body(
         app.post_token(&[
             ("grant_type", "password"),
+            ("client_id", "spa"),
             ("username", "ada@example.edu"),
             ("password", "long enough pw"),
             ("scope", "profile billing"),
@@ -78,22 +104,23 @@ async fn refresh_token_grant_rotates_and_keeps_or_narrows_the_scope() {
     .await;
     let refresh = first["refresh_token"].as_str().unwrap();
     let second = ok_body(
-        app.post_token(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
-            .await,
+        app.post_token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "spa"),
+            ("refresh_token", refresh),
+        ])
+        .await,
     )
     .await;
     assert_eq!(second["scope"], "profile billing");
     assert_ne!(second["refresh_token"], first["refresh_token"]);
     let third = ok_body(
-        app.post_token_basic(
-            "mobile",
-            SECRET,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", second["refresh_token"].as_str().unwrap()),
-                ("scope", "billing"),
-            ],
-        )
+        app.post_token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "spa"),
+            ("refresh_token", second["refresh_token"].as_str().unwrap()),
+            ("scope", "billing"),
+        ])
         .await,
     )
     .await;
@@ -102,6 +129,7 @@ async fn refresh_token_grant_rotates_and_keeps_or_narrows_the_scope() {
     let response = app
         .post_token(&[
             ("grant_type", "refresh_token"),
+            ("client_id", "spa"),
             ("refresh_token", third["refresh_token"].as_str().unwrap()),
             ("scope", "billing admin"),
         ])
@@ -152,7 +180,11 @@ async fn invalid_request_for_missing_parameters_and_wrong_content_type() {
     assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
 
     let response = app
-        .post_token(&[("grant_type", "password"), ("username", "ada@example.edu")])
+        .post_token(&[
+            ("grant_type", "password"),
+            ("client_id", "spa"),
+            ("username", "ada@example.edu"),
+        ])
         .await;
     let body = assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
     assert!(
@@ -220,6 +252,7 @@ async fn invalid_grant_for_a_bad_password_and_a_reused_refresh_token() {
     let response = app
         .post_token(&[
             ("grant_type", "password"),
+            ("client_id", "spa"),
             ("username", "ada@example.edu"),
             ("password", "wrong password"),
         ])
@@ -229,6 +262,7 @@ async fn invalid_grant_for_a_bad_password_and_a_reused_refresh_token() {
     let first = ok_body(
         app.post_token(&[
             ("grant_type", "password"),
+            ("client_id", "spa"),
             ("username", "ada@example.edu"),
             ("password", "long enough pw"),
         ])
@@ -237,18 +271,27 @@ async fn invalid_grant_for_a_bad_password_and_a_reused_refresh_token() {
     .await;
     let old = first["refresh_token"].as_str().unwrap();
     let second = ok_body(
-        app.post_token(&[("grant_type", "refresh_token"), ("refresh_token", old)])
-            .await,
+        app.post_token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "spa"),
+            ("refresh_token", old),
+        ])
+        .await,
     )
     .await;
     let response = app
-        .post_token(&[("grant_type", "refresh_token"), ("refresh_token", old)])
+        .post_token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "spa"),
+            ("refresh_token", old),
+        ])
         .await;
     assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
     // Reuse revoked the family: the newer token is refused too.
     let response = app
         .post_token(&[
             ("grant_type", "refresh_token"),
+            ("client_id", "spa"),
             ("refresh_token", second["refresh_token"].as_str().unwrap()),
         ])
         .await;
@@ -298,6 +341,7 @@ async fn invalid_scope_beyond_what_is_allowed() {
     let response = app
         .post_token(&[
             ("grant_type", "password"),
+            ("client_id", "spa"),
             ("username", "ada@example.edu"),
             ("password", "long enough pw"),
             ("scope", "admin"),
@@ -311,6 +355,7 @@ async fn a_throttled_password_grant_is_429_with_retry_after() {
     let app = app_with_clients().await;
     let wrong = [
         ("grant_type", "password"),
+        ("client_id", "spa"),
         ("username", "ada@example.edu"),
         ("password", "wrong password"),
     ];
@@ -330,6 +375,7 @@ async fn a_one_megabyte_form_is_413_in_the_oauth_error_format() {
     let response = app
         .post_token(&[
             ("grant_type", "password"),
+            ("client_id", "spa"),
             ("username", "ada@example.edu"),
             ("password", &huge),
         ])

@@ -2,17 +2,28 @@
 //! a server; CI must set it, so there a missing URL is a failure, not a skip).
 
 use crate::helpers::*;
+use crate::oauth::{SECRET, confidential, public_client};
+use auth_service::config::ClientConfig;
 use reqwest::StatusCode;
 use shared::service_kit::db::DatabaseConfig;
 use sqlx::{Connection, postgres::PgConnection};
 
-/// Register, duplicate, login, refresh rotation, reuse detection, logout, demo seed twice.
+/// Register, duplicate, login, refresh rotation, reuse detection, logout, an OAuth client's
+/// session (bound refresh token, introspection, revocation), demo seed twice.
 async fn scenario(database_url: &str) {
+    let hash = auth_service::passwords::hash(SECRET.into()).await.unwrap();
     let config = auth_service::Config {
         database: DatabaseConfig {
             url: database_url.to_owned(),
             ..DatabaseConfig::default()
         },
+        clients: vec![
+            public_client("spa", &["password", "refresh_token"]),
+            ClientConfig {
+                introspect: true,
+                ..confidential("rs", &hash)
+            },
+        ],
         ..test_config()
     };
     let app = spawn_app_with(config.clone()).await;
@@ -37,6 +48,59 @@ async fn scenario(database_url: &str) {
         .post_logout(&third.access_token, &third.refresh_token)
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let oauth = tokens(
+        app.post_token(&[
+            ("grant_type", "password"),
+            ("client_id", "spa"),
+            ("username", "ada@example.edu"),
+            ("password", "long enough pw"),
+        ])
+        .await,
+    )
+    .await;
+    let introspect = |token: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .post(app.url("/oauth/introspect"))
+                .basic_auth("rs", Some(SECRET))
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap();
+            response.json::<serde_json::Value>().await.unwrap()["active"].clone()
+        }
+    };
+    assert_eq!(introspect(oauth.access_token.clone()).await, true);
+    assert_eq!(introspect(third.access_token.clone()).await, false);
+    let response = app.post_refresh(&oauth.refresh_token).await;
+    assert_problem(
+        response,
+        StatusCode::UNAUTHORIZED,
+        "refresh_token_wrong_client",
+    )
+    .await;
+    let second_oauth = tokens(
+        app.post_token(&[
+            ("grant_type", "password"),
+            ("client_id", "spa"),
+            ("username", "ada@example.edu"),
+            ("password", "long enough pw"),
+        ])
+        .await,
+    )
+    .await;
+    let response = app
+        .client
+        .post(app.url("/oauth/revoke"))
+        .form(&[("client_id", "spa"), ("token", &second_oauth.refresh_token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(introspect(second_oauth.access_token.clone()).await, false);
     drop(app);
 
     // The data outlives a restart; demo seeding twice on the same database is harmless.
