@@ -98,6 +98,8 @@ async fn the_oauth_token_endpoint_speaks_rfc6749_through_the_gateway() {
         .post(demo.gateway("/api/oauth/token"))
         .form(&[
             ("grant_type", "password"),
+            // The demo's public client: a client must say who it is, even without a secret.
+            ("client_id", "classroom-app"),
             ("username", "student@example.edu"),
             ("password", "student123"),
         ])

@@ -128,6 +128,28 @@ impl Config {
                         AuthMode::Public,
                     )
                 },
+                // Revocation and introspection check a client's argon2-hashed secret too: the
+                // same per-IP limit keeps them from being a way to make the service hash freely.
+                RouteConfig {
+                    rate_limits: vec!["login-ip".to_owned()],
+                    ..route(
+                        "oauth-revoke",
+                        "/api/oauth/revoke",
+                        "auth",
+                        Some("/oauth/revoke"),
+                        AuthMode::Public,
+                    )
+                },
+                RouteConfig {
+                    rate_limits: vec!["login-ip".to_owned()],
+                    ..route(
+                        "oauth-introspect",
+                        "/api/oauth/introspect",
+                        "auth",
+                        Some("/oauth/introspect"),
+                        AuthMode::Public,
+                    )
+                },
             ],
             // The lecture's aggregation: the profile is essential, the billing parts are not.
             aggregates: vec![AggregateConfig {
