@@ -31,10 +31,13 @@ COPY auth-service/Cargo.toml auth-service/
 COPY user-service/Cargo.toml user-service/
 COPY billing-service/Cargo.toml billing-service/
 COPY gateway/Cargo.toml gateway/
+#    test-support is a workspace member (the services' tests use it), so cargo needs its manifest
+#    to load the workspace; it is never built here and keeps its placeholder.
+COPY test-support/Cargo.toml test-support/
 #    Tests, benches and examples are not part of the images (.dockerignore leaves them out): their
 #    [[test]]/[[bench]]/[[example]] tables are dropped from this stage's copies of the manifests.
 RUN set -eu; \
-    for crate in . shared auth-service user-service billing-service gateway; do \
+    for crate in . shared auth-service user-service billing-service gateway test-support; do \
       awk '/^\[\[(bench|test|example)\]\]/ { skip = 1; next } /^\[/ { skip = 0 } !skip' \
         "$crate/Cargo.toml" > /tmp/Cargo.toml && mv /tmp/Cargo.toml "$crate/Cargo.toml"; \
       mkdir -p "$crate/src"; \
