@@ -229,3 +229,13 @@ pub fn jwt_header(token: &str) -> Value {
         .unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
+
+/// The OAuth password grant for the tests' user `ada@example.edu`, through `client_id`.
+pub fn password_grant<'a>(client_id: &'a str, password: &'a str) -> [(&'static str, &'a str); 4] {
+    [
+        ("grant_type", "password"),
+        ("client_id", client_id),
+        ("username", "ada@example.edu"),
+        ("password", password),
+    ]
+}

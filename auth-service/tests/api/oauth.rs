@@ -250,23 +250,13 @@ async fn invalid_client_is_401_with_a_basic_challenge() {
 async fn invalid_grant_for_a_bad_password_and_a_reused_refresh_token() {
     let app = app_with_clients().await;
     let response = app
-        .post_token(&[
-            ("grant_type", "password"),
-            ("client_id", "spa"),
-            ("username", "ada@example.edu"),
-            ("password", "wrong password"),
-        ])
+        .post_token(&password_grant("spa", "wrong password"))
         .await;
     assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_grant").await;
 
     let first = ok_body(
-        app.post_token(&[
-            ("grant_type", "password"),
-            ("client_id", "spa"),
-            ("username", "ada@example.edu"),
-            ("password", "long enough pw"),
-        ])
-        .await,
+        app.post_token(&password_grant("spa", "long enough pw"))
+            .await,
     )
     .await;
     let old = first["refresh_token"].as_str().unwrap();

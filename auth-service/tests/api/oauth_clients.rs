@@ -13,12 +13,7 @@ const PLUS_SECRET: &str = "s3cr+t/with=signs+";
 
 async fn spa_password_grant(app: &TestApp) -> Value {
     let response = app
-        .post_token(&[
-            ("grant_type", "password"),
-            ("client_id", "spa"),
-            ("username", "ada@example.edu"),
-            ("password", "long enough pw"),
-        ])
+        .post_token(&password_grant("spa", "long enough pw"))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
@@ -240,12 +235,7 @@ async fn a_public_client_uses_client_id_alone_for_its_own_grants_only() {
         .await;
     // Authlib always sends client_id in the password grant.
     let response = app
-        .post_token(&[
-            ("grant_type", "password"),
-            ("client_id", "cli"),
-            ("username", "ada@example.edu"),
-            ("password", "long enough pw"),
-        ])
+        .post_token(&password_grant("cli", "long enough pw"))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();

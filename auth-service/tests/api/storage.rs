@@ -50,13 +50,8 @@ async fn scenario(database_url: &str) {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
     let oauth = tokens(
-        app.post_token(&[
-            ("grant_type", "password"),
-            ("client_id", "spa"),
-            ("username", "ada@example.edu"),
-            ("password", "long enough pw"),
-        ])
-        .await,
+        app.post_token(&password_grant("spa", "long enough pw"))
+            .await,
     )
     .await;
     let introspect = |token: String| {
@@ -83,13 +78,8 @@ async fn scenario(database_url: &str) {
     )
     .await;
     let second_oauth = tokens(
-        app.post_token(&[
-            ("grant_type", "password"),
-            ("client_id", "spa"),
-            ("username", "ada@example.edu"),
-            ("password", "long enough pw"),
-        ])
-        .await,
+        app.post_token(&password_grant("spa", "long enough pw"))
+            .await,
     )
     .await;
     let response = app
