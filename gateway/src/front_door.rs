@@ -11,12 +11,15 @@
 //! worked out once instead of on every request — and counts the connection as open
 //! (`gateway_connections_open`) until its last clone is dropped.
 //!
+//! Each request takes the gateway in use when it arrives ([`Live::current`]) and keeps it to
+//! its end: a reload swaps the gateway for the next requests, never under a running one.
+//!
 //! The front door is also a [`tower::Service`] over `Request<Body>`, so a test can drive the
 //! whole pipeline with `ServiceExt::oneshot` — no socket, no server — and read the `Response`
 //! a client would get (the axum testing pattern).
 
 use crate::{
-    context::Caller, forwarded::Peer, handler, metrics::OpenConnection, own_endpoints,
+    context::Caller, forwarded::Peer, handler, live::Live, metrics::OpenConnection, own_endpoints,
     state::Gateway,
 };
 use axum::{BoxError, Router, body::Body};
@@ -35,7 +38,7 @@ use std::{
 /// The gateway's entry point for requests.
 #[derive(Clone)]
 pub struct FrontDoor {
-    gateway: Arc<Gateway>,
+    live: Arc<Live>,
     own_endpoints: Router,
     connection: Arc<Connection>,
 }
@@ -48,10 +51,16 @@ struct Connection {
 
 impl FrontDoor {
     /// The front door of `gateway`, for a peer not yet known (see [`FrontDoor::for_peer`]).
+    /// Starts its upstreams' health checks.
     pub fn new(gateway: Arc<Gateway>) -> FrontDoor {
+        Self::on(Live::new(gateway))
+    }
+
+    /// The front door of whatever gateway `live` holds at each request.
+    pub fn on(live: Arc<Live>) -> FrontDoor {
         FrontDoor {
-            own_endpoints: own_endpoints::router(Arc::clone(&gateway)),
-            gateway,
+            own_endpoints: own_endpoints::router(Arc::clone(&live)),
+            live,
             connection: Arc::new(Connection {
                 peer: Peer::unknown(),
                 _open: None,
@@ -59,12 +68,19 @@ impl FrontDoor {
         }
     }
 
-    /// This front door as it serves a connection from `peer`.
+    /// The gateway configuration in use, reloadable.
+    pub fn live(&self) -> &Arc<Live> {
+        &self.live
+    }
+
+    /// This front door as it serves a connection from `peer`. Whether the peer is a trusted
+    /// proxy is decided once, by the configuration in use when the connection opens.
     pub fn for_peer(&self, peer: SocketAddr) -> FrontDoor {
+        let gateway = self.live.current();
         FrontDoor {
             connection: Arc::new(Connection {
-                peer: Peer::new(peer, &self.gateway.trusted_proxies),
-                _open: Some(OpenConnection::new(&self.gateway.metrics.connections_open)),
+                peer: Peer::new(peer, &gateway.trusted_proxies),
+                _open: Some(OpenConnection::new(&gateway.metrics.connections_open)),
             }),
             ..self.clone()
         }
@@ -77,7 +93,8 @@ impl FrontDoor {
         B: http_body::Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static,
     {
         let mut request = request.map(Body::new);
-        if own_endpoints::answers(&self.gateway, request.uri().path()) {
+        let gateway: Arc<Gateway> = self.live.current();
+        if own_endpoints::answers(&gateway, request.uri().path()) {
             return match tower::ServiceExt::oneshot(self.own_endpoints, request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
@@ -93,7 +110,7 @@ impl FrontDoor {
                 peer: &self.connection.peer,
                 request_id: &id,
             };
-            handler::handle(&self.gateway, caller, request).await
+            handler::handle(&gateway, caller, request).await
         });
         id.clone().run(handling).await
     }
@@ -115,7 +132,7 @@ impl Handler for FrontDoor {
     // A trusted proxy (the scale profile's load balancer) carries many clients' connections:
     // the per-address cap would cut them all off at once.
     fn exempt_from_address_cap(&self, peer: SocketAddr) -> bool {
-        self.gateway.trusted_proxies.trusts(Some(peer))
+        self.live.current().trusted_proxies.trusts(Some(peer))
     }
 
     // The future of `respond` itself, not wrapped in another: every wrapper is one more move of

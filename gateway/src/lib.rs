@@ -15,9 +15,10 @@
 //! new step lands in one place (`scripts/check-module-graph.py` keeps it so in CI).
 //!
 //! ```text
-//! lib (wiring: build, App), explain (`gateway explain-route`)
+//! lib (wiring: build, App), explain (`gateway explain-route`), watch (reload triggers)
 //!  └─ front_door, own_endpoints      the server's handler; /healthz, /readyz
 //!     admin                          the admin listener: /metrics, /routes, /decisions/{id}, …
+//!      └─ live                       the gateway in use, swapped by a reload
 //!      └─ handler                    the pipeline, in one file
 //!          └─ aggregate               several upstream calls, merged
 //!              └─ admission, proxy    the checks every request passes; forwarding
@@ -48,6 +49,8 @@
 //!   target), `balancer`, `breaker` (a circuit per target), `probe` (active health checks and
 //!   the readiness report), `retry` (policy and budget), `call` (one exchange), `failure`.
 //! - [`state`]: [`Gateway`], everything above compiled once, with the one clock.
+//! - [`live`]: [`live::Live`], the gateway in use; a reload validates a new configuration and
+//!   swaps it in atomically, keeping counters, breakers and pools.
 //! - [`admission`]: authenticate → authorize → identity → rate limit, for routes and
 //!   aggregates alike.
 //! - [`proxy`]: hop-by-hop hygiene, the upstream URI, streaming.
@@ -57,6 +60,7 @@
 //! - [`front_door`]: [`FrontDoor`], what the server runs per request (and what tests drive
 //!   without a socket); [`own_endpoints`]: the gateway's own endpoints.
 //! - [`admin`]: the admin listener, on its own port.
+//! - [`watch`]: what triggers a reload: `SIGHUP`, and a changed file with `[reload] watch`.
 //! - [`explain`]: which route a request would take and what applies to it, from the
 //!   configuration alone (`gateway explain-route METHOD PATH`).
 //!
@@ -78,6 +82,7 @@ pub mod front_door;
 pub mod handler;
 pub mod identity;
 pub mod limits;
+pub mod live;
 pub mod metrics;
 pub mod normalize;
 pub mod own_endpoints;
@@ -88,12 +93,14 @@ pub mod routing;
 pub mod state;
 pub mod token_cache;
 pub mod upstream;
+pub mod watch;
 
 pub use admin::Admin;
 pub use config::Config;
 pub use front_door::FrontDoor;
 pub use state::Gateway;
 
+use live::{Live, Reloaded};
 use shared::{
     clock::{SharedClock, SystemClock},
     server::{Server, ServerLimits},
@@ -124,17 +131,16 @@ impl App {
     /// Starts the health checks and the metrics upkeep of a compiled gateway and binds its
     /// listeners: `server.listen` and `admin.listen`.
     pub async fn bind(gateway: Gateway, config: &Config) -> anyhow::Result<App> {
-        let gateway = Arc::new(gateway);
-        upstream::probe::spawn(&gateway.upstreams);
-        admin::spawn_upkeep(&gateway);
-        let front_door = FrontDoor::new(Arc::clone(&gateway));
+        let live = Live::new(Arc::new(gateway));
+        admin::spawn_upkeep(&live);
+        let front_door = FrontDoor::on(Arc::clone(&live));
         let listen = config.server.listen;
         let limits: ServerLimits = config.server.limits.clone();
         let server = Server::bind_handler(listen, front_door.clone(), limits)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`server.listen`): {e}"))?;
-        let admin_router = admin::router(Arc::clone(&gateway), config);
-        let admin = Admin::bind(gateway, config).await?;
+        let admin_router = admin::router(Arc::clone(&live), config);
+        let admin = Admin::bind(live, config).await?;
         Ok(App {
             server,
             front_door,
@@ -162,6 +168,16 @@ impl App {
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// The gateway in use, which [`Live::reload`] replaces (what `SIGHUP` triggers).
+    pub fn live(&self) -> Arc<Live> {
+        Arc::clone(self.front_door.live())
+    }
+
+    /// Validates `config` and puts it in use without dropping a request ([`Live::reload`]).
+    pub fn reload(&self, config: Config) -> anyhow::Result<Reloaded> {
+        self.front_door.live().reload(config)
     }
 
     /// Serves both listeners until `shutdown` resolves, then drains in-flight requests.

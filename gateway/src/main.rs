@@ -1,4 +1,4 @@
-//! `gateway [--config FILE]` runs the gateway; `gateway check-config FILE` only validates a
+//! `gateway [--config FILE]` runs the gateway (`SIGHUP` reloads FILE); `gateway check-config FILE` only validates a
 //! configuration file (with the `GATEWAY__…` environment applied) and exits non-zero with every
 //! problem, each naming its line, key and fix; `gateway explain-route METHOD PATH [--config
 //! FILE]` prints which route a request would take and which policies apply (the demo
@@ -43,6 +43,8 @@ async fn serve() -> anyhow::Result<ExitCode> {
     let config = Config::load()?;
     let app = gateway::build(config).await?;
     tracing::info!(address = %app.local_addr(), admin = %app.admin_addr(), "gateway listening");
+    // `SIGHUP` (and, with `[reload] watch`, a changed file) reloads without a restart.
+    gateway::watch::spawn(&app.live(), shared::config::path_from_args());
     app.run_until(shared::server::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -17,6 +17,8 @@
 //! | `gateway_token_cache_lookups_total` | counter | `result` (`hit`, `miss`) |
 //! | `gateway_aggregate_responses_total` | counter | `aggregate`, `outcome` (`complete`, `partial`) |
 //! | `gateway_connections_open` | gauge | |
+//! | `gateway_config_reloads_total` | counter | `outcome` (`applied`, `rejected`) |
+//! | `gateway_config_version` | gauge | |
 //!
 //! **Label values are bounded**: route, upstream, policy and aggregate names come from the
 //! configuration, methods outside the standard nine are `OTHER`, statuses are classes, reasons
@@ -31,11 +33,20 @@
 //! docs/performance.md).
 //! Health and circuit gauges are not recorded per request at all: they are read from the
 //! upstreams when `/metrics` is rendered.
+//!
+//! **A reload keeps the counts**: the numbers live in a [`Registry`] that every configuration
+//! the gateway loads shares ([`Metrics::for_reload`]); only the handles are made anew, and a
+//! handle registered under a name and labels already known counts on the same number. Prometheus
+//! sees no counter reset when the configuration changes.
 
 use http::{Method, StatusCode};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder, SharedString};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
-use std::{collections::HashMap, sync::RwLock, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
 
 /// Requests answered, by route, method, status class and reason.
 pub const REQUESTS: &str = "gateway_requests_total";
@@ -59,6 +70,10 @@ pub const TOKEN_CACHE_LOOKUPS: &str = "gateway_token_cache_lookups_total";
 pub const AGGREGATE_RESPONSES: &str = "gateway_aggregate_responses_total";
 /// Client connections open now.
 pub const CONNECTIONS_OPEN: &str = "gateway_connections_open";
+/// Configuration reloads, by outcome (`applied`, `rejected`).
+pub const CONFIG_RELOADS: &str = "gateway_config_reloads_total";
+/// The version of the configuration in use: 1 at start, one more per applied reload.
+pub const CONFIG_VERSION: &str = "gateway_config_version";
 
 /// Histogram buckets, in seconds: from a cached-token proxy hop (~1 ms) to a slow upstream.
 const BUCKETS: [f64; 12] = [
@@ -71,10 +86,28 @@ static METADATA: Metadata<'static> =
 /// The route label of a request that matched no route.
 pub const NO_ROUTE: &str = "(none)";
 
-/// The gateway's metrics: the recorder and the handles registered at start.
-pub struct Metrics {
+/// Where the numbers live: one per gateway process, shared by every configuration it loads.
+pub struct Registry {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+}
+
+impl Registry {
+    /// An empty registry with the help texts.
+    fn new() -> Registry {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&BUCKETS)
+            .expect("the bucket list is not empty")
+            .build_recorder();
+        describe(&recorder);
+        let handle = recorder.handle();
+        Registry { recorder, handle }
+    }
+}
+
+/// The gateway's metrics: the registry and the handles of one configuration's routes.
+pub struct Metrics {
+    registry: Arc<Registry>,
     routes: HashMap<Box<str>, RouteMetrics, foldhash::fast::RandomState>,
     aggregates: HashMap<Box<str>, [Counter; 2], foldhash::fast::RandomState>,
     /// Token cache lookups that missed and hit.
@@ -106,12 +139,25 @@ impl Metrics {
         routes: impl IntoIterator<Item = &'a str>,
         aggregates: impl IntoIterator<Item = &'a str>,
     ) -> Metrics {
-        let recorder = PrometheusBuilder::new()
-            .set_buckets(&BUCKETS)
-            .expect("the bucket list is not empty")
-            .build_recorder();
-        describe(&recorder);
-        let handle = recorder.handle();
+        Self::on(Arc::new(Registry::new()), routes, aggregates)
+    }
+
+    /// Handles for a reloaded configuration's `routes` and `aggregates`, counting on the same
+    /// numbers as `self` (a route kept by the reload keeps its counts).
+    pub fn for_reload<'a>(
+        &self,
+        routes: impl IntoIterator<Item = &'a str>,
+        aggregates: impl IntoIterator<Item = &'a str>,
+    ) -> Metrics {
+        Self::on(Arc::clone(&self.registry), routes, aggregates)
+    }
+
+    fn on<'a>(
+        registry: Arc<Registry>,
+        routes: impl IntoIterator<Item = &'a str>,
+        aggregates: impl IntoIterator<Item = &'a str>,
+    ) -> Metrics {
+        let recorder = &registry.recorder;
         let mut metrics = Metrics {
             connections_open: recorder.register_gauge(&Key::from_name(CONNECTIONS_OPEN), &METADATA),
             token_cache: ["miss", "hit"].map(|result| {
@@ -120,8 +166,7 @@ impl Metrics {
             }),
             routes: HashMap::default(),
             aggregates: HashMap::default(),
-            recorder,
-            handle,
+            registry,
         };
         for route in routes.into_iter().chain([NO_ROUTE]) {
             let name = SharedString::from_owned(route.to_owned());
@@ -236,31 +281,45 @@ impl Metrics {
         }
     }
 
+    /// Counts a configuration reload, applied or rejected, and sets the version in use.
+    pub fn config_reload(&self, applied: bool, version: u64) {
+        let outcome = if applied { "applied" } else { "rejected" };
+        self.counter(
+            CONFIG_RELOADS,
+            vec![Label::from_static_parts("outcome", outcome)],
+        )
+        .increment(1);
+        self.set_gauge(CONFIG_VERSION, Vec::new(), version as f64);
+    }
+
     /// Sets a gauge read at render time (health, circuits).
     pub fn set_gauge(&self, name: &'static str, labels: Vec<Label>, value: f64) {
-        self.recorder
+        self.registry
+            .recorder
             .register_gauge(&Key::from_parts(name, labels), &METADATA)
             .set(value);
     }
 
     /// Everything, in the Prometheus text format.
     pub fn render(&self) -> String {
-        self.handle.render()
+        self.registry.handle.render()
     }
 
     /// Folds recorded histogram samples into their buckets (run every few seconds, so samples
     /// do not pile up between two scrapes).
     pub fn run_upkeep(&self) {
-        self.handle.run_upkeep();
+        self.registry.handle.run_upkeep();
     }
 
     fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
-        self.recorder
+        self.registry
+            .recorder
             .register_counter(&Key::from_parts(name, labels), &METADATA)
     }
 
     fn histogram(&self, name: &'static str, labels: Vec<Label>) -> Histogram {
-        self.recorder
+        self.registry
+            .recorder
             .register_histogram(&Key::from_parts(name, labels), &METADATA)
     }
 }
@@ -448,6 +507,8 @@ fn describe(recorder: &PrometheusRecorder) {
         (Kind::Counter, TOKEN_CACHE_LOOKUPS, "Verified-token cache lookups, by result."),
         (Kind::Counter, AGGREGATE_RESPONSES, "Aggregate answers, complete or partial."),
         (Kind::Gauge, CONNECTIONS_OPEN, "Client connections open now."),
+        (Kind::Counter, CONFIG_RELOADS, "Configuration reloads, applied or rejected."),
+        (Kind::Gauge, CONFIG_VERSION, "The configuration in use: 1 at start, one more per applied reload."),
     ];
     for (kind, name, text) in help {
         let key = KeyName::from_const_str(name);

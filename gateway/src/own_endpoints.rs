@@ -15,7 +15,9 @@
 //! They are served by a small axum [`Router`]; every other request skips it (see
 //! [`crate::front_door`]).
 
-use crate::{admin, context::DECISIONS_PATH, decision::DecisionId, state::Gateway, upstream};
+use crate::{
+    admin, context::DECISIONS_PATH, decision::DecisionId, live::Live, state::Gateway, upstream,
+};
 use axum::{
     Json, Router,
     extract::{Path, State},
@@ -29,17 +31,15 @@ use std::sync::Arc;
 /// The paths answered here (besides the demo's decision records).
 pub const PATHS: [&str; 2] = ["/healthz", "/readyz"];
 
-/// The router of the own endpoints, with the request-id middleware every answer gets.
-pub fn router(gateway: Arc<Gateway>) -> Router {
-    let mut router = Router::new()
+/// The router of the own endpoints, with the request-id middleware every answer gets. The
+/// decision path is only reached in demo mode ([`answers`] reads the configuration in use).
+pub fn router(live: Arc<Live>) -> Router {
+    Router::new()
         .route(PATHS[0], get(healthz))
-        .route(PATHS[1], get(readyz));
-    if gateway.demo {
-        router = router.route(&format!("{DECISIONS_PATH}{{id}}"), get(own_decision));
-    }
-    router
+        .route(PATHS[1], get(readyz))
+        .route(&format!("{DECISIONS_PATH}{{id}}"), get(own_decision))
         .layer(axum::middleware::from_fn(request_id::layer))
-        .with_state(gateway)
+        .with_state(live)
 }
 
 /// True for the paths of [`router`] on `gateway`.
@@ -55,7 +55,8 @@ pub async fn healthz() -> impl IntoResponse {
 /// 200 `{"status":"ready"}` when every upstream has a usable target; 503 problem+json naming
 /// those that do not, with their targets' state by number (`target 1: healthy=false
 /// circuit=open`).
-pub async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
+pub async fn readyz(State(live): State<Arc<Live>>) -> Response {
+    let gateway = live.current();
     let (ready, upstreams) = upstream::probe::report(&gateway.upstreams).await;
     if ready {
         return Json(serde_json::json!({"status": "ready"})).into_response();
@@ -94,10 +95,14 @@ pub async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
 /// The caller's own decision record (demo mode): 404 unless it was made for a request with the
 /// same `Authorization` header.
 async fn own_decision(
-    State(gateway): State<Arc<Gateway>>,
+    State(live): State<Arc<Live>>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    let gateway = live.current();
+    if !gateway.demo {
+        return admin::not_kept();
+    }
     let owner = headers
         .get(header::AUTHORIZATION)
         .map(|c| gateway.decisions.owner_of(c.as_bytes()));

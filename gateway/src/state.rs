@@ -4,11 +4,23 @@
 //! upstreams with their pools and breakers, the token verifier and its cache, the rate limiter,
 //! the metrics and the ring of recent decisions, and the one clock all of them read. No locks on the hot path; the parts that change
 //! (breakers, pools, counters) are atomics or short-lived mutexes inside their own types.
+//!
+//! A reload ([`crate::live`]) compiles a new `Gateway` with [`Gateway::reloaded`], which carries
+//! over what must outlive one configuration: the upstreams whose configuration did not change
+//! (their pools, breakers and health-check tasks), the rate limiter's counts, the token verifier
+//! and its cache, the metrics' numbers and the ring of recent decisions.
 
 use crate::{
-    aggregate::table::Aggregates, auth::Checker, config::Config, decision::Ring,
-    forwarded::TrustedProxies, metrics::Metrics, ratelimit::Limiter, routing::RouteTable,
-    token_cache::TokenCache, upstream::Upstream,
+    aggregate::table::Aggregates,
+    auth::Checker,
+    config::{Config, UpstreamConfig},
+    decision::Ring,
+    forwarded::TrustedProxies,
+    metrics::Metrics,
+    ratelimit::Limiter,
+    routing::RouteTable,
+    token_cache::TokenCache,
+    upstream::Upstream,
 };
 use shared::{
     Verifier,
@@ -23,12 +35,13 @@ pub struct Gateway {
     pub routes: RouteTable,
     /// The aggregates, by exact path (looked up before the routes).
     pub aggregates: Aggregates,
-    /// The upstreams, indexed by `Route::upstream`. Shared with their health-check tasks.
-    pub upstreams: Arc<[Upstream]>,
+    /// The upstreams, indexed by `Route::upstream`. Shared with their health-check tasks and,
+    /// when unchanged, with the configurations loaded after this one.
+    pub upstreams: Arc<[Arc<Upstream>]>,
     /// Token verification (static keys or a JWKS cache).
     pub verifier: Verifier,
     /// Claims of recently verified tokens.
-    pub token_cache: TokenCache,
+    pub token_cache: Arc<TokenCache>,
     /// Peers whose forwarding headers are believed.
     pub trusted_proxies: TrustedProxies,
     /// Longest request target, in bytes.
@@ -44,9 +57,28 @@ pub struct Gateway {
     /// What the gateway counts (`GET /metrics` on the admin listener).
     pub metrics: Metrics,
     /// The most recent decision records (`GET /decisions/{id}`).
-    pub decisions: Ring,
+    pub decisions: Arc<Ring>,
     /// Demo mode: a caller may read their own decision records on the public port.
     pub demo: bool,
+    /// The configuration this was compiled from (the admin listener shows it, redacted; a
+    /// reload compares against it).
+    pub config: Arc<Config>,
+    /// Which configuration this is, and since when.
+    pub generation: Generation,
+}
+
+/// Which loaded configuration a [`Gateway`] is: 1 at start, one more per applied reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation {
+    /// 1, 2, 3, …
+    pub version: u64,
+    /// When it was loaded, in Unix seconds (the gateway's clock).
+    pub loaded_at: u64,
+}
+
+/// What [`Gateway::reloaded`] keeps from the gateway it replaces.
+struct Carried<'a> {
+    previous: &'a Gateway,
 }
 
 impl Gateway {
@@ -63,30 +95,88 @@ impl Gateway {
             .auth
             .build()
             .map_err(|e| anyhow::anyhow!("[auth]: {e}"))?;
-        let metrics = Metrics::new(
-            config
-                .routes
-                .iter()
-                .map(|r| r.name.as_str())
-                .chain(config.aggregates.iter().map(|a| a.name.as_str())),
-            config.aggregates.iter().map(|a| a.name.as_str()),
-        );
-        let mut limiter = Limiter::new(config, Arc::clone(&clock))?;
+        let metrics = Metrics::new(route_names(config), aggregate_names(config));
+        let limiter = Limiter::new(config, Arc::clone(&clock))?;
+        let generation = Generation {
+            version: 1,
+            loaded_at: clock.unix_secs(),
+        };
+        Ok(Self::compile(
+            config,
+            Parts {
+                verifier,
+                token_cache: Arc::default(),
+                limiter,
+                metrics,
+                decisions: Arc::default(),
+                generation,
+                clock,
+            },
+            None,
+        ))
+    }
+
+    /// The gateway of a reloaded `config`, keeping what `self` has learned and holds: the
+    /// upstreams whose `[[upstreams]]` entry is unchanged (their connection pools, circuit
+    /// breakers and health), the rate-limit counts, the metrics' numbers, the decision ring,
+    /// and the token verifier with its cache — `[auth]` is read at start only
+    /// ([`crate::live::needs_restart`] says so when it changed). Nothing in `self` changes: it
+    /// goes on serving the requests that hold it.
+    pub fn reloaded(&self, config: &Config) -> anyhow::Result<Gateway> {
+        config.validate()?;
+        let metrics = self
+            .metrics
+            .for_reload(route_names(config), aggregate_names(config));
+        let limiter = self.limiter.reloaded(config)?;
+        let generation = Generation {
+            version: self.generation.version + 1,
+            loaded_at: self.clock.unix_secs(),
+        };
+        Ok(Self::compile(
+            config,
+            Parts {
+                verifier: self.verifier.clone(),
+                token_cache: Arc::clone(&self.token_cache),
+                limiter,
+                metrics,
+                decisions: Arc::clone(&self.decisions),
+                generation,
+                clock: Arc::clone(&self.clock),
+            },
+            Some(Carried { previous: self }),
+        ))
+    }
+
+    /// Builds the gateway from `config` and its parts, reusing `carried`'s unchanged upstreams.
+    fn compile(config: &Config, parts: Parts, carried: Option<Carried<'_>>) -> Gateway {
+        let Parts {
+            verifier,
+            token_cache,
+            mut limiter,
+            metrics,
+            decisions,
+            generation,
+            clock,
+        } = parts;
         limiter.register_metrics(&metrics);
-        Ok(Gateway {
-            routes: RouteTable::compile(config),
-            aggregates: Aggregates::compile(config),
-            upstreams: config
-                .upstreams
-                .iter()
-                .map(|u| {
+        let upstreams = config
+            .upstreams
+            .iter()
+            .map(|u| {
+                let unchanged = carried.as_ref().and_then(|c| c.unchanged_upstream(u));
+                unchanged.unwrap_or_else(|| {
                     let mut upstream = Upstream::new(u, Arc::clone(&clock));
                     upstream.metrics = metrics.upstream(&u.name);
-                    upstream
+                    Arc::new(upstream)
                 })
-                .collect(),
+            })
+            .collect();
+        Gateway {
+            routes: RouteTable::compile(config),
+            aggregates: Aggregates::compile(config),
+            upstreams,
             verifier,
-            token_cache: TokenCache::default(),
+            token_cache,
             trusted_proxies: TrustedProxies::new(&config.trusted_proxies),
             max_uri_bytes: config.server.max_uri_bytes,
             max_header_bytes: config.server.limits.max_header_bytes,
@@ -94,9 +184,11 @@ impl Gateway {
             limiter,
             clock,
             metrics,
-            decisions: Ring::default(),
+            decisions,
             demo: config.demo,
-        })
+            config: Arc::new(config.clone()),
+            generation,
+        }
     }
 
     /// How this request's token is checked: the verifier, its cache, and now.
@@ -107,4 +199,40 @@ impl Gateway {
             now: self.clock.unix_secs(),
         }
     }
+}
+
+/// What [`Gateway::compile`] assembles besides the configuration.
+struct Parts {
+    verifier: Verifier,
+    token_cache: Arc<TokenCache>,
+    limiter: Limiter,
+    metrics: Metrics,
+    decisions: Arc<Ring>,
+    generation: Generation,
+    clock: SharedClock,
+}
+
+impl Carried<'_> {
+    /// The previous gateway's upstream of the same name, if its configuration is the same.
+    fn unchanged_upstream(&self, config: &UpstreamConfig) -> Option<Arc<Upstream>> {
+        let previous = self.previous;
+        let index = previous
+            .config
+            .upstreams
+            .iter()
+            .position(|old| old == config)?;
+        previous.upstreams.get(index).cloned()
+    }
+}
+
+fn route_names(config: &Config) -> impl Iterator<Item = &str> {
+    config
+        .routes
+        .iter()
+        .map(|r| r.name.as_str())
+        .chain(config.aggregates.iter().map(|a| a.name.as_str()))
+}
+
+fn aggregate_names(config: &Config) -> impl Iterator<Item = &str> {
+    config.aggregates.iter().map(|a| a.name.as_str())
 }

@@ -4,6 +4,7 @@
 //! | path | what |
 //! |---|---|
 //! | `GET /metrics` | Prometheus text format ([`crate::metrics`]) |
+//! | `GET /config` | the configuration's version, when it was loaded, and what a restart would still apply ([`crate::live`]) |
 //! | `GET /routes` | the loaded routes, aggregates and rate-limit policies; the `[auth]` section with its secret redacted |
 //! | `GET /upstreams` | every target's address, health, circuit state and requests in flight |
 //! | `GET /readyz` | readiness, naming every target (the public `/readyz` says only ready or not) |
@@ -25,7 +26,7 @@
 
 pub mod report;
 
-use crate::{config::Config, decision::DecisionId, ratelimit, state::Gateway, upstream};
+use crate::{config::Config, decision::DecisionId, live::Live, ratelimit, upstream};
 use axum::{
     Json, Router,
     extract::{Path, Request, State},
@@ -46,24 +47,21 @@ use std::{
     time::Duration,
 };
 
-/// What the admin handlers share.
+/// What the admin handlers share: the gateway in use, read at each request (a reload shows
+/// at once).
 #[derive(Clone)]
 struct AdminState {
-    gateway: Arc<Gateway>,
-    /// The configuration as `/routes` shows it (secrets redacted), built once.
-    loaded: Arc<Value>,
+    live: Arc<Live>,
 }
 
-/// The admin router for `gateway` loaded from `config`: every path, behind the token check when
-/// `[admin] token` is set.
-pub fn router(gateway: Arc<Gateway>, config: &Config) -> Router {
-    let state = AdminState {
-        gateway,
-        loaded: Arc::new(report::loaded(config)),
-    };
+/// The admin router for the gateway `live` holds, with `[admin]` from `config`: every path,
+/// behind the token check when `[admin] token` is set.
+pub fn router(live: Arc<Live>, config: &Config) -> Router {
+    let state = AdminState { live };
     let token = config.admin.token.clone().map(Arc::new);
     Router::new()
         .route("/metrics", get(metrics))
+        .route("/config", get(loaded_config))
         .route("/routes", get(routes))
         .route("/upstreams", get(upstreams))
         .route("/readyz", get(readyz))
@@ -105,29 +103,40 @@ async fn require_token(token: Option<Arc<SecretString>>, request: Request, next:
 
 /// Prometheus's text format (version 0.0.4), with the health and circuit gauges read now.
 async fn metrics(State(admin): State<AdminState>) -> Response {
-    report::refresh_gauges(&admin.gateway).await;
+    let gateway = admin.live.current();
+    report::refresh_gauges(&gateway).await;
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        admin.gateway.metrics.render(),
+        gateway.metrics.render(),
     )
         .into_response()
 }
 
+/// `{"version", "loaded_at", "needs_restart"}`: which configuration is in use.
+async fn loaded_config(State(admin): State<AdminState>) -> Json<Value> {
+    let generation = admin.live.current().generation;
+    Json(json!({
+        "version": generation.version,
+        "loaded_at": generation.loaded_at,
+        "needs_restart": admin.live.pending_restart(),
+    }))
+}
+
 async fn routes(State(admin): State<AdminState>) -> Json<Value> {
-    Json((*admin.loaded).clone())
+    Json(report::loaded(&admin.live.current().config))
 }
 
 async fn upstreams(State(admin): State<AdminState>) -> Json<Value> {
-    let (_, upstreams) = upstream::probe::report(&admin.gateway.upstreams).await;
+    let (_, upstreams) = upstream::probe::report(&admin.live.current().upstreams).await;
     Json(upstreams)
 }
 
 /// 200 or 503, with every target's address and state.
 async fn readyz(State(admin): State<AdminState>) -> Response {
-    let (ready, upstreams) = upstream::probe::report(&admin.gateway.upstreams).await;
+    let (ready, upstreams) = upstream::probe::report(&admin.live.current().upstreams).await;
     let status = if ready {
         StatusCode::OK
     } else {
@@ -142,15 +151,16 @@ async fn readyz(State(admin): State<AdminState>) -> Response {
 }
 
 async fn ratelimitz(State(admin): State<AdminState>) -> Json<Value> {
-    Json(ratelimit::status::report(&admin.gateway.limiter))
+    Json(ratelimit::status::report(&admin.live.current().limiter))
 }
 
 async fn recent_decisions(State(admin): State<AdminState>) -> Json<Value> {
-    Json(json!({"decisions": admin.gateway.decisions.recent(100)}))
+    Json(json!({"decisions": admin.live.current().decisions.recent(100)}))
 }
 
 async fn decision(State(admin): State<AdminState>, Path(id): Path<String>) -> Response {
-    match DecisionId::parse(&id).and_then(|id| admin.gateway.decisions.get(id, None)) {
+    let gateway = admin.live.current();
+    match DecisionId::parse(&id).and_then(|id| gateway.decisions.get(id, None)) {
         Some(record) => pretty(&record),
         None => not_kept(),
     }
@@ -180,9 +190,9 @@ pub struct Admin {
 
 impl Admin {
     /// Binds `[admin] listen` to serve [`router`].
-    pub async fn bind(gateway: Arc<Gateway>, config: &Config) -> anyhow::Result<Admin> {
+    pub async fn bind(live: Arc<Live>, config: &Config) -> anyhow::Result<Admin> {
         let listen = config.admin.listen;
-        let server = Server::bind(listen, router(gateway, config), ServerLimits::default())
+        let server = Server::bind(listen, router(live, config), ServerLimits::default())
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`admin.listen`): {e}"))?;
         Ok(Admin { server })
@@ -204,16 +214,16 @@ impl Admin {
 
 /// Folds histogram samples into their buckets every few seconds, so that they do not pile up
 /// between two scrapes (or forever, when nobody scrapes). Stops with the gateway.
-pub fn spawn_upkeep(gateway: &Arc<Gateway>) {
-    let gateway: Weak<Gateway> = Arc::downgrade(gateway);
+pub fn spawn_upkeep(live: &Arc<Live>) {
+    let live: Weak<Live> = Arc::downgrade(live);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
             tick.tick().await;
-            let Some(gateway) = gateway.upgrade() else {
+            let Some(live) = live.upgrade() else {
                 return;
             };
-            gateway.metrics.run_upkeep();
+            live.current().metrics.run_upkeep();
         }
     });
 }

@@ -104,6 +104,36 @@ pub struct Config {
     /// The admin listener: metrics, the loaded configuration, decisions (`[admin]`).
     #[serde(default)]
     pub admin: AdminConfig,
+    /// When the configuration is read again while running (`[reload]`).
+    #[serde(default)]
+    pub reload: ReloadConfig,
+}
+
+/// `[reload]`: the gateway reads its file again on `SIGHUP` always, and also when the file
+/// changes if `watch` is on. An invalid file is refused and the configuration in use stays.
+///
+/// ```toml
+/// [reload]
+/// watch = true          # also reload when the file's contents change
+/// poll_interval_ms = 2000
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReloadConfig {
+    /// Reload when the file changes (checked every `poll_interval_ms`). Off by default: an
+    /// operator who edits a file by hand may save it half-done; `SIGHUP` says "now".
+    pub watch: bool,
+    /// How often the file is checked when `watch` is on, in milliseconds.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for ReloadConfig {
+    fn default() -> Self {
+        ReloadConfig {
+            watch: false,
+            poll_interval_ms: 2000,
+        }
+    }
 }
 
 /// `[admin]`: the operators' listener (`/metrics`, `/routes`, `/upstreams`, `/decisions/{id}`,

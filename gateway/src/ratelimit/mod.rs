@@ -35,7 +35,7 @@ pub mod redis;
 pub mod status;
 
 use crate::{
-    config::{Backend, Config, KeyPart, OnRedisError},
+    config::{Backend, Config, KeyPart, OnRedisError, RedisConfig},
     error::GatewayError,
     forwarded::{Peer, TrustedProxies},
     metrics::{Metrics, RateDecision},
@@ -44,10 +44,14 @@ use axum::body::Body;
 use gcra::Outcome;
 use http::{HeaderMap, request::Parts};
 use policy::Policy;
+use secrecy::ExposeSecret;
 use shared::{Claims, clock::SharedClock};
 use std::{
     collections::HashMap,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 /// Most keys the in-process backend remembers (about 100 bytes each).
@@ -71,15 +75,52 @@ pub struct Limiter {
     by_name: HashMap<Box<str>, usize>,
     /// Policies attached to each route and aggregate, by name.
     routes: HashMap<Box<str>, Vec<usize>>,
-    local: local::LocalStore,
-    redis: Option<redis::RedisStore>,
+    // The stores and counters are shared (`Arc`) so that a reloaded configuration keeps them:
+    // a client halfway through its allowance stays there ([`Limiter::reloaded`]).
+    local: Arc<local::LocalStore>,
+    redis: Option<(Arc<redis::RedisStore>, RedisConfig)>,
     /// What happened when Redis failed.
-    pub stats: Stats,
+    pub stats: Arc<Stats>,
 }
 
 impl Limiter {
     /// Compiles the validated configuration's policies, with `clock` for the local backend.
     pub fn new(config: &Config, clock: SharedClock) -> anyhow::Result<Limiter> {
+        let redis = match &config.redis {
+            Some(redis) => Some((Arc::new(redis::RedisStore::new(redis)?), redis.clone())),
+            None => None,
+        };
+        let local = Arc::new(local::LocalStore::new(MAX_LOCAL_KEYS, clock));
+        Ok(Self::compile(config, local, redis, Arc::default()))
+    }
+
+    /// The limiter of a reloaded `config`, keeping `self`'s counts: the local store (every key's
+    /// place in its bucket), the Redis connection when `[redis]` did not change, and the
+    /// counters `/ratelimitz` shows. A policy that kept its name keeps its keys; if its rate
+    /// changed, the GCRA reads the old arrival time under the new rate, which is exactly "the
+    /// new limit, counted from what this client already used".
+    pub fn reloaded(&self, config: &Config) -> anyhow::Result<Limiter> {
+        let redis = match (&config.redis, &self.redis) {
+            (None, _) => None,
+            (Some(new), Some((store, old))) if same_redis(new, old) => {
+                Some((Arc::clone(store), old.clone()))
+            }
+            (Some(new), _) => Some((Arc::new(redis::RedisStore::new(new)?), new.clone())),
+        };
+        Ok(Self::compile(
+            config,
+            Arc::clone(&self.local),
+            redis,
+            Arc::clone(&self.stats),
+        ))
+    }
+
+    fn compile(
+        config: &Config,
+        local: Arc<local::LocalStore>,
+        redis: Option<(Arc<redis::RedisStore>, RedisConfig)>,
+        stats: Arc<Stats>,
+    ) -> Limiter {
         let policies: Vec<Policy> = config
             .rate_limits
             .iter()
@@ -98,12 +139,9 @@ impl Limiter {
             .collect();
         let mut limiter = Limiter {
             routes: HashMap::new(),
-            local: local::LocalStore::new(MAX_LOCAL_KEYS, clock),
-            redis: match &config.redis {
-                Some(redis) => Some(redis::RedisStore::new(redis)?),
-                None => None,
-            },
-            stats: Stats::default(),
+            local,
+            redis,
+            stats,
             policies,
             by_name,
         };
@@ -118,7 +156,7 @@ impl Limiter {
                 limiter.routes.insert(name.as_str().into(), attached);
             }
         }
-        Ok(limiter)
+        limiter
     }
 
     /// The indices of the named policies (names were validated; unknown ones are skipped).
@@ -161,7 +199,7 @@ impl Limiter {
     pub fn redis_errors(&self) -> u64 {
         self.redis
             .as_ref()
-            .map_or(0, |r| r.errors.load(Ordering::Relaxed))
+            .map_or(0, |(r, _)| r.errors.load(Ordering::Relaxed))
     }
 
     /// True when a `[redis]` section is configured.
@@ -195,7 +233,7 @@ impl Limiter {
                 (Backend::Local, _) | (Backend::Redis, None) => {
                     Some(self.local.check(&policy.gcra, &key))
                 }
-                (Backend::Redis, Some(redis)) => match redis.check(&policy.gcra, &key).await {
+                (Backend::Redis, Some((redis, _))) => match redis.check(&policy.gcra, &key).await {
                     Ok(outcome) => Some(outcome),
                     Err(_) => match policy.on_redis_error {
                         OnRedisError::Open => {
@@ -302,4 +340,12 @@ impl Limiter {
         let verdict = self.check(attached, &subject).await?;
         Ok((body, verdict))
     }
+}
+
+/// The same Redis server, timeout and key prefix (the URL may hold a password: compared, never
+/// shown).
+fn same_redis(a: &RedisConfig, b: &RedisConfig) -> bool {
+    a.url.expose_secret() == b.url.expose_secret()
+        && a.timeout_ms == b.timeout_ms
+        && a.key_prefix == b.key_prefix
 }

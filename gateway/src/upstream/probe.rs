@@ -18,21 +18,23 @@ use std::{
     time::Duration,
 };
 
-/// Starts one checking task per upstream that has `health_check` configured.
-pub fn spawn(upstreams: &Arc<[Upstream]>) {
-    for (index, upstream) in upstreams.iter().enumerate() {
+/// Starts one checking task per upstream that has `health_check` configured. A task holds its
+/// upstream weakly: it ends when no configuration uses that upstream any more (the gateway was
+/// dropped, or a reload removed or changed it).
+pub fn spawn<'a>(upstreams: impl IntoIterator<Item = &'a Arc<Upstream>>) {
+    for upstream in upstreams {
         let Some(check) = &upstream.health_check else {
             continue;
         };
         let interval = Duration::from_millis(check.interval_ms);
-        let weak: Weak<[Upstream]> = Arc::downgrade(upstreams);
+        let weak: Weak<Upstream> = Arc::downgrade(upstream);
         tokio::spawn(async move {
             loop {
-                let Some(upstreams) = weak.upgrade() else {
+                let Some(upstream) = weak.upgrade() else {
                     break;
                 };
-                check_all(&upstreams[index]).await;
-                drop(upstreams);
+                check_all(&upstream).await;
+                drop(upstream);
                 tokio::time::sleep(interval).await;
             }
         });
@@ -106,7 +108,7 @@ fn target_report(state: &TargetState, healthy: bool, now_ms: u64) -> (bool, Valu
 
 /// The readiness of every upstream: `(all ready, report)`. An upstream is ready when at least
 /// one target is healthy and its circuit is not open.
-pub async fn report(upstreams: &[Upstream]) -> (bool, Value) {
+pub async fn report(upstreams: &[Arc<Upstream>]) -> (bool, Value) {
     let per_upstream = upstreams.iter().map(|upstream| async move {
         let now = upstream.now_ms();
         let checks = upstream.targets().iter().map(|state| async move {

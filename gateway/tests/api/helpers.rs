@@ -213,7 +213,6 @@ impl TestGateway {
         let gateway =
             gateway::Gateway::with_clock(&config, clock).expect("the test config is valid");
         let gateway = Arc::new(gateway);
-        gateway::upstream::probe::spawn(&gateway.upstreams);
         TestGateway {
             server: None,
             echo,
@@ -247,6 +246,11 @@ impl TestGateway {
             echo,
             front_door,
         }
+    }
+
+    /// The gateway in use, which a test may reload.
+    pub fn live(&self) -> Arc<gateway::live::Live> {
+        Arc::clone(self.front_door.live())
     }
 
     /// The listening address of a served gateway.

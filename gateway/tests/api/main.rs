@@ -12,6 +12,7 @@ mod observability;
 mod ratelimit;
 mod raw;
 mod redis;
+mod reload;
 mod resilience;
 mod routing;
 mod startup;

@@ -34,6 +34,7 @@ use report::Report;
 pub fn validate(config: &Config, at: &Locator<'_>) -> Vec<Diagnostic> {
     let mut report = Report::new(at);
     server::check(config, &mut report);
+    server::check_reload(config, &mut report);
     auth::check(config, &mut report);
     trusted_proxies::check(config, &mut report);
     upstreams::check(config, &mut report);

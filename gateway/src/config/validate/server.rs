@@ -1,4 +1,5 @@
 //! `[server]`: the limits on what one client may send must leave room for a real request.
+//! `[reload]`: a file watched too often is read for nothing.
 
 use super::report::Report;
 use crate::config::{Config, location::KeyPath};
@@ -18,6 +19,17 @@ pub fn check(config: &Config, report: &mut Report<'_, '_>) {
             &server.field("max_body_bytes"),
             "a zero body limit refuses every request with a body",
             "set a positive size in bytes, e.g. 1048576",
+        );
+    }
+}
+
+/// Checks `[reload]`.
+pub fn check_reload(config: &Config, report: &mut Report<'_, '_>) {
+    if config.reload.watch && config.reload.poll_interval_ms < 100 {
+        report.push(
+            &KeyPath::key("reload").field("poll_interval_ms"),
+            "the file would be read more than ten times a second",
+            "check every second or two: `poll_interval_ms = 2000`",
         );
     }
 }
