@@ -3,6 +3,7 @@
 
 use crate::{
     AppState,
+    counters::LoginOutcome,
     error::AuthError,
     passwords::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES},
     store::{InsertUserError, Store, User},
@@ -121,6 +122,7 @@ pub async fn authenticate(
     }
     let now = state.clock.unix_secs();
     if let Err(retry_after) = state.throttle.check(&email, now) {
+        state.counters.login(LoginOutcome::Throttled);
         return Err(AuthError::TooManyAttempts { retry_after });
     }
     let user = state.store.user_by_email(&email).await?;
@@ -133,12 +135,14 @@ pub async fn authenticate(
     match user {
         Some(user) if matches => {
             state.throttle.record_success(&email);
+            state.counters.login(LoginOutcome::Success);
             Ok(user)
         }
         _ => {
             state
                 .throttle
                 .record_failure(&email, state.clock.unix_secs());
+            state.counters.login(LoginOutcome::InvalidCredentials);
             Err(AuthError::InvalidCredentials)
         }
     }

@@ -10,7 +10,7 @@
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::config::ConfigError;
-use shared::service_kit::{self, ServerDefaults, ServiceConfig, db::DatabaseConfig};
+use shared::service_kit::{self, MetricsConfig, ServerDefaults, ServiceConfig, db::DatabaseConfig};
 use std::path::PathBuf;
 
 /// The auth-service's `[server]` defaults: port 8081, and bodies of at most 16 KiB (login and
@@ -55,6 +55,8 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     /// OAuth 2.0 clients of the token endpoint (checked at start by [`crate::clients`]).
     pub clients: Vec<ClientConfig>,
+    /// `[metrics]`: who may read `GET /metrics`.
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
@@ -71,6 +73,7 @@ impl Default for Config {
             signing: SigningConfig::default(),
             throttle: ThrottleConfig::default(),
             clients: Vec::new(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

@@ -26,6 +26,8 @@
 //! - [`routes`]: `auth` (JSON API), `oauth` (RFC 6749 `token`, RFC 7009 `revoke`, RFC 7662
 //!   `introspect`, each through `client_auth`), `well_known` (JWKS, RFC 8414 metadata).
 //! - [`error`]: [`error::AuthError`] and the problem+json each variant becomes.
+//! - [`counters`]: what `GET /metrics` counts besides HTTP traffic: logins by outcome,
+//!   refresh-token reuse.
 //! - `shared::service_kit`: the frame every service shares — [`App`], the middleware stack
 //!   (request id, trace, panic guard, body limit), `/healthz` and `/readyz`, the `[server]` and
 //!   `[database]` sections. `shared::clock`: the service's one clock, injected in [`AppState`].
@@ -92,6 +94,7 @@ pub mod access;
 pub mod accounts;
 pub mod clients;
 pub mod config;
+pub mod counters;
 pub mod error;
 pub mod keys;
 pub mod passwords;
@@ -105,9 +108,10 @@ pub use config::Config;
 
 use axum::{Router, extract::FromRef};
 use clients::Registry;
+use counters::Counters;
 use keys::KeyRing;
 use shared::clock::{SharedClock, SystemClock};
-use shared::service_kit::{self, BodyLimit, Readiness};
+use shared::service_kit::{self, BodyLimit, Readiness, ServiceMetrics};
 use shared::{Verifier, VerifierSettings};
 use std::{sync::Arc, time::Duration};
 use store::Store;
@@ -153,11 +157,21 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Verifies our own access tokens (for `/auth/logout`).
     pub verifier: Verifier,
+    /// What the service counts (`GET /metrics`): HTTP traffic, and [`counters`] of its own.
+    pub metrics: ServiceMetrics,
+    /// Logins by outcome, refresh-token reuse.
+    pub counters: Counters,
 }
 
 impl FromRef<AppState> for Verifier {
     fn from_ref(state: &AppState) -> Verifier {
         state.verifier.clone()
+    }
+}
+
+impl FromRef<AppState> for ServiceMetrics {
+    fn from_ref(state: &AppState) -> ServiceMetrics {
+        state.metrics.clone()
     }
 }
 
@@ -199,7 +213,10 @@ impl AppState {
             body_limit: BodyLimit::new(config.server.max_body_bytes)
                 .answered_by(routes::oauth::too_large),
         };
+        let metrics = ServiceMetrics::new(&config.metrics);
         Ok(AppState {
+            counters: Counters::new(&metrics),
+            metrics,
             verifier: Verifier::from_static(keys.verifier().clone()),
             tokens: TokenIssuer::new(
                 Arc::clone(&keys),

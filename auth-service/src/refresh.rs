@@ -144,6 +144,7 @@ pub async fn rotate(
 }
 
 async fn reuse_detected(state: &AppState, record: &RefreshRecord, now: i64) -> AuthError {
+    state.counters.refresh_reuse();
     tracing::warn!(
         family_id = %record.family_id,
         user_id = %record.user_id,

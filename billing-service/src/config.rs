@@ -9,7 +9,8 @@
 use crate::validation::is_currency_code;
 use serde::Deserialize;
 use shared::service_kit::{
-    self, ServerDefaults, ServiceConfig, db::DatabaseConfig, settings, toggles::Toggles,
+    self, MetricsConfig, ServerDefaults, ServiceConfig, db::DatabaseConfig, settings,
+    toggles::Toggles,
 };
 use shared::{VerifierConfig, config::ConfigError};
 
@@ -40,6 +41,8 @@ pub struct Config {
     pub auth: Option<VerifierConfig>,
     /// `[toggles]`: teaching toggles, off by default.
     pub toggles: Toggles,
+    /// `[metrics]`: who may read `GET /metrics`.
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
@@ -51,6 +54,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             auth: None,
             toggles: Toggles::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

@@ -4,7 +4,9 @@ use crate::{config::Config, seed};
 use axum::extract::FromRef;
 use shared::Verifier;
 use shared::clock::{Clock, SharedClock};
-use shared::service_kit::{BodyLimit, FaultInjector, Readiness, ServiceConfig, db, settings};
+use shared::service_kit::{
+    BodyLimit, FaultInjector, Readiness, ServiceConfig, ServiceMetrics, db, settings,
+};
 use sqlx::SqlitePool;
 use std::sync::Arc;
 use time::{Date, OffsetDateTime};
@@ -16,6 +18,8 @@ pub struct AppState {
     pub db: SqlitePool,
     /// Checks the bearer token of every `/billing/*` request ([`shared::Authenticated`]).
     pub verifier: Verifier,
+    /// What the service counts (`GET /metrics`).
+    pub metrics: ServiceMetrics,
     /// The teaching toggles around the `/billing/*` routes.
     pub faults: FaultInjector,
     /// The service's one clock: today's date, for "overdue" and default issue dates, comes from
@@ -41,6 +45,7 @@ impl AppState {
         Ok(AppState {
             verifier: settings::resolve_auth(config.auth.as_ref(), config.demo)?.build()?,
             faults: FaultInjector::new(config.toggles),
+            metrics: ServiceMetrics::new(&config.metrics),
             default_currency: Arc::from(config.default_currency.as_str()),
             body_limit: BodyLimit::new(config.server.max_body_bytes),
             clock,

@@ -17,6 +17,8 @@
 //! | `gateway_token_cache_lookups_total` | counter | `result` (`hit`, `miss`) |
 //! | `gateway_aggregate_responses_total` | counter | `aggregate`, `outcome` (`complete`, `partial`) |
 //! | `gateway_connections_open` | gauge | |
+//! | `gateway_jwks_fetches_total` | counter | `outcome` (`ok`, `failed`) |
+//! | `gateway_jwks_keys` | gauge | |
 //! | `gateway_config_reloads_total` | counter | `outcome` (`applied`, `rejected`) |
 //! | `gateway_config_version` | gauge | |
 //!
@@ -70,6 +72,10 @@ pub const TOKEN_CACHE_LOOKUPS: &str = "gateway_token_cache_lookups_total";
 pub const AGGREGATE_RESPONSES: &str = "gateway_aggregate_responses_total";
 /// Client connections open now.
 pub const CONNECTIONS_OPEN: &str = "gateway_connections_open";
+/// JWKS fetches by the token verifier, by outcome (`ok`, `failed`); only with `jwks_url`.
+pub const JWKS_FETCHES: &str = "gateway_jwks_fetches_total";
+/// Verification keys in use (static and fetched); only with `jwks_url`.
+pub const JWKS_KEYS: &str = "gateway_jwks_keys";
 /// Configuration reloads, by outcome (`applied`, `rejected`).
 pub const CONFIG_RELOADS: &str = "gateway_config_reloads_total";
 /// The version of the configuration in use: 1 at start, one more per applied reload.
@@ -292,6 +298,18 @@ impl Metrics {
         self.set_gauge(CONFIG_VERSION, Vec::new(), version as f64);
     }
 
+    /// Copies the verifier's JWKS counts in (read at render time: the verifier counts them).
+    pub fn set_jwks(&self, stats: shared::key_source::JwksStats) {
+        for (outcome, value) in [("ok", stats.fetched), ("failed", stats.failed)] {
+            self.counter(
+                JWKS_FETCHES,
+                vec![Label::from_static_parts("outcome", outcome)],
+            )
+            .absolute(value);
+        }
+        self.set_gauge(JWKS_KEYS, Vec::new(), stats.keys as f64);
+    }
+
     /// Sets a gauge read at render time (health, circuits).
     pub fn set_gauge(&self, name: &'static str, labels: Vec<Label>, value: f64) {
         self.registry
@@ -507,6 +525,8 @@ fn describe(recorder: &PrometheusRecorder) {
         (Kind::Counter, TOKEN_CACHE_LOOKUPS, "Verified-token cache lookups, by result."),
         (Kind::Counter, AGGREGATE_RESPONSES, "Aggregate answers, complete or partial."),
         (Kind::Gauge, CONNECTIONS_OPEN, "Client connections open now."),
+        (Kind::Counter, JWKS_FETCHES, "JWKS fetches by the token verifier, by outcome."),
+        (Kind::Gauge, JWKS_KEYS, "Verification keys in use (static and fetched from the JWKS)."),
         (Kind::Counter, CONFIG_RELOADS, "Configuration reloads, applied or rejected."),
         (Kind::Gauge, CONFIG_VERSION, "The configuration in use: 1 at start, one more per applied reload."),
     ];

@@ -22,7 +22,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::{
     path::PathBuf,
-    sync::{Arc, Weak},
+    sync::{
+        Arc, Weak,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -169,6 +172,8 @@ impl VerifierConfig {
                         .map_err(|e| KeyError::new(format!("HTTP client: {e}")))?,
                     min_refetch: Duration::from_secs(self.jwks_min_refetch_secs),
                     last_attempt: tokio::sync::Mutex::new(None),
+                    fetched: AtomicU64::new(0),
+                    failed: AtomicU64::new(0),
                 })
             }
         };
@@ -198,6 +203,20 @@ struct JwksSource {
     min_refetch: Duration,
     /// When the last fetch was attempted; also serialises fetches.
     last_attempt: tokio::sync::Mutex<Option<Instant>>,
+    /// Fetches that installed keys, and fetches that failed (kept for metrics).
+    fetched: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// What a JWKS-backed verifier has done so far (the gateway's `/metrics` shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JwksStats {
+    /// Fetches that installed a key set.
+    pub fetched: u64,
+    /// Fetches that failed (the cached keys stayed in use).
+    pub failed: u64,
+    /// Keys in use now (static and fetched).
+    pub keys: usize,
 }
 
 struct Inner {
@@ -257,6 +276,16 @@ impl Verifier {
         self.inner.fetch_and_swap().await
     }
 
+    /// JWKS fetches so far and keys in use; `None` for a verifier without a JWKS URL.
+    pub fn jwks_stats(&self) -> Option<JwksStats> {
+        let jwks = self.inner.jwks.as_ref()?;
+        Some(JwksStats {
+            fetched: jwks.fetched.load(Ordering::Relaxed),
+            failed: jwks.failed.load(Ordering::Relaxed),
+            keys: self.inner.current.load().keys().count(),
+        })
+    }
+
     /// The `kid`s currently accepted (for readiness and admin pages).
     pub fn known_kids(&self) -> Vec<String> {
         self.inner
@@ -297,12 +326,14 @@ impl Inner {
                 let count = keys.len();
                 self.current
                     .store(Arc::new(TokenVerifier::new(self.settings.clone(), keys)));
+                jwks.fetched.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(url = %jwks.url, keys = count, "JWKS refreshed");
                 Ok(count)
             }
             Err(error) => {
                 // Keep serving with the cached keys: an auth-service outage must not become
                 // an outage of every service that verifies tokens.
+                jwks.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(url = %jwks.url, %error, "JWKS fetch failed; keeping cached keys");
                 Err(error)
             }

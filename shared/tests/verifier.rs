@@ -410,10 +410,18 @@ async fn cached_keys_keep_working_when_the_jwks_endpoint_is_down() {
     };
     let verifier = config.build().unwrap();
     verifier.refresh().await.unwrap();
+    let stats = verifier.jwks_stats().unwrap();
+    assert_eq!((stats.fetched, stats.failed, stats.keys), (1, 0, 1));
 
     // The auth-service goes down: refreshing fails, but tokens signed by cached keys still pass.
     set.lock().unwrap().keys.clear();
     assert!(verifier.refresh().await.is_err());
+    let stats = verifier.jwks_stats().unwrap();
+    assert_eq!(
+        (stats.fetched, stats.failed, stats.keys),
+        (1, 1, 1),
+        "the failure is counted and the cached key stays"
+    );
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some("ed-1".into());
     let key = EncodingKey::from_ed_pem(&key_file("ed25519.pem")).unwrap();

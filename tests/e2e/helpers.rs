@@ -94,7 +94,6 @@ impl TestDemo {
 
 #[derive(Debug, Clone, Copy)]
 pub enum Service {
-    #[allow(dead_code)]
     Auth,
     Users,
     Billing,

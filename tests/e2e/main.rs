@@ -8,6 +8,7 @@ mod bench_smoke;
 mod exercises;
 mod helpers;
 mod lecture;
+mod metrics;
 mod module_graph;
 mod ratelimit;
 mod resilience;

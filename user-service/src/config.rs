@@ -9,7 +9,8 @@
 
 use serde::Deserialize;
 use shared::service_kit::{
-    self, ServerDefaults, ServiceConfig, db::DatabaseConfig, settings, toggles::Toggles,
+    self, MetricsConfig, ServerDefaults, ServiceConfig, db::DatabaseConfig, settings,
+    toggles::Toggles,
 };
 use shared::{VerifierConfig, config::ConfigError};
 
@@ -38,6 +39,8 @@ pub struct Config {
     pub auth: Option<VerifierConfig>,
     /// `[toggles]`: teaching toggles, off by default.
     pub toggles: Toggles,
+    /// `[metrics]`: who may read `GET /metrics`.
+    pub metrics: MetricsConfig,
 }
 
 /// Loaded from `--config FILE` and `USERS__…` variables with [`ServiceConfig::load`].
@@ -54,6 +57,7 @@ impl ServiceConfig for Config {
             database: _,
             auth,
             toggles,
+            metrics: _,
         } = self;
         settings::check_backend(server, toggles, auth.as_ref(), *demo)
     }

@@ -3,7 +3,9 @@
 use crate::{config::Config, seed};
 use axum::extract::FromRef;
 use shared::Verifier;
-use shared::service_kit::{BodyLimit, FaultInjector, Readiness, ServiceConfig, db, settings};
+use shared::service_kit::{
+    BodyLimit, FaultInjector, Readiness, ServiceConfig, ServiceMetrics, db, settings,
+};
 use sqlx::SqlitePool;
 
 /// The user-service's state. Every field is a cheap handle (`Arc` inside); nothing lives in a
@@ -14,6 +16,8 @@ pub struct AppState {
     pub db: SqlitePool,
     /// Checks the bearer token of every `/users/*` request ([`shared::Authenticated`]).
     pub verifier: Verifier,
+    /// What the service counts (`GET /metrics`).
+    pub metrics: ServiceMetrics,
     /// The teaching toggles around the `/users/*` routes.
     pub faults: FaultInjector,
     /// `[server] max_body_bytes`: a `PUT /users/me` body larger than this gets 413.
@@ -33,6 +37,7 @@ impl AppState {
         Ok(AppState {
             verifier: settings::resolve_auth(config.auth.as_ref(), config.demo)?.build()?,
             faults: FaultInjector::new(config.toggles),
+            metrics: ServiceMetrics::new(&config.metrics),
             body_limit: BodyLimit::new(config.server.max_body_bytes),
             db,
         })

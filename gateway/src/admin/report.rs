@@ -96,8 +96,12 @@ pub fn loaded(config: &Config) -> Value {
 }
 
 /// Sets the health and circuit gauges of every target from the readiness report (the same
-/// facts `/readyz` shows: the active health check, or a TCP connect without one).
+/// facts `/readyz` shows: the active health check, or a TCP connect without one), and copies
+/// the verifier's JWKS counts.
 pub async fn refresh_gauges(gateway: &Gateway) {
+    if let Some(stats) = gateway.verifier.jwks_stats() {
+        gateway.metrics.set_jwks(stats);
+    }
     let (_, upstreams) = upstream::probe::report(&gateway.upstreams).await;
     for (name, upstream) in upstreams.as_object().into_iter().flatten() {
         for target in upstream["targets"].as_array().into_iter().flatten() {

@@ -195,6 +195,12 @@ async fn promtool_accepts_the_metrics() {
         .arg("--version")
         .output()
     else {
+        // CI installs it (`.ci/run`); on a laptop without it, say so and pass.
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "promtool is missing in CI: .ci/run installs Debian's `prometheus`"
+        );
         println!("skipping: promtool not installed (apt-get install prometheus)");
         return;
     };
@@ -611,5 +617,43 @@ async fn an_aggregate_records_each_call_and_counts_its_partial_answers() {
     assert_eq!(
         sample(&text, "gateway_requests_total", &requests),
         Some(1.0)
+    );
+}
+
+#[tokio::test]
+async fn jwks_fetches_and_failures_are_counted() {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let echo = Echo::spawn().await;
+    let mut config = test_config(echo.addr).await;
+    // A JWKS endpoint nobody answers: every fetch fails, and is counted.
+    let absent = crate::helpers::absent_addr().await;
+    config.auth.jwks_url = Some(format!("http://{absent}/.well-known/jwks.json"));
+    config.auth.jwks_min_refetch_secs = 0;
+    let gw = AdminGateway::start_with(echo, config).await;
+    // A token naming a key the gateway does not know makes it fetch the JWKS first.
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","kid":"unknown-kid"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"x"}"#);
+    let token = format!("{header}.{payload}.c2lnbmF0dXJl");
+    let response = gw
+        .get("/api/users/me")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let text = gw.metrics().await;
+    assert_eq!(
+        sample(
+            &text,
+            "gateway_jwks_fetches_total",
+            &[("outcome", "failed")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "gateway_jwks_fetches_total", &[("outcome", "ok")]),
+        Some(0.0),
+        "{text}"
     );
 }

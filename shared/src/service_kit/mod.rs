@@ -26,6 +26,8 @@
 //!   dice and sleeper; [`fault_injection`] applies them as middleware; [`admin`] serves
 //!   `GET`/`PUT /admin/toggles`.
 //! - [`roles`]: the one authorisation helper, "ADMIN only", as a 403 problem.
+//! - [`metrics`]: `GET /metrics` (Prometheus text) and the HTTP counts every service keeps;
+//!   services add counters of their own ([`ServiceMetrics::counter`]).
 //!
 //! A request passes: [`crate::server`] → [`stack`] (request id, trace, panic guard, body limit)
 //! → [`fault_injection`] (backends' business routes only: maybe wait, maybe fail with 503) → the
@@ -39,6 +41,7 @@ pub mod db;
 pub mod error;
 pub mod fault_injection;
 pub mod health;
+pub mod metrics;
 pub mod renamed;
 pub mod roles;
 pub mod settings;
@@ -49,15 +52,22 @@ pub use app::App;
 pub use body_limit::BodyLimit;
 pub use error::ServiceError;
 pub use health::Readiness;
+pub use metrics::{MetricsConfig, ServiceMetrics};
 pub use settings::{ServerConfig, ServerDefaults, ServiceConfig};
 pub use toggles::{Dice, FaultInjector, Sleeper, Toggles};
 
-use axum::Router;
+use axum::{Router, extract::FromRef};
 
-/// A service's whole HTTP surface: its `routes`, the health probes, the `state`, all wrapped in
-/// the [`stack`] with `body_limit`. Each service's `router(state)` calls this, so unit tests can
-/// call it with `tower::ServiceExt::oneshot`, no socket needed.
-pub fn router<S: Readiness>(routes: Router<S>, state: S, body_limit: BodyLimit) -> Router {
+/// A service's whole HTTP surface: its `routes`, the health probes, `GET /metrics`, the `state`,
+/// all wrapped in the [`stack`] with `body_limit` and counted in the state's [`ServiceMetrics`].
+/// Each service's `router(state)` calls this, so unit tests can call it with
+/// `tower::ServiceExt::oneshot`, no socket needed.
+pub fn router<S>(routes: Router<S>, state: S, body_limit: BodyLimit) -> Router
+where
+    S: Readiness,
+    ServiceMetrics: FromRef<S>,
+{
+    let counted_in = ServiceMetrics::from_ref(&state);
     let routes = routes.merge(health::router()).with_state(state);
-    stack::wrap(routes, body_limit)
+    metrics::wrap(stack::wrap(routes, body_limit), counted_in)
 }
