@@ -10,6 +10,7 @@ pub fn confidential(id: &str, secret_hash: &str) -> ClientConfig {
         scopes: vec![],
         grant_types: vec!["client_credentials".into()],
         redirect_uris: vec![],
+        require_state: false,
         introspect: false,
     }
 }
@@ -23,6 +24,7 @@ pub fn public_client(id: &str, grants: &[&str]) -> ClientConfig {
         scopes: vec![],
         grant_types: grants.iter().map(|g| g.to_string()).collect(),
         redirect_uris: vec![],
+        require_state: false,
         introspect: false,
     }
 }
