@@ -87,9 +87,7 @@ pub enum RedeemError {
     #[error("the authorization code has expired")]
     Expired,
     /// Redeemed before: what that redemption issued is now revoked.
-    #[error(
-        "the authorization code was already used; the tokens issued with it are now revoked"
-    )]
+    #[error("the authorization code was already used; the tokens issued with it are now revoked")]
     Reused,
     /// Issued to another client.
     #[error("the authorization code was issued to another client")]

@@ -124,8 +124,18 @@ mod tests {
         let nonce = new_nonce();
         let token = key.token(&nonce, &["app", "http://127.0.0.1/cb"], 1000);
         assert!(key.verify(&token, &nonce, &["app", "http://127.0.0.1/cb"], 1000));
-        assert!(key.verify(&token, &nonce, &["app", "http://127.0.0.1/cb"], 1000 + TTL_SECS));
-        assert!(!key.verify(&token, &nonce, &["app", "http://127.0.0.1/cb"], 1001 + TTL_SECS));
+        assert!(key.verify(
+            &token,
+            &nonce,
+            &["app", "http://127.0.0.1/cb"],
+            1000 + TTL_SECS
+        ));
+        assert!(!key.verify(
+            &token,
+            &nonce,
+            &["app", "http://127.0.0.1/cb"],
+            1001 + TTL_SECS
+        ));
         assert!(!key.verify(&token, &new_nonce(), &["app", "http://127.0.0.1/cb"], 1000));
         assert!(!key.verify(&token, &nonce, &["app", "http://evil/cb"], 1000));
         assert!(!key.verify(&token, &nonce, &["ap", "phttp://127.0.0.1/cb"], 1000));

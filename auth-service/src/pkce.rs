@@ -73,7 +73,10 @@ mod tests {
 
     #[test]
     fn only_s256_with_a_well_formed_challenge_is_accepted() {
-        assert_eq!(check_challenge(Some(CHALLENGE), Some("S256")), Ok(CHALLENGE));
+        assert_eq!(
+            check_challenge(Some(CHALLENGE), Some("S256")),
+            Ok(CHALLENGE)
+        );
         assert!(check_challenge(Some(CHALLENGE), Some("plain")).is_err());
         assert!(check_challenge(Some(CHALLENGE), None).is_err());
         assert!(check_challenge(None, Some("S256")).is_err());

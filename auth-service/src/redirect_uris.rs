@@ -82,9 +82,18 @@ mod tests {
 
     #[test]
     fn loopback_uris_match_on_any_port_and_nothing_else() {
-        assert!(matches("http://127.0.0.1/callback", "http://127.0.0.1:53211/callback"));
-        assert!(matches("http://127.0.0.1:8000/callback", "http://127.0.0.1:9/callback"));
-        assert!(matches("http://[::1]/callback", "http://[::1]:8080/callback"));
+        assert!(matches(
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1:53211/callback"
+        ));
+        assert!(matches(
+            "http://127.0.0.1:8000/callback",
+            "http://127.0.0.1:9/callback"
+        ));
+        assert!(matches(
+            "http://[::1]/callback",
+            "http://[::1]:8080/callback"
+        ));
         assert!(matches("http://localhost/cb", "http://localhost:3000/cb"));
         for other in [
             "http://127.0.0.1:53211/other",

@@ -311,7 +311,10 @@ async fn unauthorized_client_for_a_grant_the_client_may_not_use() {
 async fn unsupported_grant_type() {
     let app = app_with_clients().await;
     let response = app
-        .post_token(&[("grant_type", "authorization_code"), ("code", "x")])
+        .post_token(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", "x"),
+        ])
         .await;
     assert_oauth_error(response, StatusCode::BAD_REQUEST, "unsupported_grant_type").await;
 }

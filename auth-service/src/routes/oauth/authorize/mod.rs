@@ -193,14 +193,7 @@ pub async fn submit(
                 reason: "invalid_credentials",
                 text: "The e-mail or the password is wrong.",
             };
-            form_page(
-                &state,
-                &request,
-                nonce,
-                email,
-                Some(notice),
-                StatusCode::OK,
-            )
+            form_page(&state, &request, nonce, email, Some(notice), StatusCode::OK)
         }
         Err(AuthError::TooManyAttempts { retry_after }) => {
             let text = format!(
@@ -288,7 +281,10 @@ fn refused(headers: &HeaderMap, refusal: Refusal) -> Response {
 
 /// A failure of ours after the redirect URI is known: `server_error` to the client (§4.1.2.1).
 fn server_error(request: AuthorizationRequest<'_>, error: AuthError) -> Response {
-    tracing::error!(error = format!("{error:#}"), "authorization endpoint failed");
+    tracing::error!(
+        error = format!("{error:#}"),
+        "authorization endpoint failed"
+    );
     redirect_error(ErrorRedirect {
         redirect_uri: request.redirect_uri,
         error: "server_error",
@@ -354,13 +350,19 @@ mod tests {
     #[test]
     fn parameters_are_added_to_the_redirect_uris_own_query() {
         assert_eq!(
-            location("http://127.0.0.1:9/cb", &[("code", "a b"), ("state", "x&y")]),
+            location(
+                "http://127.0.0.1:9/cb",
+                &[("code", "a b"), ("state", "x&y")]
+            ),
             "http://127.0.0.1:9/cb?code=a+b&state=x%26y"
         );
         assert_eq!(
             location("https://app.example/cb?tenant=1", &[("code", "c")]),
             "https://app.example/cb?tenant=1&code=c"
         );
-        assert_eq!(location("https://app.example/cb?", &[("code", "c")]), "https://app.example/cb?code=c");
+        assert_eq!(
+            location("https://app.example/cb?", &[("code", "c")]),
+            "https://app.example/cb?code=c"
+        );
     }
 }

@@ -80,10 +80,7 @@ impl Refusal {
 }
 
 /// Checks `form` (the query of a GET, or the fields of the login form's POST).
-pub fn validate<'a>(
-    state: &'a AppState,
-    form: &Form,
-) -> Result<AuthorizationRequest<'a>, Refusal> {
+pub fn validate<'a>(state: &'a AppState, form: &Form) -> Result<AuthorizationRequest<'a>, Refusal> {
     // 1. The client, and where it wants the browser back. A repeated client_id or redirect_uri
     //    is ambiguous, so it is a page too.
     let client_id = form
