@@ -639,3 +639,17 @@ async fn an_oversized_or_undecodable_form_is_refused_not_a_500() {
         .unwrap();
     assert_error_page(response, StatusCode::BAD_REQUEST, "invalid_request").await;
 }
+
+#[tokio::test]
+async fn what_the_client_sent_is_escaped_in_the_page() {
+    let app = app().await;
+    let state = "\"><script>alert(1)</script>";
+    let response = get_authorize(&app, &request(&[("state", Some(state))])).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(html.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""));
+    // And the state comes back to the client unchanged.
+    let fields: HashMap<_, _> = hidden_fields(&html).into_iter().collect();
+    assert_eq!(fields["state"], state);
+}

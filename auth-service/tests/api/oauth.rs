@@ -377,3 +377,24 @@ async fn a_one_megabyte_form_is_413_in_the_oauth_error_format() {
         .await;
     assert_oauth_error(response, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request").await;
 }
+
+#[tokio::test]
+async fn parameters_that_are_not_utf8_are_invalid_request_not_mangled() {
+    let app = app_with_clients().await;
+    let response = app
+        .client
+        .post(app.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=password&client_id=spa&username=ada%40example.edu&password=%FF%FE")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-8"),
+        "{body}"
+    );
+}
