@@ -8,13 +8,18 @@
 //! | `POST /oauth/revoke` | [`revoke`] | RFC 7009: a client revokes its own tokens |
 //! | `POST /oauth/introspect` | [`introspect`] | RFC 7662: is a token active? (confidential clients allowed to ask) |
 //!
-//! Every request names its client ([`client_auth`]): a confidential client authenticates with
-//! HTTP Basic (§2.3.1, the preferred way) or with `client_id` and `client_secret` in the body,
-//! never both; a public client sends `client_id` alone. Requests are
-//! `application/x-www-form-urlencoded` (§3.2), each parameter at most once and UTF-8 ([`form`]). Errors
-//! follow §5.2: JSON `{"error", "error_description"}` ([`OAuthError`]), not problem+json, because
-//! OAuth client libraries parse exactly that. One extension: a throttled password grant or client
-//! answers 429 `too_many_attempts` with `Retry-After`.
+//! Every request to the token, revocation and introspection endpoints names its client
+//! ([`client_auth`]): a confidential client authenticates with HTTP Basic (§2.3.1, the preferred
+//! way) or with `client_id` and `client_secret` in the body, never both; a public client sends
+//! `client_id` alone. Requests are `application/x-www-form-urlencoded` (§3.2), each parameter at
+//! most once and UTF-8 ([`form`]). Errors follow §5.2: JSON `{"error", "error_description"}`
+//! ([`OAuthError`]), not problem+json, because OAuth client libraries parse exactly that. One
+//! extension: a throttled password grant or client answers 429 `too_many_attempts` with
+//! `Retry-After`.
+//!
+//! The authorization endpoint is different: a browser, not a client library, talks to it. It
+//! answers with HTML pages and redirects, and its errors go back to the client in the redirect
+//! (§4.1.2.1) — see [`authorize`].
 
 pub mod authorize;
 pub mod client_auth;

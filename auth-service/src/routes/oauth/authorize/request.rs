@@ -4,7 +4,7 @@
 //! redirected — an open redirector otherwise); then everything else, whose errors go back to the
 //! client at its redirect URI with `error` and `state`.
 
-use super::super::{form::Form, parse_scope};
+use super::super::{allowed, form::Form, parse_scope};
 use crate::{AppState, clients::Client, pkce, redirect_uris};
 use axum::http::StatusCode;
 
@@ -171,7 +171,7 @@ pub fn validate<'a>(state: &'a AppState, form: &Form) -> Result<AuthorizationReq
     let scope = match parse_scope(form.get("scope").ok().flatten()) {
         Ok(None) => None,
         Ok(Some(scopes)) => {
-            super::super::allowed(&scopes, &state.settings.user_scopes)
+            allowed(&scopes, &state.settings.user_scopes)
                 .map_err(|e| redirect("invalid_scope", &e.description, state_param))?;
             Some(scopes.join(" "))
         }
