@@ -57,8 +57,11 @@ pub struct Client {
     pub scopes: Vec<String>,
     /// The grants it may use.
     pub grant_types: Vec<String>,
-    /// Redirect URIs for the authorization endpoint (stored; the endpoint comes later).
+    /// Redirect URIs for the authorization endpoint, matched exactly (loopback ones on any port,
+    /// [`crate::redirect_uris`]).
     pub redirect_uris: Vec<String>,
+    /// The authorization endpoint refuses a request without `state`.
+    pub require_state: bool,
     /// May call the introspection endpoint.
     pub introspect: bool,
 }
@@ -183,9 +186,12 @@ fn check(entry: &ClientConfig) -> anyhow::Result<Client> {
     }
     for uri in &entry.redirect_uris {
         let absolute = uri.starts_with("https://") || uri.starts_with("http://");
-        if !absolute || uri.contains('#') {
+        // Visible ASCII only: the URI goes into a `Location` header as it is.
+        let printable = uri.bytes().all(|b| b.is_ascii_graphic());
+        if !absolute || uri.contains('#') || !printable {
             return Err(fail(format!(
-                "redirect URI `{uri}` must be an absolute http(s) URL without a fragment"
+                "redirect URI `{uri}` must be an absolute http(s) URL without a fragment, \
+                 spaces or non-ASCII characters (percent-encode them)"
             )));
         }
     }
@@ -195,6 +201,7 @@ fn check(entry: &ClientConfig) -> anyhow::Result<Client> {
         scopes: entry.scopes.clone(),
         grant_types: entry.grant_types.clone(),
         redirect_uris: entry.redirect_uris.clone(),
+        require_state: entry.require_state,
         introspect: entry.introspect,
     })
 }
@@ -216,8 +223,11 @@ async fn demo_clients(issuer: &str) -> anyhow::Result<Vec<Client>> {
             redirect_uris: vec![
                 "http://127.0.0.1/callback".to_owned(),
                 "http://[::1]/callback".to_owned(),
+                "http://localhost/callback".to_owned(),
                 format!("{issuer}/console/callback"),
             ],
+            // Every OAuth library sends `state`; asking for it teaches the habit.
+            require_state: true,
             introspect: false,
         },
         Client {
@@ -226,6 +236,7 @@ async fn demo_clients(issuer: &str) -> anyhow::Result<Vec<Client>> {
             scopes: vec!["billing:read".to_owned()],
             grant_types: vec!["client_credentials".to_owned()],
             redirect_uris: Vec::new(),
+            require_state: false,
             introspect: true,
         },
     ])
@@ -243,6 +254,7 @@ mod tests {
             scopes: Vec::new(),
             grant_types: vec!["password".to_owned()],
             redirect_uris: Vec::new(),
+            require_state: false,
             introspect: false,
         }
     }

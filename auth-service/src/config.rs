@@ -199,10 +199,14 @@ pub struct ClientConfig {
     /// only), `password`, `refresh_token`, `authorization_code`.
     #[serde(default = "default_grant_types")]
     pub grant_types: Vec<String>,
-    /// Where the authorization endpoint may send the browser back (`authorization_code`). Stored
-    /// and checked for form at start; the authorization endpoint itself is not served yet.
+    /// Where the authorization endpoint may send the browser back (`authorization_code`):
+    /// matched exactly, except loopback URIs (`http://127.0.0.1/…`, `http://[::1]/…`,
+    /// `http://localhost/…`), which match on any port (RFC 8252 §7.3).
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// The authorization endpoint refuses a request without `state` (`invalid_request`).
+    #[serde(default)]
+    pub require_state: bool,
     /// May call `POST /oauth/introspect` (RFC 7662). Confidential clients only.
     #[serde(default)]
     pub introspect: bool,

@@ -20,11 +20,17 @@
 //! - [`throttle`]: exponential back-off after repeated failures (logins, client secrets).
 //! - [`clients`]: the OAuth clients (public or confidential), checked at start; the reserved
 //!   first-party client of `/auth/*`; the demo clients.
+//! - [`redirect_uris`]: exact matching of redirect URIs, any port for loopback ones (RFC 8252).
+//! - [`pkce`]: PKCE `S256` challenges and verifiers (RFC 7636).
+//! - [`codes`]: authorization codes, stored hashed, bound to client, redirect URI and
+//!   challenge, redeemed once (a replay revokes what the first redemption issued).
+//! - [`csrf`]: the login form's CSRF tokens (a signed double-submit cookie).
 //! - [`accounts`]: registration, login (throttle + constant-time unknown user), demo seed.
 //! - [`store`]: users, refresh tokens and access-token records in SQLite or Postgres (sqlx
 //!   `Any`, one set of migrations).
-//! - [`routes`]: `auth` (JSON API), `oauth` (RFC 6749 `token`, RFC 7009 `revoke`, RFC 7662
-//!   `introspect`, each through `client_auth`), `well_known` (JWKS, RFC 8414 metadata).
+//! - [`routes`]: `auth` (JSON API), `oauth` (RFC 6749 `authorize` (login form) and `token`,
+//!   RFC 7009 `revoke`, RFC 7662 `introspect`, each through `client_auth`; `form` parses their
+//!   parameters), `well_known` (JWKS, RFC 8414 metadata).
 //! - [`error`]: [`error::AuthError`] and the problem+json each variant becomes.
 //! - [`counters`]: what `GET /metrics` counts besides HTTP traffic: logins by outcome,
 //!   refresh-token reuse.
@@ -43,6 +49,13 @@
 //! → `routes::oauth::client_auth` (Basic, body or bare `client_id`; per-client throttle; argon2)
 //! → the grant ([`accounts::authenticate`] and [`refresh::start_session`], [`refresh::rotate`]
 //! for the client, or a `client_credentials` token) → 200, or an RFC 6749 §5.2 error.
+//!
+//! A sign-in through the authorization endpoint travels: the kit's stack →
+//! `routes::oauth::authorize::show` (`request` checks client, redirect URI, PKCE; `page` renders
+//! the form with a [`csrf`] token) → the browser posts it to `authorize::submit` (CSRF check,
+//! then [`accounts::authenticate`], the login's own code) → [`codes::issue`] → 303 to the
+//! client with `code` and `state` → `routes::oauth::token` → [`codes::redeem`] (once; PKCE) →
+//! [`refresh::start_session_in`] → 200.
 //!
 //! # Configuration (TOML, every key optional)
 //!
@@ -75,8 +88,9 @@
 //! [[clients]]                        # public: no secret, client_id alone
 //! client_id = "web-app"
 //! type = "public"                    # optional: no secret_hash means public
-//! grant_types = ["password", "refresh_token"]
-//! redirect_uris = ["http://127.0.0.1/callback"]
+//! grant_types = ["authorization_code", "refresh_token"]
+//! redirect_uris = ["http://127.0.0.1/callback"]   # exact; loopback ones on any port
+//! require_state = true               # the authorization endpoint refuses requests without state
 //!
 //! [server]                           # the section every service shares
 //! listen = "127.0.0.1:8081"
@@ -93,11 +107,15 @@
 pub mod access;
 pub mod accounts;
 pub mod clients;
+pub mod codes;
 pub mod config;
 pub mod counters;
+pub mod csrf;
 pub mod error;
 pub mod keys;
 pub mod passwords;
+pub mod pkce;
+pub mod redirect_uris;
 pub mod refresh;
 pub mod routes;
 pub mod store;
@@ -161,6 +179,8 @@ pub struct AppState {
     pub metrics: ServiceMetrics,
     /// Logins by outcome, refresh-token reuse.
     pub counters: Counters,
+    /// Signs the login form's CSRF tokens (random per process).
+    pub csrf: Arc<csrf::CsrfKey>,
 }
 
 impl FromRef<AppState> for Verifier {
@@ -231,6 +251,7 @@ impl AppState {
             clock,
             clients: Arc::new(clients),
             settings: Arc::new(settings),
+            csrf: Arc::new(csrf::CsrfKey::random()),
         })
     }
 }

@@ -61,6 +61,19 @@ pub async fn start_session(
     issue_pair(state, user, client_id, scope, family_id).await
 }
 
+/// [`start_session`] in a family the caller named: a redeemed authorization code records its
+/// family before the tokens exist, so that a replay of the code can revoke them
+/// ([`crate::codes`]).
+pub async fn start_session_in(
+    state: &AppState,
+    user: &User,
+    client_id: &str,
+    scope: Option<String>,
+    family_id: String,
+) -> Result<TokenResponse, AuthError> {
+    issue_pair(state, user, client_id, scope, family_id).await
+}
+
 async fn issue_pair(
     state: &AppState,
     user: &User,

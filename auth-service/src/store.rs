@@ -1,5 +1,5 @@
-//! Storage: users, refresh tokens and the records of issued access tokens, in SQLite or Postgres
-//! through one set of queries.
+//! Storage: users, refresh tokens, the records of issued access tokens and authorization codes,
+//! in SQLite or Postgres through one set of queries.
 //!
 //! sqlx's `Any` driver picks the database from the URL (`sqlite:…` or `postgres:…`). The SQL is
 //! kept portable — TEXT ids, BIGINT epoch seconds, `$1` placeholders (both databases accept them)
@@ -69,6 +69,34 @@ pub struct AccessRecord {
     /// Epoch seconds.
     pub expires_at: i64,
     /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// An authorization code as stored (its hash, never the code).
+#[derive(Debug, Clone)]
+pub struct CodeRecord {
+    /// Hex SHA-256 of the code.
+    pub code_hash: String,
+    /// The client it was issued to: the only one that may redeem it.
+    pub client_id: String,
+    /// The user who signed in.
+    pub user_id: String,
+    /// The `redirect_uri` of the authorization request, if it had one: the token request must
+    /// repeat it (RFC 6749 §4.1.3).
+    pub redirect_uri: Option<String>,
+    /// The PKCE `code_challenge` (S256).
+    pub code_challenge: String,
+    /// The scope granted.
+    pub scope: Option<String>,
+    /// Epoch seconds.
+    pub created_at: i64,
+    /// Epoch seconds.
+    pub expires_at: i64,
+    /// When it was redeemed, if it was.
+    pub used_at: Option<i64>,
+    /// The refresh-token family its redemption started.
+    pub family_id: Option<String>,
+    /// When a second redemption revoked it, if one did.
     pub revoked_at: Option<i64>,
 }
 
@@ -306,6 +334,105 @@ impl Store {
         )
         .bind(now)
         .bind(jti)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+}
+
+impl Store {
+    /// Stores a new authorization code, and forgets codes nobody can use any more: unused ones
+    /// past their expiry, and used ones older than `keep_used_until` (kept until then so that a
+    /// replay is recognised and answered by revoking what the code gave).
+    pub async fn insert_code(
+        &self,
+        record: &CodeRecord,
+        keep_used_until: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "DELETE FROM authorization_codes \
+             WHERE (used_at IS NULL AND expires_at < $1) OR expires_at < $2",
+        )
+        .bind(record.created_at)
+        .bind(keep_used_until)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query(
+            "INSERT INTO authorization_codes \
+             (code_hash, client_id, user_id, redirect_uri, code_challenge, scope, created_at, \
+             expires_at, used_at, family_id, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL)",
+        )
+        .bind(&record.code_hash)
+        .bind(&record.client_id)
+        .bind(&record.user_id)
+        .bind(record.redirect_uri.as_deref())
+        .bind(&record.code_challenge)
+        .bind(record.scope.as_deref())
+        .bind(record.created_at)
+        .bind(record.expires_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// The stored record for a code hash.
+    pub async fn code_by_hash(&self, code_hash: &str) -> Result<Option<CodeRecord>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT code_hash, client_id, user_id, redirect_uri, code_challenge, scope, \
+             created_at, expires_at, used_at, family_id, revoked_at \
+             FROM authorization_codes WHERE code_hash = $1",
+        )
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(CodeRecord {
+                code_hash: row.try_get("code_hash")?,
+                client_id: row.try_get("client_id")?,
+                user_id: row.try_get("user_id")?,
+                redirect_uri: row.try_get("redirect_uri")?,
+                code_challenge: row.try_get("code_challenge")?,
+                scope: row.try_get("scope")?,
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+                used_at: row.try_get("used_at")?,
+                family_id: row.try_get("family_id")?,
+                revoked_at: row.try_get("revoked_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Redeems a code: marks it used and records the family its tokens will belong to, only if
+    /// it is unused and unrevoked. False when another request got there first — the conditional
+    /// UPDATE is what makes redemption happen at most once, even for two requests at once.
+    pub async fn mark_code_used(
+        &self,
+        code_hash: &str,
+        family_id: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "UPDATE authorization_codes SET used_at = $1, family_id = $2 \
+             WHERE code_hash = $3 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(family_id)
+        .bind(code_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Marks a code revoked (a second redemption was attempted).
+    pub async fn revoke_code(&self, code_hash: &str, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE authorization_codes SET revoked_at = $1 \
+             WHERE code_hash = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(code_hash)
         .execute(&self.pool)
         .await
         .map(|_| ())

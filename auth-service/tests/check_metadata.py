@@ -10,8 +10,8 @@ gateway in front of it):
 
 It fetches `/.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`,
 runs `AuthorizationServerMetadata(document).validate()` on each, checks that both are the same
-document and that it claims nothing the server does not do (no authorization endpoint, no ID
-tokens), and exits 1 on the first failure. Standard library plus Authlib only.
+document, that it lists the authorization endpoint as served (`code`, PKCE `S256` only) and
+claims nothing the server does not do (no ID tokens), and exits 1 on the first failure. Standard library plus Authlib only.
 """
 
 import json
@@ -35,13 +35,19 @@ def main() -> int:
     openid = fetch(base, "/.well-known/openid-configuration")
     if openid != rfc8414:
         raise SystemExit("openid-configuration differs from oauth-authorization-server")
-    # Only what is true: no authorization endpoint yet, no OpenID Connect.
-    for absent in ("authorization_endpoint", "id_token_signing_alg_values_supported",
-                   "subject_types_supported", "userinfo_endpoint"):
+    # Only what is true: the authorization code flow with PKCE S256, no OpenID Connect.
+    for absent in ("id_token_signing_alg_values_supported", "subject_types_supported",
+                   "userinfo_endpoint"):
         if absent in rfc8414:
             raise SystemExit(f"the metadata claims `{absent}`, which the server does not serve")
-    if "code" in rfc8414["response_types_supported"]:
-        raise SystemExit("the metadata claims the `code` response type without an authorize endpoint")
+    if not rfc8414.get("authorization_endpoint", "").endswith("/api/oauth/authorize"):
+        raise SystemExit("the metadata does not name the authorization endpoint")
+    if rfc8414["response_types_supported"] != ["code"]:
+        raise SystemExit("response_types_supported must be exactly [\"code\"]")
+    if rfc8414.get("code_challenge_methods_supported") != ["S256"]:
+        raise SystemExit("code_challenge_methods_supported must be exactly [\"S256\"]")
+    if "authorization_code" not in rfc8414["grant_types_supported"]:
+        raise SystemExit("grant_types_supported lacks authorization_code")
     print(f"RFC 8414 metadata at {base}: valid for Authlib's AuthorizationServerMetadata")
     return 0
 

@@ -4,7 +4,8 @@
 //! | path | module |
 //! |---|---|
 //! | `POST /auth/register`, `/auth/login`, `/auth/refresh`, `/auth/logout` | [`auth`] |
-//! | `POST /oauth/token`, `/oauth/revoke`, `/oauth/introspect` | [`oauth`] (`token`, `revoke`, `introspect`; `client_auth`) |
+//! | `GET`, `POST /oauth/authorize` | [`oauth`] (`authorize`: `request`, `page`) |
+//! | `POST /oauth/token`, `/oauth/revoke`, `/oauth/introspect` | [`oauth`] (`token`, `revoke`, `introspect`; `client_auth`, `form`) |
 //! | `GET /.well-known/jwks.json`, `/.well-known/oauth-authorization-server`, `/.well-known/openid-configuration` | [`well_known`] |
 //! | `GET /healthz`, `/readyz` | `shared::service_kit::health` |
 

@@ -40,11 +40,8 @@ async fn jwks(State(state): State<AppState>) -> Response {
 /// The RFC 8414 metadata: what this authorization server really does, nothing more. URLs are
 /// the public ones (through the gateway), built from `issuer`.
 ///
-/// - No `authorization_endpoint` and no `authorization_code` grant: the authorization endpoint is
-///   not served yet. With it come `"code"` and `code_challenge_methods_supported: ["S256"]`.
-/// - `response_types_supported` is REQUIRED (§2) and must not be empty for client libraries
-///   (Authlib refuses `[]`). With no authorization endpoint, the one true value is `"none"`: the
-///   registered response type that hands out no credential.
+/// - The authorization endpoint answers `response_type=code` only (no implicit grant), with PKCE
+///   `S256` only (`plain` is refused), and puts `iss` in its redirects (RFC 9207).
 /// - Not an OpenID Connect provider (no ID tokens, no userinfo): none of OpenID Connect
 ///   Discovery's own members (`id_token_signing_alg_values_supported`, `subject_types_supported`,
 ///   `userinfo_endpoint`). `/.well-known/openid-configuration` serves this same document, for
@@ -54,10 +51,15 @@ pub fn metadata(state: &AppState) -> Value {
     let issuer = state.settings.issuer.trim_end_matches('/');
     json!({
         "issuer": state.settings.issuer,
+        "authorization_endpoint": format!("{issuer}/api/oauth/authorize"),
         "token_endpoint": format!("{issuer}/api/oauth/token"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-        "grant_types_supported": ["password", "refresh_token", "client_credentials"],
-        "response_types_supported": ["none"],
+        "grant_types_supported":
+            ["authorization_code", "password", "refresh_token", "client_credentials"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
         // Basic and body for confidential clients; `none` for public clients (client_id alone).
         "token_endpoint_auth_methods_supported":
             ["client_secret_basic", "client_secret_post", "none"],

@@ -25,13 +25,28 @@ async fn the_authorization_server_metadata_says_what_the_server_does() {
         document["jwks_uri"],
         "http://localhost:8080/.well-known/jwks.json"
     );
-    // REQUIRED and never empty (Authlib refuses `[]`); `code` waits for the authorize endpoint.
-    assert_eq!(document["response_types_supported"], json!(["none"]));
-    assert!(document.get("authorization_endpoint").is_none());
-    assert!(document.get("code_challenge_methods_supported").is_none());
+    // The authorization endpoint: `code` only, PKCE S256 only, `iss` in its redirects.
+    assert_eq!(
+        document["authorization_endpoint"],
+        "http://localhost:8080/api/oauth/authorize"
+    );
+    assert_eq!(document["response_types_supported"], json!(["code"]));
+    assert_eq!(
+        document["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    assert_eq!(
+        document["authorization_response_iss_parameter_supported"],
+        true
+    );
     assert_eq!(
         document["grant_types_supported"],
-        json!(["password", "refresh_token", "client_credentials"])
+        json!([
+            "authorization_code",
+            "password",
+            "refresh_token",
+            "client_credentials"
+        ])
     );
     assert_eq!(
         document["token_endpoint_auth_methods_supported"],

@@ -1,6 +1,7 @@
 //! The auth-service's integration tests: one binary (faster to link), one module per area.
 //! Every test starts its own service on 127.0.0.1 port 0 with its own fresh database.
 
+mod authorize;
 mod bad_input;
 mod demo;
 mod discovery;

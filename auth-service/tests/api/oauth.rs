@@ -10,6 +10,7 @@ pub fn confidential(id: &str, secret_hash: &str) -> ClientConfig {
         scopes: vec![],
         grant_types: vec!["client_credentials".into()],
         redirect_uris: vec![],
+        require_state: false,
         introspect: false,
     }
 }
@@ -23,6 +24,7 @@ pub fn public_client(id: &str, grants: &[&str]) -> ClientConfig {
         scopes: vec![],
         grant_types: grants.iter().map(|g| g.to_string()).collect(),
         redirect_uris: vec![],
+        require_state: false,
         introspect: false,
     }
 }
@@ -309,7 +311,10 @@ async fn unauthorized_client_for_a_grant_the_client_may_not_use() {
 async fn unsupported_grant_type() {
     let app = app_with_clients().await;
     let response = app
-        .post_token(&[("grant_type", "authorization_code"), ("code", "x")])
+        .post_token(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", "x"),
+        ])
         .await;
     assert_oauth_error(response, StatusCode::BAD_REQUEST, "unsupported_grant_type").await;
 }
@@ -371,4 +376,25 @@ async fn a_one_megabyte_form_is_413_in_the_oauth_error_format() {
         ])
         .await;
     assert_oauth_error(response, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request").await;
+}
+
+#[tokio::test]
+async fn parameters_that_are_not_utf8_are_invalid_request_not_mangled() {
+    let app = app_with_clients().await;
+    let response = app
+        .client
+        .post(app.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=password&client_id=spa&username=ada%40example.edu&password=%FF%FE")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-8"),
+        "{body}"
+    );
 }

@@ -3,13 +3,14 @@
 
 use crate::helpers::*;
 use crate::oauth::{SECRET, confidential, public_client};
-use auth_service::config::ClientConfig;
+use auth_service::{codes, config::ClientConfig};
 use reqwest::StatusCode;
 use shared::service_kit::db::DatabaseConfig;
 use sqlx::{Connection, postgres::PgConnection};
 
 /// Register, duplicate, login, refresh rotation, reuse detection, logout, an OAuth client's
-/// session (bound refresh token, introspection, revocation), demo seed twice.
+/// session (bound refresh token, introspection, revocation), an authorization code redeemed
+/// twice, demo seed twice.
 async fn scenario(database_url: &str) {
     let hash = auth_service::passwords::hash(SECRET.into()).await.unwrap();
     let config = auth_service::Config {
@@ -91,6 +92,35 @@ async fn scenario(database_url: &str) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(introspect(second_oauth.access_token.clone()).await, false);
+
+    // An authorization code: redeemed once; a second redemption revokes what the first gave.
+    let code = codes::issue(
+        &app.state,
+        codes::NewCode {
+            client_id: "spa",
+            user_id: user["id"].as_str().unwrap(),
+            redirect_uri: Some("http://127.0.0.1/cb"),
+            code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            scope: None,
+        },
+    )
+    .await
+    .unwrap();
+    let redeem = || {
+        codes::redeem(
+            &app.state,
+            codes::Redemption {
+                code: &code,
+                client_id: "spa",
+                redirect_uri: Some("http://127.0.0.1/cb"),
+                code_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            },
+        )
+    };
+    let pair = redeem().await.expect("the first redemption");
+    assert_eq!(introspect(pair.access_token.clone()).await, true);
+    assert!(matches!(redeem().await, Err(codes::RedeemError::Reused)));
+    assert_eq!(introspect(pair.access_token.clone()).await, false);
     drop(app);
 
     // The data outlives a restart; demo seeding twice on the same database is harmless.

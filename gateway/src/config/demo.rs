@@ -151,6 +151,18 @@ impl Config {
                         AuthMode::Public,
                     )
                 },
+                // The authorization endpoint's login form (GET) and its submission (POST) check
+                // passwords: the login's limits, per IP and per account (the form's `email`).
+                RouteConfig {
+                    rate_limits: vec!["login-ip".to_owned(), "login-account".to_owned()],
+                    ..route(
+                        "oauth-authorize",
+                        "/api/oauth/authorize",
+                        "auth",
+                        Some("/oauth/authorize"),
+                        AuthMode::Public,
+                    )
+                },
             ],
             // The lecture's aggregation: the profile is essential, the billing parts are not.
             aggregates: vec![AggregateConfig {

@@ -3,19 +3,27 @@
 //!
 //! | path | module | what |
 //! |---|---|---|
-//! | `POST /oauth/token` | [`token`] | the token endpoint: `password`, `refresh_token`, `client_credentials` |
+//! | `GET`, `POST /oauth/authorize` | [`authorize`] | the authorization endpoint: a login form, then a redirect with a `code` (PKCE S256) |
+//! | `POST /oauth/token` | [`token`] | the token endpoint: `authorization_code`, `password`, `refresh_token`, `client_credentials` |
 //! | `POST /oauth/revoke` | [`revoke`] | RFC 7009: a client revokes its own tokens |
 //! | `POST /oauth/introspect` | [`introspect`] | RFC 7662: is a token active? (confidential clients allowed to ask) |
 //!
-//! Every request names its client ([`client_auth`]): a confidential client authenticates with
-//! HTTP Basic (§2.3.1, the preferred way) or with `client_id` and `client_secret` in the body,
-//! never both; a public client sends `client_id` alone. Requests are
-//! `application/x-www-form-urlencoded` (§3.2), each parameter at most once (`Params`). Errors
-//! follow §5.2: JSON `{"error", "error_description"}` ([`OAuthError`]), not problem+json, because
-//! OAuth client libraries parse exactly that. One extension: a throttled password grant or client
-//! answers 429 `too_many_attempts` with `Retry-After`.
+//! Every request to the token, revocation and introspection endpoints names its client
+//! ([`client_auth`]): a confidential client authenticates with HTTP Basic (§2.3.1, the preferred
+//! way) or with `client_id` and `client_secret` in the body, never both; a public client sends
+//! `client_id` alone. Requests are `application/x-www-form-urlencoded` (§3.2), each parameter at
+//! most once and UTF-8 ([`form`]). Errors follow §5.2: JSON `{"error", "error_description"}`
+//! ([`OAuthError`]), not problem+json, because OAuth client libraries parse exactly that. One
+//! extension: a throttled password grant or client answers 429 `too_many_attempts` with
+//! `Retry-After`.
+//!
+//! The authorization endpoint is different: a browser, not a client library, talks to it. It
+//! answers with HTML pages and redirects, and its errors go back to the client in the redirect
+//! (§4.1.2.1) — see [`authorize`].
 
+pub mod authorize;
 pub mod client_auth;
+pub mod form;
 pub mod introspect;
 pub mod revoke;
 pub mod token;
@@ -27,14 +35,19 @@ use axum::{
     extract::rejection::BytesRejection,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
 };
+use form::{Form, FormError};
 use serde_json::json;
 use std::{borrow::Cow, collections::HashMap};
 
 /// The `/oauth/*` routes.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route(
+            "/oauth/authorize",
+            get(authorize::show).post(authorize::submit),
+        )
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(revoke::revoke))
         .route("/oauth/introspect", post(introspect::introspect))
@@ -99,7 +112,10 @@ impl OAuthError {
 /// [`shared::service_kit::BodyLimit::answered_by`]): on `/oauth/*` an RFC 6749 §5.2 error, so an
 /// OAuth client reads it as one; elsewhere the usual 413 problem+json.
 pub fn too_large(uri: &http::Uri, limit: usize) -> Response {
-    if uri.path().starts_with("/oauth/") {
+    if uri.path() == "/oauth/authorize" {
+        // The login form is a browser's page: its error is a page too.
+        authorize::form_too_large()
+    } else if uri.path().starts_with("/oauth/") {
         OAuthError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request",
@@ -196,19 +212,18 @@ impl Params {
                 OAuthError::invalid_request("the request body could not be read")
             }
         })?;
-        let mut params = HashMap::new();
-        for (name, value) in form_urlencoded::parse(&body) {
-            if params
-                .insert(name.to_string(), value.into_owned())
-                .is_some()
-            {
-                return Err(OAuthError::invalid_request(format!(
-                    "the parameter `{name}` is repeated"
-                )));
-            }
+        let form = Form::parse(&body).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+        if let Some(name) = form.first_repeated() {
+            return Err(OAuthError::invalid_request(
+                FormError::Repeated(name.to_owned()).to_string(),
+            ));
         }
         // An empty value counts as absent (RFC 6749 §3.1).
-        params.retain(|_, v| !v.is_empty());
+        let params: HashMap<String, String> = form
+            .pairs()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
         Ok(Params(params))
     }
 

@@ -1,7 +1,8 @@
-//! `POST /oauth/token`: the token endpoint (RFC 6749 §3.2). Three grants:
+//! `POST /oauth/token`: the token endpoint (RFC 6749 §3.2). Four grants:
 //!
 //! | `grant_type` | parameters | who |
 //! |---|---|---|
+//! | `authorization_code` (§4.1.3, RFC 7636 §4.5) | `code`, `redirect_uri` (if the authorization request had it), `code_verifier` | the client the code was issued to, after a user signed in at `/oauth/authorize` |
 //! | `password` (§4.3) | `username`, `password`, optional `scope` | a user, through a client (legacy; shown for the lecture) |
 //! | `refresh_token` (§6) | `refresh_token`, optional narrower `scope` | the client the token was issued to |
 //! | `client_credentials` (§4.4) | client authentication, optional `scope` | a confidential machine client |
@@ -11,6 +12,7 @@
 use super::{OAuthError, Params, allowed, client_auth, parse_scope};
 use crate::{
     AppState, access, accounts,
+    codes::{self, RedeemError},
     error::AuthError,
     refresh,
     routes::no_store,
@@ -46,12 +48,13 @@ async fn handle(
     let grant_type = params.require("grant_type")?;
     if !matches!(
         grant_type,
-        "password" | "refresh_token" | "client_credentials"
+        "authorization_code" | "password" | "refresh_token" | "client_credentials"
     ) {
         return Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "supported grant types: password, refresh_token, client_credentials",
+            "supported grant types: authorization_code, password, refresh_token, \
+             client_credentials",
         ));
     }
     let requested = parse_scope(params.get("scope"))?;
@@ -71,6 +74,18 @@ async fn handle(
         )));
     }
     match grant_type {
+        "authorization_code" => {
+            let redemption = codes::Redemption {
+                code: params.require("code")?,
+                client_id: &client.id,
+                redirect_uri: params.get("redirect_uri"),
+                code_verifier: params.require("code_verifier")?,
+            };
+            codes::redeem(state, redemption).await.map_err(|e| match e {
+                RedeemError::Internal(e) => OAuthError::from(e),
+                other => OAuthError::invalid_grant(other.to_string()),
+            })
+        }
         "password" => {
             let username = params.require("username")?;
             let password = SecretString::from(params.require("password")?);
