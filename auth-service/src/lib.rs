@@ -20,7 +20,10 @@
 //! - [`throttle`]: exponential back-off after repeated failures (logins, client secrets).
 //! - [`clients`]: the OAuth clients (public or confidential), checked at start; the reserved
 //!   first-party client of `/auth/*`; the demo clients.
-//! - [`accounts`]: registration, login (throttle + constant-time unknown user), demo seed.
+//! - [`device`]: device cookies, so a browser that logged in before gets through while an
+//!   attacker keeps its account locked; failures with a cookie are throttled per device.
+//! - [`accounts`]: registration (enumeration-safe), login (throttle + device cookie +
+//!   constant-time unknown user), demo seed.
 //! - [`store`]: users, refresh tokens and access-token records in SQLite or Postgres (sqlx
 //!   `Any`, one set of migrations).
 //! - [`routes`]: `auth` (JSON API), `oauth` (RFC 6749 `token`, RFC 7009 `revoke`, RFC 7662
@@ -92,6 +95,7 @@ pub mod access;
 pub mod accounts;
 pub mod clients;
 pub mod config;
+pub mod device;
 pub mod error;
 pub mod keys;
 pub mod passwords;
@@ -143,6 +147,8 @@ pub struct AppState {
     pub tokens: TokenIssuer,
     /// Failed-login back-off, per account.
     pub throttle: Arc<Throttle>,
+    /// Device cookies and their per-device failed-login back-off.
+    pub devices: Arc<device::DeviceCookies>,
     /// Failed client-authentication back-off, per `client_id`.
     pub client_throttle: Arc<Throttle>,
     /// "Now": the one clock of the service (expiry, throttle windows, `iat`/`exp`), injectable.
@@ -211,6 +217,10 @@ impl AppState {
             store,
             throttle: Arc::new(Throttle::new(config.throttle.clone())),
             client_throttle: Arc::new(Throttle::new(config.throttle.clone())),
+            devices: Arc::new(device::DeviceCookies::new(
+                &config.issuer,
+                config.throttle.clone(),
+            )),
             clock,
             clients: Arc::new(clients),
             settings: Arc::new(settings),

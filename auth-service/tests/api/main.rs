@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod demo;
+mod device_cookie;
 mod discovery;
 mod helpers;
 mod keys;
