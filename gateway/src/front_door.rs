@@ -17,7 +17,7 @@
 
 use crate::{
     context::Caller, forwarded::Peer, handler, metrics::OpenConnection, own_endpoints,
-    state::Gateway,
+    security_headers, state::Gateway,
 };
 use axum::{BoxError, Router, body::Body};
 use bytes::Bytes;
@@ -78,10 +78,12 @@ impl FrontDoor {
     {
         let mut request = request.map(Body::new);
         if own_endpoints::answers(&self.gateway, request.uri().path()) {
-            return match tower::ServiceExt::oneshot(self.own_endpoints, request).await {
+            let mut response = match tower::ServiceExt::oneshot(self.own_endpoints, request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
+            security_headers::on_every_answer(response.headers_mut());
+            return response;
         }
         // Every response, errors included, carries the request id.
         let id = request_id::assign(&mut request);
@@ -95,7 +97,10 @@ impl FrontDoor {
             };
             handler::handle(&self.gateway, caller, request).await
         });
-        id.clone().run(handling).await
+        let mut response = id.clone().run(handling).await;
+        // Every answer, proxied or the gateway's own: `nosniff`, `Referrer-Policy`.
+        security_headers::on_every_answer(response.headers_mut());
+        response
     }
 }
 

@@ -12,6 +12,8 @@ mod observability;
 mod ratelimit;
 mod raw;
 mod redis;
+mod registration;
 mod resilience;
 mod routing;
+mod security_headers;
 mod startup;
