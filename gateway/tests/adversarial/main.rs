@@ -9,6 +9,7 @@
 //! - [`paths`]: one path, many spellings (RFC 3986 §6, the path-confusion class of
 //!   CVE-2021-41773).
 //! - [`identity`]: identity and forwarding headers a client must not choose.
+//! - [`framing`]: request smuggling and lax parsing over raw sockets (RFC 9112).
 //!
 //! The echo backend ([`helpers::Echo`]) records every request it receives; a refused row asserts
 //! it received none.
@@ -17,6 +18,7 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod framing;
 mod identity;
 mod jwt;
 mod paths;
