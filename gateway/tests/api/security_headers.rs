@@ -197,3 +197,37 @@ async fn the_cache_option_overrides_the_default_both_ways() {
     assert_eq!(header(&headers, "cache-control"), Some("private, no-cache"));
     assert_eq!(header(&headers, "x-content-type-options"), Some("nosniff"));
 }
+
+#[test]
+fn explain_route_names_the_cache_mode() {
+    let config = Config::demo();
+    let (me, _) = gateway::explain::explain(&config, "GET", "/api/users/me");
+    assert!(
+        me.contains("cache        no-store: Cache-Control: no-store on every answer"),
+        "{me}"
+    );
+    let (dashboard, _) = gateway::explain::explain(&config, "GET", "/api/dashboard");
+    assert!(dashboard.contains("cache        no-store"), "{dashboard}");
+    let (jwks, _) = gateway::explain::explain(&config, "GET", "/.well-known/jwks.json");
+    assert!(
+        jwks.contains("cache        backend: the backend's Cache-Control passes"),
+        "{jwks}"
+    );
+}
+
+#[test]
+fn the_admin_route_report_shows_each_cache_mode() {
+    let loaded = gateway::admin::report::loaded(&Config::demo());
+    let route = |name: &str| {
+        loaded["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()["cache"]
+            .clone()
+    };
+    assert_eq!(route("users"), "no-store");
+    assert_eq!(route("register"), "backend");
+    assert_eq!(loaded["aggregates"][0]["cache"], "no-store");
+}
