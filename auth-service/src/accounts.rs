@@ -1,5 +1,23 @@
-//! Accounts: registration, password login (with throttle and constant-time "unknown user"), and
-//! the demo seed. Shared by `/auth/*` and the OAuth `password` grant.
+//! Accounts: registration, password login (with throttle, device cookie and constant-time
+//! "unknown user"), and the demo seed. Shared by `/auth/*` and the OAuth `password` grant.
+//!
+//! # Registration does not tell whether an e-mail is taken
+//!
+//! Answering "this e-mail already exists" lets anyone test a list of addresses and learn who has
+//! an account (an *enumeration oracle*). So [`register`] answers the same for a new and a taken
+//! e-mail — the caller sends 201 with the same body — after the same work: the argon2 hash is
+//! always computed, before the store is asked. A real system would tell the owner the outcome by
+//! e-mail ("welcome" or "someone tried to register with your address"); the demo has no mail, so
+//! it logs "an account with this e-mail already exists" at info (the e-mail, never the password).
+//! The gateway also rate-limits registration per address (`register-ip`), so a script cannot
+//! use it to hash for free or to probe at speed.
+//!
+//! # Login: per-account throttle, and the device cookie
+//!
+//! [`authenticate`] is the one password check of every entry point. Failures lock the account
+//! ([`crate::throttle`]); [`authenticate_with_device`] additionally takes the request's headers,
+//! and a valid device cookie ([`crate::device`]) for that account lets its browser through the
+//! account's lock, throttled per device instead.
 
 use crate::{
     AppState,
@@ -8,6 +26,7 @@ use crate::{
     passwords::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES},
     store::{InsertUserError, Store, User},
 };
+use http::{HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use shared::Role;
 
@@ -69,14 +88,28 @@ fn check_password_length(password: &SecretString) -> Result<(), AuthError> {
     Ok(())
 }
 
-/// Registers a STUDENT.
+/// What [`register`] did. The caller answers both the same way (see the module docs); the
+/// difference is only for the log and the tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registration {
+    /// A new STUDENT account was stored.
+    Created {
+        /// The new account's id.
+        user_id: String,
+    },
+    /// The e-mail already had an account; nothing was stored.
+    AlreadyExists,
+}
+
+/// Registers a STUDENT, or does the same work and stores nothing when the e-mail is taken.
+/// Returns the normalised e-mail (what the response shows) and what happened.
 #[tracing::instrument(skip_all)]
 pub async fn register(
     state: &AppState,
     email: &str,
     password: SecretString,
     name: &str,
-) -> Result<User, AuthError> {
+) -> Result<(String, Registration), AuthError> {
     let email = normalize_email(email)?;
     let name = check_name(name)?;
     check_password_length(&password)?;
@@ -86,6 +119,8 @@ pub async fn register(
             format!("`password` must be at least {MIN_PASSWORD_BYTES} bytes"),
         ));
     }
+    // Hash first, whatever the store will say: a taken e-mail costs the same argon2 time as a new
+    // one, so the response time does not tell them apart either.
     let user = User {
         id: uuid::Uuid::now_v7().to_string(),
         email,
@@ -98,20 +133,48 @@ pub async fn register(
         .insert_user(&user, state.clock.unix_secs() as i64)
         .await
     {
-        Ok(()) => Ok(user),
-        Err(InsertUserError::EmailTaken) => Err(AuthError::EmailTaken),
+        Ok(()) => Ok((user.email, Registration::Created { user_id: user.id })),
+        Err(InsertUserError::EmailTaken) => Ok((user.email, Registration::AlreadyExists)),
         Err(InsertUserError::Database(e)) => Err(e.into()),
     }
 }
 
-/// Checks an e-mail and password. Unknown e-mail and wrong password give the same error after the
-/// same work (one argon2 verification), and failures feed the per-account throttle.
-#[tracing::instrument(skip_all)]
+/// Checks an e-mail and password, with no device cookie (the OAuth `password` grant: its
+/// clients are programs, not browsers). See [`authenticate_with_device`].
 pub async fn authenticate(
     state: &AppState,
     email: &str,
     password: SecretString,
 ) -> Result<User, AuthError> {
+    authenticate_with_device(state, email, password, &HeaderMap::new())
+        .await
+        .map(|login| login.user)
+}
+
+/// A successful password login.
+#[derive(Debug)]
+pub struct Login {
+    /// The account.
+    pub user: User,
+    /// A fresh device cookie for the browser that logged in (`Set-Cookie` value): send it back.
+    pub device_cookie: HeaderValue,
+}
+
+/// Checks an e-mail and password; `headers` are the request's, searched for a device cookie for
+/// this account. Unknown e-mail and wrong password give the same error after the same work (one
+/// argon2 verification).
+///
+/// Without a valid device cookie, the per-account throttle applies and failures feed it. With
+/// one, the account's lock is not consulted: the device's own throttle applies and failures feed
+/// it (so a device cannot be used to brute-force), and a success clears only the device's record.
+/// Every success returns a new device cookie ([`Login::device_cookie`]).
+#[tracing::instrument(skip_all)]
+pub async fn authenticate_with_device(
+    state: &AppState,
+    email: &str,
+    password: SecretString,
+    headers: &HeaderMap,
+) -> Result<Login, AuthError> {
     check_password_length(&password)?;
     let email = email.trim().to_lowercase();
     if email.len() > MAX_EMAIL_BYTES {
@@ -121,7 +184,13 @@ pub async fn authenticate(
         ));
     }
     let now = state.clock.unix_secs();
-    if let Err(retry_after) = state.throttle.check(&email, now) {
+    let device = state.devices.recognise(headers, &email, now);
+    // The throttle that judges this attempt: the device's, or the account's.
+    let (throttle, key) = match &device {
+        Some(device) => (state.devices.throttle(), device.id()),
+        None => (&*state.throttle, email.as_str()),
+    };
+    if let Err(retry_after) = throttle.check(key, now) {
         state.counters.login(LoginOutcome::Throttled);
         return Err(AuthError::TooManyAttempts { retry_after });
     }
@@ -132,16 +201,19 @@ pub async fn authenticate(
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| state.settings.dummy_hash.clone());
     let matches = passwords::verify(password, hash).await?;
+    let now = state.clock.unix_secs();
     match user {
         Some(user) if matches => {
-            state.throttle.record_success(&email);
+            throttle.record_success(key);
             state.counters.login(LoginOutcome::Success);
-            Ok(user)
+            tracing::debug!(with_device_cookie = device.is_some(), "password accepted");
+            Ok(Login {
+                device_cookie: state.devices.issue(&email, now),
+                user,
+            })
         }
         _ => {
-            state
-                .throttle
-                .record_failure(&email, state.clock.unix_secs());
+            throttle.record_failure(key, now);
             state.counters.login(LoginOutcome::InvalidCredentials);
             Err(AuthError::InvalidCredentials)
         }

@@ -14,15 +14,13 @@ pub enum AuthError {
     /// 401 `invalid_credentials`: unknown e-mail *or* wrong password — deliberately the same.
     #[error("invalid credentials")]
     InvalidCredentials,
-    /// 429 `too_many_attempts` with `Retry-After: <secs>`.
+    /// 429 `too_many_attempts` with `Retry-After: <secs>`: the account is locked (or, for a
+    /// browser with a device cookie, that device is).
     #[error("too many failed attempts")]
     TooManyAttempts {
         /// Seconds until the next attempt is allowed.
         retry_after: u64,
     },
-    /// 409 `email_taken`.
-    #[error("email taken")]
-    EmailTaken,
     /// 422 with the given reason (`invalid_email`, `password_too_short`, …).
     #[error("{detail}")]
     Invalid {
@@ -97,11 +95,6 @@ impl From<AuthError> for Problem {
                 ),
             )
             .with_header(header::RETRY_AFTER, retry_after.to_string()),
-            AuthError::EmailTaken => Problem::new(
-                StatusCode::CONFLICT,
-                "email_taken",
-                "an account with this e-mail already exists; log in instead",
-            ),
             AuthError::Invalid { reason, detail } => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, reason, detail)
             }

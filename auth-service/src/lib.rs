@@ -25,7 +25,10 @@
 //! - [`codes`]: authorization codes, stored hashed, bound to client, redirect URI and
 //!   challenge, redeemed once (a replay revokes what the first redemption issued).
 //! - [`csrf`]: the login form's CSRF tokens (a signed double-submit cookie).
-//! - [`accounts`]: registration, login (throttle + constant-time unknown user), demo seed.
+//! - [`device`]: device cookies, so a browser that logged in before gets through while an
+//!   attacker keeps its account locked; failures with a cookie are throttled per device.
+//! - [`accounts`]: registration (enumeration-safe), login (throttle + device cookie +
+//!   constant-time unknown user), demo seed.
 //! - [`store`]: users, refresh tokens and access-token records in SQLite or Postgres (sqlx
 //!   `Any`, one set of migrations).
 //! - [`routes`]: `auth` (JSON API), `oauth` (RFC 6749 `authorize` (login form) and `token`,
@@ -111,6 +114,7 @@ pub mod codes;
 pub mod config;
 pub mod counters;
 pub mod csrf;
+pub mod device;
 pub mod error;
 pub mod keys;
 pub mod passwords;
@@ -165,6 +169,8 @@ pub struct AppState {
     pub tokens: TokenIssuer,
     /// Failed-login back-off, per account.
     pub throttle: Arc<Throttle>,
+    /// Device cookies and their per-device failed-login back-off.
+    pub devices: Arc<device::DeviceCookies>,
     /// Failed client-authentication back-off, per `client_id`.
     pub client_throttle: Arc<Throttle>,
     /// "Now": the one clock of the service (expiry, throttle windows, `iat`/`exp`), injectable.
@@ -248,6 +254,10 @@ impl AppState {
             store,
             throttle: Arc::new(Throttle::new(config.throttle.clone())),
             client_throttle: Arc::new(Throttle::new(config.throttle.clone())),
+            devices: Arc::new(device::DeviceCookies::new(
+                &config.issuer,
+                config.throttle.clone(),
+            )),
             clock,
             clients: Arc::new(clients),
             settings: Arc::new(settings),

@@ -56,6 +56,7 @@ fn fifty_routes() -> RouteTable {
             auth: AuthMode::Required,
             roles: Vec::new(),
             rate_limits: Vec::new(),
+            cache: None,
         });
     }
     config.validate().unwrap();

@@ -59,6 +59,7 @@ async fn main() {
         auth: AuthMode::Public,
         roles: Vec::new(),
         rate_limits: Vec::new(),
+        cache: None,
     });
     let app = gateway::build(config).await.unwrap();
     let gateway_addr = app.local_addr();

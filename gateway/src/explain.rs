@@ -12,11 +12,12 @@
 //!   token        required: Authorization: Bearer, checked for signature, expiry, issuer, audience
 //!   roles        any valid token
 //!   rate limits  per-user (600 per 60 s, by user), daily (10000 per 86400 s, by user)
+//!   cache        no-store: Cache-Control: no-store on every answer
 //! ```
 
 use crate::{
     aggregate::table::Aggregates,
-    config::{AuthMode, Config},
+    config::{AuthMode, CacheMode, Config},
     error::GatewayError,
     normalize::normalize,
     routing::{RoleSet, RouteTable},
@@ -97,6 +98,7 @@ pub fn explain(config: &Config, method: &str, path: &str) -> (String, bool) {
             aggregate.roles,
             &declared.rate_limits,
         );
+        cache_line(&mut out, aggregate.cache);
         return (out, true);
     }
 
@@ -131,7 +133,17 @@ pub fn explain(config: &Config, method: &str, path: &str) -> (String, bool) {
         .find(|r| *r.name == *route.name)
         .map_or(&[][..], |r| &r.rate_limits[..]);
     policies(&mut out, config, route.auth, route.roles, rate_limits);
+    cache_line(&mut out, route.cache);
     (out, true)
+}
+
+/// The `Cache-Control` the answers get (`crate::security_headers`).
+fn cache_line(out: &mut String, cache: CacheMode) {
+    let what = match cache {
+        CacheMode::NoStore => "no-store: Cache-Control: no-store on every answer",
+        CacheMode::Backend => "backend: the backend's Cache-Control passes",
+    };
+    let _ = writeln!(out, "  {:<12} {what}", "cache");
 }
 
 /// The token, role and rate-limit lines.

@@ -19,8 +19,8 @@
 //! a client would get (the axum testing pattern).
 
 use crate::{
-    context::Caller, forwarded::Peer, handler, live::Live, metrics::OpenConnection, own_endpoints,
-    state::Gateway,
+    context::Caller, forwarded::Peer, handler, live::Live, metrics::OpenConnection,
+    own_endpoints, security_headers, state::Gateway,
 };
 use axum::{BoxError, Router, body::Body};
 use bytes::Bytes;
@@ -95,10 +95,12 @@ impl FrontDoor {
         let mut request = request.map(Body::new);
         let gateway: Arc<Gateway> = self.live.current();
         if own_endpoints::answers(&gateway, request.uri().path()) {
-            return match tower::ServiceExt::oneshot(self.own_endpoints, request).await {
+            let mut response = match tower::ServiceExt::oneshot(self.own_endpoints, request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
+            security_headers::on_every_answer(response.headers_mut());
+            return response;
         }
         // Every response, errors included, carries the request id.
         let id = request_id::assign(&mut request);
@@ -112,7 +114,10 @@ impl FrontDoor {
             };
             handler::handle(&gateway, caller, request).await
         });
-        id.clone().run(handling).await
+        let mut response = id.clone().run(handling).await;
+        // Every answer, proxied or the gateway's own: `nosniff`, `Referrer-Policy`.
+        security_headers::on_every_answer(response.headers_mut());
+        response
     }
 }
 

@@ -13,7 +13,9 @@
 //!    ([`crate::admission`]);
 //! 6. **proxy** — rewrite the prefix, clean the headers, stream both ways, with the
 //!    per-request timeout (502 / 504, 413 for a streamed body over the limit) ([`crate::proxy`]);
-//! 7. **record** — one access-log line ([`crate::access_log`]), the request's metrics
+//! 7. **security headers** — the route's `Cache-Control` on its answers, `no-store` on every
+//!    error the gateway makes ([`crate::security_headers`]; `nosniff` is the front door's);
+//! 8. **record** — one access-log line ([`crate::access_log`]), the request's metrics
 //!    ([`crate::metrics`]) and its decision record ([`crate::decision`]), whatever happened.
 //!
 //! The decision record gets the route here (or why none matched) and the check that refused
@@ -30,7 +32,7 @@ use crate::{
     error::GatewayError,
     limits,
     normalize::normalize,
-    proxy,
+    proxy, security_headers,
     state::Gateway,
 };
 use axum::{
@@ -68,7 +70,9 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
             // Admission records its own failing check; any other refusal is named here.
             trace.decision.refused(failed_check(&e), e.reason());
             let tag = (e.reason(), e.side().as_str());
-            (e.into_response(), Some(tag))
+            let mut response = e.into_response();
+            security_headers::on_error(response.headers_mut());
+            (response, Some(tag))
         }
     };
     let elapsed = started.elapsed();
@@ -148,7 +152,7 @@ fn precheck<'u>(
     normalize(uri.path()).map_err(GatewayError::BadPath)
 }
 
-/// Steps 3–6.
+/// Steps 3–7.
 async fn pipeline<'g>(
     gateway: &'g Gateway,
     caller: Caller<'_>,
@@ -161,7 +165,9 @@ async fn pipeline<'g>(
     if let Some(aggregate) = gateway.aggregates.find(path) {
         trace.decision.check("route", Outcome::Pass, None);
         trace.decision.route = Some(Arc::clone(&aggregate.name));
-        return aggregate::serve(gateway, aggregate, caller, request, trace).await;
+        let mut response = aggregate::serve(gateway, aggregate, caller, request, trace).await?;
+        security_headers::cache(aggregate.cache, response.headers_mut());
+        return Ok(response);
     }
     let route = gateway.routes.find(request.method(), path)?;
     trace.decision.check("route", Outcome::Pass, None);
@@ -205,5 +211,6 @@ async fn pipeline<'g>(
     )
     .await?;
     admitted.verdict.annotate(response.headers_mut());
+    security_headers::cache(route.cache, response.headers_mut());
     Ok(response)
 }

@@ -27,6 +27,7 @@
 //!                          └─ error   the one place a failure becomes an answer
 //!                              └─ leaves: config, normalize, limits, forwarded, routing,
 //!                                 token_cache, context, access_log, metrics, decision,
+//!                                 security_headers,
 //!                                 upstream::{failure, breaker, balancer, …},
 //!                                 ratelimit::{policy, gcra, headers}
 //! ```
@@ -37,6 +38,7 @@
 //! - [`limits`]: URI and body limits (the body counted on the stream).
 //! - [`forwarded`]: `X-Forwarded-*` / `Forwarded` and trusted proxies.
 //! - [`token_cache`]: the claims of recently verified tokens (a signature is checked once).
+//! - [`security_headers`]: `nosniff`, `Referrer-Policy` and the routes' `Cache-Control`.
 //! - [`context`]: the [`context::Caller`] (peer and request id) and the gateway's header names.
 //! - [`access_log`]: one structured line per request.
 //! - [`metrics`]: the Prometheus metrics (names, bounded labels, the handles the steps bump).
@@ -90,6 +92,7 @@ pub mod policy;
 pub mod proxy;
 pub mod ratelimit;
 pub mod routing;
+pub mod security_headers;
 pub mod state;
 pub mod token_cache;
 pub mod upstream;

@@ -13,7 +13,7 @@
 //!    path but none the method, the answer is 405 with `Allow` — the request does *not* fall back
 //!    to a shorter prefix, where a weaker policy might apply.
 
-use crate::config::{AuthMode, Config};
+use crate::config::{AuthMode, CacheMode, Config};
 use http::Method;
 use shared::Role;
 use std::{borrow::Cow, collections::HashMap, sync::Arc};
@@ -167,6 +167,8 @@ pub struct Route {
     pub auth: AuthMode,
     /// Roles accepted (empty: any authenticated caller).
     pub roles: RoleSet,
+    /// What happens to `Cache-Control` on its answers.
+    pub cache: CacheMode,
 }
 
 impl Route {
@@ -239,6 +241,7 @@ impl RouteTable {
                 upstream,
                 auth: route.auth,
                 roles: RoleSet::parse(&route.roles),
+                cache: route.cache_mode(),
             });
         }
         for (i, route) in table.routes.iter().enumerate() {
@@ -374,6 +377,7 @@ mod tests {
                 upstream: 0,
                 auth: AuthMode::Public,
                 roles: RoleSet::default(),
+                cache: CacheMode::Backend,
             }
         };
         assert_eq!(strip.forward_path("/api/x"), "/");

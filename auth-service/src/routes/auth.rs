@@ -1,6 +1,8 @@
 //! `/auth/*`: the JSON API the demo's clients use (`/api/auth/*` through the gateway).
 //!
-//! register → 201 user; login → token pair; refresh → next pair (rotation); logout → 204.
+//! register → 201 (the same answer for a new and a taken e-mail: see [`accounts`]); login →
+//! token pair and a device cookie ([`crate::device`]); refresh → next pair (rotation); logout →
+//! 204.
 //! Sessions started here belong to the first-party client
 //! ([`crate::clients::FIRST_PARTY_CLIENT_ID`]): `/auth/refresh` redeems only their refresh tokens.
 
@@ -10,13 +12,13 @@ use crate::{
 use axum::{
     Router,
     extract::State,
-    http::StatusCode,
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::post,
 };
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use shared::{AppJson, Authenticated, Role};
+use shared::{AppJson, Authenticated};
 
 /// The four `/auth` routes.
 pub fn router() -> Router<AppState> {
@@ -35,28 +37,33 @@ struct RegisterBody {
     name: String,
 }
 
-/// The public view of a user: never the hash.
+/// The answer to every accepted registration, new or taken e-mail alike: nothing in it (no id,
+/// no name) differs between the two.
 #[derive(Serialize)]
-struct UserView {
-    id: String,
+struct Registered {
+    status: &'static str,
     email: String,
-    name: String,
-    role: Role,
 }
 
 async fn register(
     State(state): State<AppState>,
     AppJson(body): AppJson<RegisterBody>,
 ) -> Result<Response, AuthError> {
-    let user = accounts::register(&state, &body.email, body.password, &body.name).await?;
-    tracing::info!(user_id = %user.id, "registered");
-    let view = UserView {
-        id: user.id,
-        email: user.email,
-        name: user.name,
-        role: user.role,
+    let (email, outcome) =
+        accounts::register(&state, &body.email, body.password, &body.name).await?;
+    match outcome {
+        accounts::Registration::Created { user_id } => tracing::info!(%user_id, "registered"),
+        // Where a real system would send the owner an e-mail. Never the password.
+        accounts::Registration::AlreadyExists => tracing::info!(
+            %email,
+            "registration refused: an account with this e-mail already exists"
+        ),
+    }
+    let body = Registered {
+        status: "registered",
+        email,
     };
-    Ok((StatusCode::CREATED, AppJson(view)).into_response())
+    Ok((StatusCode::CREATED, AppJson(body)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -68,12 +75,18 @@ struct LoginBody {
 
 async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     AppJson(body): AppJson<LoginBody>,
 ) -> Result<Response, AuthError> {
-    let user = accounts::authenticate(&state, &body.email, body.password).await?;
-    let pair = refresh::start_session(&state, &user, FIRST_PARTY_CLIENT_ID, None).await?;
-    tracing::info!(user_id = %user.id, "logged in");
-    Ok(no_store(AppJson(pair)))
+    let login =
+        accounts::authenticate_with_device(&state, &body.email, body.password, &headers).await?;
+    let pair = refresh::start_session(&state, &login.user, FIRST_PARTY_CLIENT_ID, None).await?;
+    tracing::info!(user_id = %login.user.id, "logged in");
+    let mut response = no_store(AppJson(pair));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, login.device_cookie);
+    Ok(response)
 }
 
 #[derive(Deserialize)]

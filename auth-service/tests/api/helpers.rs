@@ -4,6 +4,7 @@
 use auth_service::{
     Config,
     config::{KeyAlgorithm, ServerConfig, SigningConfig, SigningKeyConfig},
+    store::User,
 };
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;
@@ -122,11 +123,18 @@ impl TestApp {
         .await
     }
 
-    /// Registers and asserts 201.
-    pub async fn register(&self, email: &str, password: &str, name: &str) -> Value {
+    /// Registers, asserts 201, and returns the stored account (the response does not say
+    /// whether one was created: registration is enumeration-safe).
+    pub async fn register(&self, email: &str, password: &str, name: &str) -> User {
         let response = self.post_register(email, password, name).await;
         assert_eq!(response.status(), StatusCode::CREATED);
-        response.json().await.unwrap()
+        let email = auth_service::accounts::normalize_email(email).unwrap();
+        self.state
+            .store
+            .user_by_email(&email)
+            .await
+            .unwrap()
+            .expect("the account was stored")
     }
 
     pub async fn post_login(&self, email: &str, password: &str) -> Response {

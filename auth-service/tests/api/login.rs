@@ -26,7 +26,7 @@ async fn login_returns_a_bearer_pair_with_the_lecture_header_and_full_claims() {
         serde_json::json!({"alg": "HS256", "typ": "JWT"})
     );
     let claims = hs256_verifier().verify(token).unwrap();
-    assert_eq!(claims.sub, user["id"].as_str().unwrap());
+    assert_eq!(claims.sub, user.id);
     assert_eq!(claims.name, "Ada");
     assert_eq!(claims.role, Role::Student);
     assert_eq!(claims.email.as_deref(), Some("ada@example.edu"));

@@ -4,6 +4,7 @@
 mod authorize;
 mod bad_input;
 mod demo;
+mod device_cookie;
 mod discovery;
 mod helpers;
 mod keys;

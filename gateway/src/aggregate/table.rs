@@ -4,7 +4,7 @@
 //! pipeline ([`super`]) reads it.
 
 use crate::{
-    config::{AggregateConfig, AuthMode, Config},
+    config::{AggregateConfig, AuthMode, CacheMode, Config},
     routing::RoleSet,
 };
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -39,6 +39,8 @@ pub struct Aggregate {
     pub max_call_bytes: usize,
     /// Its calls, in the answer's order.
     pub calls: Vec<Call>,
+    /// What happens to `Cache-Control` on its answer.
+    pub cache: CacheMode,
 }
 
 /// Every aggregate, by exact path.
@@ -77,6 +79,7 @@ fn compile_one(config: &Config, a: &AggregateConfig) -> Aggregate {
         roles: RoleSet::parse(&a.roles),
         budget,
         max_call_bytes: a.max_call_bytes,
+        cache: a.cache_mode(),
         calls: a
             .calls
             .iter()

@@ -40,6 +40,7 @@ impl Config {
                 auth,
                 roles: Vec::new(),
                 rate_limits: Vec::new(),
+                cache: None,
             };
         // Every signed-in route: a generous per-user rate and a daily quota.
         let limited = |route: RouteConfig| RouteConfig {
@@ -119,6 +120,18 @@ impl Config {
                         AuthMode::Public,
                     )
                 },
+                // Registration hashes a password (argon2) whatever the answer, so it is
+                // limited per address like the logins, with its own, roomier policy.
+                RouteConfig {
+                    rate_limits: vec!["register-ip".to_owned()],
+                    ..route(
+                        "register",
+                        "/api/auth/register",
+                        "auth",
+                        Some("/auth/register"),
+                        AuthMode::Public,
+                    )
+                },
                 RouteConfig {
                     rate_limits: vec!["login-ip".to_owned(), "login-account".to_owned()],
                     ..route(
@@ -178,13 +191,15 @@ impl Config {
                     call("summary", "billing", "/billing/summary", false),
                 ],
                 rate_limits: vec!["per-user".to_owned(), "daily".to_owned()],
+                cache: None,
             }],
         }
     }
 }
 
 /// The demo's policies (`gateway.demo.toml` holds the same): a generous per-user rate for the
-/// API, strict per-IP and per-account limits for the login endpoints, and a daily quota.
+/// API, strict per-IP and per-account limits for the login endpoints, a per-IP limit on
+/// registration, and a daily quota.
 pub fn demo_policies() -> (Vec<RateLimitConfig>, Vec<QuotaConfig>) {
     let policy = |name: &str, rate, per, burst, key: &[KeyPart]| RateLimitConfig {
         name: name.to_owned(),
@@ -201,6 +216,9 @@ pub fn demo_policies() -> (Vec<RateLimitConfig>, Vec<QuotaConfig>) {
             policy("per-user", 600, Per::Minute, 100, &[KeyPart::User]),
             policy("login-ip", 60, Per::Minute, 20, &[KeyPart::Ip]),
             policy("login-account", 10, Per::Minute, 10, &[KeyPart::Account]),
+            // A classroom of 40 behind one address registers at once (burst 40); after that,
+            // 10 a minute — a script needs hours, not seconds, for a few thousand tries.
+            policy("register-ip", 10, Per::Minute, 40, &[KeyPart::Ip]),
         ],
         vec![QuotaConfig {
             name: "daily".to_owned(),

@@ -348,6 +348,16 @@ pub struct AggregateConfig {
     /// Names of `[[rate_limits]]` and `[[quotas]]` that apply to this aggregate, as for a route.
     #[serde(default)]
     pub rate_limits: Vec<String>,
+    /// `Cache-Control` on its answer, as for a route (default: from `auth`).
+    #[serde(default)]
+    pub cache: Option<CacheMode>,
+}
+
+impl AggregateConfig {
+    /// The aggregate's cache mode: the configured one, or the default for its `auth`.
+    pub fn cache_mode(&self) -> CacheMode {
+        self.cache.unwrap_or(CacheMode::default_for(self.auth))
+    }
 }
 
 fn default_aggregate_timeout_ms() -> u64 {
@@ -430,6 +440,54 @@ pub struct RouteConfig {
     /// Names of `[[rate_limits]]` and `[[quotas]]` that apply to this route (all of them).
     #[serde(default)]
     pub rate_limits: Vec<String>,
+    /// `Cache-Control` on its answers: `"no-store"` or `"backend"`; unset, it follows `auth`
+    /// ([`CacheMode::default_for`]). See [`RouteConfig::cache_mode`].
+    #[serde(default)]
+    pub cache: Option<CacheMode>,
+}
+
+impl RouteConfig {
+    /// The route's cache mode: the configured one, or the default for its `auth`.
+    pub fn cache_mode(&self) -> CacheMode {
+        self.cache.unwrap_or(CacheMode::default_for(self.auth))
+    }
+}
+
+/// `cache = …` on a route or an aggregate: what the gateway does with `Cache-Control`.
+///
+/// An answer meant for one caller (a profile, invoices) must not be kept by a browser's disk
+/// cache or a shared proxy, where the next user of the machine or of the proxy could be served
+/// it. So routes that look at a token default to `no-store`, whatever the backend forgot to
+/// say; public routes default to `backend`, where the backend knows best (discovery documents,
+/// the JWKS may be cached).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CacheMode {
+    /// `Cache-Control: no-store` on every answer, replacing whatever the backend sent.
+    NoStore,
+    /// The backend's `Cache-Control` passes untouched, and the gateway adds none (for an
+    /// aggregate, whose answer the gateway builds, its own: `private, no-cache`, or `no-store`
+    /// for a partial answer).
+    Backend,
+}
+
+impl CacheMode {
+    /// `no-store` for `required` and `optional` (the answer may depend on who asks),
+    /// `backend` for `public`.
+    pub fn default_for(auth: AuthMode) -> CacheMode {
+        match auth {
+            AuthMode::Public => CacheMode::Backend,
+            AuthMode::Required | AuthMode::Optional => CacheMode::NoStore,
+        }
+    }
+
+    /// The configuration's spelling (`gateway explain-route`, the admin listener).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheMode::NoStore => "no-store",
+            CacheMode::Backend => "backend",
+        }
+    }
 }
 
 impl Config {

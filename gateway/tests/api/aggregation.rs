@@ -45,6 +45,7 @@ async fn gateway_limited(
         max_call_bytes: 4_096,
         calls,
         rate_limits: Vec::new(),
+        cache: None,
     }];
     adjust(&mut config);
     TestGateway::spawn_with(echo, config).await
@@ -75,7 +76,8 @@ async fn every_call_fills_its_section_with_the_callers_identity_and_request_id()
     let (status, headers, body) = parts(get_agg_with(&gw, &student).await).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(headers["x-gateway-partial"], "false");
-    assert_eq!(headers["cache-control"], "private, no-cache");
+    // A signed-in aggregate is `cache = "no-store"` by default (tests/api/security_headers.rs).
+    assert_eq!(headers["cache-control"], "no-store");
     let profile = &body["profile"];
     assert_eq!(
         profile["uri"], "/users/1905551042",

@@ -16,7 +16,7 @@ fn a_valid_file_passes() {
     let file = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.demo.toml"));
     let output = check_config(file);
     assert!(output.status.success(), "{output:?}");
-    assert!(String::from_utf8_lossy(&output.stdout).contains("ok (3 upstreams, 11 routes)"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("ok (3 upstreams, 12 routes)"));
 }
 
 #[test]

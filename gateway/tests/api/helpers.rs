@@ -138,6 +138,7 @@ pub fn route(name: &str, prefix: &str, upstream: &str, auth: AuthMode) -> RouteC
         auth,
         roles: Vec::new(),
         rate_limits: Vec::new(),
+        cache: None,
     }
 }
 

@@ -544,6 +544,7 @@ async fn outside_demo_mode_the_public_port_serves_no_records() {
         auth: gateway::config::AuthMode::Public,
         roles: Vec::new(),
         rate_limits: Vec::new(),
+        cache: None,
     });
     let gw = TestGateway::spawn_with(echo, config).await;
     let response = gw.oneshot(gw.get("/api/users")).await;

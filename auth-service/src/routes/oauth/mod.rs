@@ -168,9 +168,7 @@ impl From<AuthError> for OAuthError {
             AuthError::RefreshRevoked => {
                 OAuthError::invalid_grant("the refresh token's session was revoked")
             }
-            AuthError::EmailTaken | AuthError::NotYourToken => {
-                OAuthError::invalid_request("the request cannot be served")
-            }
+            AuthError::NotYourToken => OAuthError::invalid_request("the request cannot be served"),
             AuthError::Internal(cause) => {
                 tracing::error!(
                     error = format!("{cause:#}"),

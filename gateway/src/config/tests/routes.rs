@@ -65,3 +65,23 @@ fn other_route_mistakes_are_explained() {
     );
     assert!(e.mentions("not `auth = \"required\"`"), "{e}");
 }
+
+#[test]
+fn the_cache_mode_defaults_from_auth_and_a_wrong_value_is_located() {
+    use crate::config::CacheMode;
+    let text = base(
+        "auth = \"public\"\n\n[[routes]]\nname = \"me\"\nprefix = \"/api/me\"\nupstream = \"users\"\n\n[[routes]]\nname = \"docs\"\nprefix = \"/api/docs\"\nupstream = \"users\"\nauth = \"public\"\ncache = \"no-store\"\n",
+    );
+    let config = Config::from_toml(&text, "gw.toml").unwrap();
+    let modes: Vec<_> = config.routes.iter().map(|r| r.cache_mode()).collect();
+    assert_eq!(
+        modes,
+        [CacheMode::Backend, CacheMode::NoStore, CacheMode::NoStore]
+    );
+
+    let text = base("cache = \"private\"\n");
+    let e = errors(&text);
+    assert!(e.mentions("unknown variant `private`"), "{e}");
+    assert!(e.mentions("`no-store`") && e.mentions("`backend`"), "{e}");
+    assert_eq!(e.diagnostics[0].location.map(|l| l.0), Some(17), "{e}");
+}
