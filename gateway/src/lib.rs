@@ -24,7 +24,7 @@
 //!                  └─ state           the compiled Gateway
 //!                      └─ steps: auth, policy, identity, ratelimit, upstream
 //!                          └─ error   the one place a failure becomes an answer
-//!                              └─ leaves: config, normalize, limits, forwarded, routing,
+//!                              └─ leaves: config, normalize, limits, forwarded, routing, oauth_errors,
 //!                                 token_cache, context, access_log, metrics, decision,
 //!                                 upstream::{failure, breaker, balancer, …},
 //!                                 ratelimit::{policy, gcra, headers}
@@ -42,6 +42,7 @@
 //! - [`decision`]: the explained decision of each request (route, checks, upstream attempts)
 //!   and the bounded ring of recent ones.
 //! - [`error`]: every gateway error with its status, reason and side (downstream/upstream).
+//! - [`oauth_errors`]: on the OAuth endpoints, the gateway's errors also in RFC 6749's words.
 //! - [`auth`] (who is calling), [`policy`] (may they), [`identity`] (tell the backend),
 //!   [`ratelimit`] (how often: GCRA in-process or in Redis, the `RateLimit` headers).
 //! - [`upstream`]: targets and how they are reached: `pool` (keep-alive connections per
@@ -80,6 +81,7 @@ pub mod identity;
 pub mod limits;
 pub mod metrics;
 pub mod normalize;
+pub mod oauth_errors;
 pub mod own_endpoints;
 pub mod policy;
 pub mod proxy;
