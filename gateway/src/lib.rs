@@ -122,19 +122,43 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
     App::bind(gateway, &config).await
 }
 
+/// [`build`] on a public listener the caller already bound (`server.listen` is not used): the
+/// demo launcher binds the gateway's port first, since the public URL every service is
+/// configured with is the gateway's real address.
+pub async fn build_on(config: Config, listener: tokio::net::TcpListener) -> anyhow::Result<App> {
+    let gateway = Gateway::new(&config)?;
+    App::bind_with(gateway, &config, Some(listener)).await
+}
+
 impl App {
     /// Starts the health checks and the metrics upkeep of a compiled gateway and binds its
     /// listeners: `server.listen` and `admin.listen`.
     pub async fn bind(gateway: Gateway, config: &Config) -> anyhow::Result<App> {
+        Self::bind_with(gateway, config, None).await
+    }
+
+    /// [`App::bind`], serving the public port on `listener` when one is given.
+    async fn bind_with(
+        gateway: Gateway,
+        config: &Config,
+        listener: Option<tokio::net::TcpListener>,
+    ) -> anyhow::Result<App> {
         let gateway = Arc::new(gateway);
         upstream::probe::spawn(&gateway.upstreams);
         admin::spawn_upkeep(&gateway);
         let front_door = FrontDoor::new(Arc::clone(&gateway));
-        let listen = config.server.listen;
         let limits: ServerLimits = config.server.limits.clone();
-        let server = Server::bind_handler(listen, front_door.clone(), limits)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`server.listen`): {e}"))?;
+        let server = match listener {
+            Some(listener) => Server::from_listener(listener, front_door.clone(), limits),
+            None => {
+                let listen = config.server.listen;
+                Server::bind_handler(listen, front_door.clone(), limits)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot listen on {listen} (`server.listen`): {e}")
+                    })?
+            }
+        };
         let admin_router = admin::router(Arc::clone(&gateway), config);
         let admin = Admin::bind(gateway, config).await?;
         Ok(App {

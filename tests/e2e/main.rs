@@ -9,6 +9,8 @@ mod exercises;
 mod helpers;
 mod lecture;
 mod module_graph;
+mod public_url;
 mod ratelimit;
 mod resilience;
+mod scopes;
 mod surface;

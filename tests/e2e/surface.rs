@@ -137,14 +137,16 @@ async fn discovery_and_jwks_are_public() {
         .json()
         .await
         .unwrap();
-    assert_eq!(discovery["issuer"], "http://localhost:8080");
+    // The demo's public URL: the gateway's own port (see `public_url.rs`).
+    let public_url = &demo.demo.public_url;
+    assert_eq!(discovery["issuer"], public_url.as_str());
     assert_eq!(
         discovery["token_endpoint"],
-        "http://localhost:8080/api/oauth/token"
+        format!("{public_url}/api/oauth/token")
     );
     assert_eq!(
         discovery["jwks_uri"],
-        "http://localhost:8080/.well-known/jwks.json"
+        format!("{public_url}/.well-known/jwks.json")
     );
 
     let response = demo
