@@ -16,8 +16,7 @@ async fn main() -> anyhow::Result<()> {
         r#"
   API Gateway demo is running (demo mode: public demo secret, seeded accounts, in-memory data)
 
-    gateway          {public_url}      <- the only address a client needs (the public URL:
-                                                 the issuer of every token)
+    gateway          {public_url}   <- the only address a client needs (tokens' issuer)
     auth-service     http://{auth}
     user-service     http://{users}
     billing-service  http://{billing}
