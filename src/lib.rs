@@ -2,9 +2,12 @@
 //!
 //! The four services are separate programs (each crate has its own `main.rs` and Dockerfile
 //! target), but for a classroom and for the end-to-end tests it is handy to start all of them at
-//! once, in one process, with zero setup. [`Demo::start`] does that: it builds the auth-service
-//! and the two backends first (so their real addresses are known, even on port 0), then the
-//! gateway with routes pointing at them.
+//! once, in one process, with zero setup. [`Demo::start`] does that: it binds the gateway's port
+//! first, so the **public URL** is known (`http://localhost:<the port really bound>`, even on
+//! port 0), then builds the auth-service and the two backends with that URL as the token issuer
+//! (so their real addresses are known too), then the gateway with routes pointing at them and
+//! the same issuer. `GATEWAY_PORT=18080 cargo run` therefore issues and advertises
+//! `http://localhost:18080`, and the discovery document never names a port nobody listens on.
 //!
 //! # Layout
 //!
@@ -17,6 +20,7 @@
 //! `src/main.rs` is the `cargo run --release` launcher; `tests/` drives a [`Demo`] over HTTP.
 
 use anyhow::Context;
+use shared::{VerifierConfig, service_kit::settings};
 use std::{future::Future, net::SocketAddr};
 use tokio::{sync::watch, task::JoinHandle};
 
@@ -141,6 +145,9 @@ struct Running {
 pub struct Demo {
     /// Where each service listens.
     pub addresses: Addresses,
+    /// Where clients reach the gateway: the issuer of every token and the base of the discovery
+    /// URLs (`http://localhost:<gateway port>`).
+    pub public_url: String,
     /// The extra user-service instances, if any.
     pub extra_users: Vec<SocketAddr>,
     running: Vec<Running>,
@@ -168,27 +175,46 @@ impl Demo {
     /// [`Demo::start`] with extra user-service instances and gateway adjustments.
     pub async fn start_with(options: DemoOptions) -> anyhow::Result<Demo> {
         let ports = options.ports;
+        // The gateway's port first: its real address is the public URL every service is
+        // configured with (the issuer), and with port 0 it is known only once bound.
+        let gateway_listener = tokio::net::TcpListener::bind(loopback(ports.gateway))
+            .await
+            .with_context(|| {
+                format!(
+                    "{}; its admin listener (127.0.0.1:{}) moves with ADMIN_PORT=<port>",
+                    bind_hint("gateway", ports.gateway, "GATEWAY_PORT"),
+                    ports.admin
+                )
+            })?;
+        let public_url = settings::public_url_for(gateway_listener.local_addr()?);
+        let verifier = VerifierConfig {
+            issuer: public_url.clone(),
+            ..VerifierConfig::demo()
+        };
+
         let mut auth_config = auth_service::Config::demo();
         auth_config.server.listen = loopback(ports.auth);
+        auth_config.issuer = public_url.clone();
         let auth = auth_service::build(auth_config)
             .await
             .with_context(|| bind_hint("auth-service", ports.auth, "AUTH_PORT"))?;
 
-        let users = build_users(loopback(ports.users))
+        let users = build_users(loopback(ports.users), &verifier)
             .await
             .with_context(|| bind_hint("user-service", ports.users, "USERS_PORT"))?;
         let mut extra = Vec::new();
         for _ in 0..options.extra_user_services {
-            extra.push(build_users(loopback(0)).await?);
+            extra.push(build_users(loopback(0), &verifier).await?);
         }
 
-        let billing = build_billing(loopback(ports.billing))
+        let billing = build_billing(loopback(ports.billing), &verifier)
             .await
             .with_context(|| bind_hint("billing-service", ports.billing, "BILLING_PORT"))?;
 
         let mut gateway_config = gateway::Config::demo();
-        gateway_config.server.listen = loopback(ports.gateway);
+        gateway_config.server.listen = gateway_listener.local_addr()?;
         gateway_config.admin.listen = loopback(ports.admin);
+        gateway_config.auth = verifier.clone();
         for upstream in &mut gateway_config.upstreams {
             upstream.targets = match upstream.name.as_str() {
                 "auth" => vec![format!("http://{}", auth.local_addr())],
@@ -205,13 +231,15 @@ impl Demo {
         if let Some(configure) = options.configure_gateway {
             configure(&mut gateway_config);
         }
-        let gateway = gateway::build(gateway_config).await.with_context(|| {
-            format!(
-                "{}; its admin listener (127.0.0.1:{}) moves with ADMIN_PORT=<port>",
-                bind_hint("gateway", ports.gateway, "GATEWAY_PORT"),
-                ports.admin
-            )
-        })?;
+        let gateway = gateway::build_on(gateway_config, gateway_listener)
+            .await
+            .with_context(|| {
+                format!(
+                    "could not start the gateway; its admin listener (127.0.0.1:{}) moves with \
+                     ADMIN_PORT=<port>",
+                    ports.admin
+                )
+            })?;
 
         let addresses = Addresses {
             gateway: gateway.local_addr(),
@@ -223,6 +251,7 @@ impl Demo {
         let extra_users = extra.iter().map(user_service::App::local_addr).collect();
         let mut demo = Demo {
             addresses,
+            public_url,
             extra_users,
             running: Vec::new(),
         };
@@ -265,6 +294,10 @@ impl Demo {
     /// Starts a stopped user-service or billing-service again on its old address (with fresh
     /// demo data).
     pub async fn restart_service(&mut self, service: Service) -> anyhow::Result<()> {
+        let verifier = VerifierConfig {
+            issuer: self.public_url.clone(),
+            ..VerifierConfig::demo()
+        };
         let addr = match service {
             Service::Users => self.addresses.users,
             Service::Billing => self.addresses.billing,
@@ -275,10 +308,10 @@ impl Demo {
             anyhow::bail!("{service:?} is already running");
         }
         if service == Service::Billing {
-            let app = build_billing(addr).await?;
+            let app = build_billing(addr, &verifier).await?;
             self.spawn(service, |s| app.run_until(s));
         } else {
-            let app = build_users(addr).await?;
+            let app = build_users(addr, &verifier).await?;
             self.spawn(service, |s| app.run_until(s));
         }
         Ok(())
@@ -296,15 +329,26 @@ impl Demo {
     }
 }
 
-async fn build_users(listen: SocketAddr) -> anyhow::Result<user_service::App> {
+/// A demo user-service on `listen`, trusting tokens as `verifier` says (the demo secret, the
+/// public URL as issuer).
+async fn build_users(
+    listen: SocketAddr,
+    verifier: &VerifierConfig,
+) -> anyhow::Result<user_service::App> {
     let mut config = user_service::Config::demo();
     config.server.listen = listen;
+    config.auth = Some(verifier.clone());
     user_service::build(config).await
 }
 
-async fn build_billing(listen: SocketAddr) -> anyhow::Result<billing_service::App> {
+/// A demo billing-service on `listen`; see [`build_users`].
+async fn build_billing(
+    listen: SocketAddr,
+    verifier: &VerifierConfig,
+) -> anyhow::Result<billing_service::App> {
     let mut config = billing_service::Config::demo();
     config.server.listen = listen;
+    config.auth = Some(verifier.clone());
     billing_service::build(config).await
 }
 

@@ -16,7 +16,7 @@ async fn main() -> anyhow::Result<()> {
         r#"
   API Gateway demo is running (demo mode: public demo secret, seeded accounts, in-memory data)
 
-    gateway          http://{gateway}      <- the only address a client needs
+    gateway          {public_url}   <- the only address a client needs (tokens' issuer)
     auth-service     http://{auth}
     user-service     http://{users}
     billing-service  http://{billing}
@@ -37,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
   Accounts: student@example.edu / student123 (STUDENT), admin@example.edu / admin123 (ADMIN)
   Press Ctrl-C to stop.
 "#,
+        public_url = demo.public_url,
         auth = demo.addresses.auth,
         users = demo.addresses.users,
         billing = demo.addresses.billing,

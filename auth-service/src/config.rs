@@ -38,8 +38,10 @@ pub struct Config {
     /// `[database]`: `url` is `sqlite::memory:`, `sqlite://auth.db?mode=rwc` or
     /// `postgres://user@host/db`.
     pub database: DatabaseConfig,
-    /// The `iss` of every token; also the base of the discovery document's URLs (the gateway's
-    /// public address, since clients reach this service through it).
+    /// The public URL (`public_url`: where clients reach the gateway, since they reach this
+    /// service through it): the `iss` of every token and the base of the discovery document's
+    /// URLs. From configuration only, never from a request's `Host`; the demo launcher sets it
+    /// to the gateway's bound address, compose to `PUBLIC_URL`.
     pub issuer: String,
     /// The `aud` of every token.
     pub audience: String,
@@ -65,7 +67,7 @@ impl Default for Config {
             demo: false,
             server: ServerConfig::default(),
             database: DatabaseConfig::default(),
-            issuer: shared::demo::ISSUER.to_owned(),
+            issuer: shared::demo::PUBLIC_URL.to_owned(),
             audience: shared::demo::AUDIENCE.to_owned(),
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 7 * 24 * 60 * 60,
@@ -82,10 +84,12 @@ impl Default for Config {
 impl ServiceConfig for Config {
     const ENV_PREFIX: &'static str = "AUTH__";
 
-    /// Value ranges. The signing keys are checked when they are loaded, by [`crate::build`]
-    /// (which needs to read the key files).
+    /// Value ranges, and an `issuer` that is a public URL (the metadata's URLs are built on
+    /// it). The signing keys are checked when they are loaded, by [`crate::build`] (which needs
+    /// to read the key files).
     fn validate(&self) -> Result<(), ConfigError> {
-        self.server.validate()
+        self.server.validate()?;
+        service_kit::settings::check_public_url("issuer", &self.issuer)
     }
 }
 
@@ -267,6 +271,22 @@ mod tests {
         Argon2::default()
             .verify_password(b"example-reporting-secret", &hash)
             .expect("the documented secret matches the example hash");
+    }
+
+    #[test]
+    fn an_issuer_that_is_not_a_public_url_is_refused_with_the_fix() {
+        let config = Config {
+            issuer: "http://localhost:8080/".to_owned(),
+            ..Config::demo()
+        };
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("key `issuer`"), "{error}");
+        assert!(error.contains("must not end with `/`"), "{error}");
+        let config = Config {
+            issuer: "http://192.168.1.20:8080".to_owned(),
+            ..Config::demo()
+        };
+        config.validate().unwrap();
     }
 
     #[test]

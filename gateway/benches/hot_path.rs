@@ -55,6 +55,8 @@ fn fifty_routes() -> RouteTable {
             upstream: "users".into(),
             auth: AuthMode::Required,
             roles: Vec::new(),
+            scopes: Vec::new(),
+            oauth_errors: false,
             rate_limits: Vec::new(),
             cache: None,
         });

@@ -58,6 +58,8 @@ async fn main() {
         upstream: "users".into(),
         auth: AuthMode::Public,
         roles: Vec::new(),
+        scopes: Vec::new(),
+        oauth_errors: false,
         rate_limits: Vec::new(),
         cache: None,
     });

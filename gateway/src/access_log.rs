@@ -20,6 +20,9 @@ pub struct Trace<'a> {
     pub upstream: Option<&'a str>,
     /// The verified caller's id (`sub`).
     pub user: Option<String>,
+    /// The matched route speaks OAuth: the gateway's own errors there also carry RFC 6749's
+    /// `error` (see `oauth_errors.rs`).
+    pub oauth_errors: bool,
     /// The decision record: each check and upstream attempt, for `GET /decisions/{id}`.
     pub decision: Record,
 }
@@ -31,6 +34,7 @@ impl Trace<'_> {
             route: None,
             upstream: None,
             user: None,
+            oauth_errors: false,
             decision,
         }
     }

@@ -2,7 +2,7 @@
 //! in one place, for routes and aggregates alike.
 //!
 //! 1. **authenticate** — who is calling, per the route's `auth` mode (401) ([`crate::auth`]);
-//! 2. **authorize** — may they, per the route's roles (403) ([`crate::policy`]);
+//! 2. **authorize** — may they, per the route's roles and OAuth scopes (403) ([`crate::policy`]);
 //! 3. **identity** — strip client `X-User-*`, set the verified ones ([`crate::identity`]);
 //! 4. **rate limit** — the policies attached to the route (429, or 503 when Redis fails
 //!    closed) ([`crate::ratelimit`]).
@@ -13,7 +13,7 @@
 //!
 //! Each check's outcome is written here, in the order it runs, to the request's decision record
 //! ([`crate::decision`]): the token's checks (present and well-formed, signature, expiry, issuer,
-//! audience, claims), the role, the identity headers and every rate-limit policy. The first
+//! audience, claims), the role, the scope, the identity headers and every rate-limit policy. The first
 //! failing one is the answer to "why was I refused?".
 
 use crate::{
@@ -25,7 +25,7 @@ use crate::{
     error::GatewayError,
     identity, policy,
     ratelimit::{Asker, Verdict},
-    routing::RoleSet,
+    routing::{RoleSet, ScopeSet},
     state::Gateway,
 };
 use axum::body::Body;
@@ -42,6 +42,8 @@ pub struct Guard<'g> {
     pub auth: AuthMode,
     /// The roles it accepts (empty: any).
     pub roles: RoleSet,
+    /// The OAuth scopes it accepts (empty: no scope check).
+    pub scopes: &'g ScopeSet,
 }
 
 /// A request that passed every check.
@@ -94,6 +96,15 @@ pub async fn admit<'g>(
     }
     if !guard.roles.is_empty() {
         record.check("role", Outcome::Pass, Some(guard.roles.describe().into()));
+    }
+    match policy::check_scope(guard.scopes, claims.as_deref()) {
+        Ok(None) => {}
+        Ok(Some(why)) => record.check("scope", Outcome::Pass, Some(why.into())),
+        Err(refused) => {
+            let needs = format!("{}: needs {}", refused.reason(), guard.scopes.describe());
+            record.check("scope", Outcome::Fail, Some(needs.into()));
+            return Err(refused);
+        }
     }
     identity::apply(&mut parts.headers, claims.as_deref())?;
     record.check("identity", Outcome::Pass, None);

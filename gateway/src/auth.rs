@@ -12,7 +12,9 @@
 //!
 //! A 401 carries `WWW-Authenticate: Bearer error="invalid_token", error_description="…"` and the
 //! stable reason (`token_expired`, `bad_signature`, `algorithm_not_allowed`, …): "why did I get
-//! 401?" is the question users of other gateways ask most.
+//! 401?" is the question users of other gateways ask most. A request that presented no token at
+//! all gets the bare challenge `Bearer realm="api"` instead (RFC 6750 §3.1; see
+//! [`crate::error`]).
 //!
 //! A token that verified recently is not verified again: its claims come from the
 //! [`TokenCache`] (keyed on the whole token, bounded, never past `exp`; see

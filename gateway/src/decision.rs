@@ -106,7 +106,7 @@ impl Outcome {
 #[derive(Debug, Clone)]
 pub struct Check {
     /// Which check: `route`, `token`, `signature`, `expiry`, `issuer`, `audience`, `claims`,
-    /// `role`, `identity`, `rate_limit`.
+    /// `role`, `scope`, `identity`, `rate_limit`.
     pub check: &'static str,
     /// Its outcome.
     pub outcome: Outcome,

@@ -74,6 +74,13 @@ pub enum GatewayError {
     /// 403 `role_required`: the token is valid but its role is not one the route accepts.
     #[error("this route needs the role {}", .0.describe())]
     RoleRequired(RoleSet),
+    /// 403 `insufficient_scope`: the token is valid but its `scope` claim holds none of the
+    /// route's scopes; the challenge names them (RFC 6750 §3.1).
+    #[error("this route needs a token with one of the scopes: {scopes}")]
+    InsufficientScope {
+        /// The route's scopes, space-separated.
+        scopes: Box<str>,
+    },
     /// 413 `body_too_large`: by `Content-Length`, or counted on the stream.
     #[error("the request body is larger than {limit} bytes")]
     BodyTooLarge {
@@ -163,6 +170,7 @@ impl GatewayError {
             GatewayError::MethodNotAllowed(_) => "method_not_allowed",
             GatewayError::Token(e) => e.reason(),
             GatewayError::RoleRequired(_) => "role_required",
+            GatewayError::InsufficientScope { .. } => "insufficient_scope",
             GatewayError::BodyTooLarge { .. } => "body_too_large",
             GatewayError::BodyUnreadable => "body_unreadable",
             GatewayError::BadIdentity => "bad_identity",
@@ -198,8 +206,21 @@ impl GatewayError {
                 Problem::new(StatusCode::METHOD_NOT_ALLOWED, self.reason(), detail)
                     .with_header(header::ALLOW, allow.describe())
             }
+            // No credentials presented: a bare challenge (RFC 6750 §3.1: "the resource server
+            // SHOULD NOT include an error code"). The client has not failed at anything yet; it
+            // learns only that a Bearer token is expected.
+            GatewayError::Token(TokenError::Missing) => Problem::from(TokenError::Missing)
+                .with_header(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(BARE_CHALLENGE),
+                ),
             GatewayError::Token(e) => Problem::from(e.clone()),
             GatewayError::RoleRequired(_) => Problem::forbidden(self.reason(), detail),
+            GatewayError::InsufficientScope { scopes } => {
+                let challenge = challenge("insufficient_scope", Some(scopes), &detail);
+                Problem::new(StatusCode::FORBIDDEN, self.reason(), detail)
+                    .with_header(header::WWW_AUTHENTICATE, challenge)
+            }
             // The body was not read: close the connection rather than leave its bytes to be
             // parsed as the next request.
             GatewayError::BodyTooLarge { .. } => {
@@ -229,11 +250,47 @@ impl GatewayError {
                     .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
             }
             GatewayError::AggregateCallFailed { status, key, .. } => {
-                Problem::new(*status, self.reason(), detail)
+                // A backend's 401 or 403 passed on keeps the meaning of any other 401/403 of
+                // the gateway, challenge included: a client library looks for it.
+                let error = match *status {
+                    StatusCode::UNAUTHORIZED => Some("invalid_token"),
+                    StatusCode::FORBIDDEN => Some("insufficient_scope"),
+                    _ => None,
+                };
+                let mut problem = Problem::new(*status, self.reason(), detail)
                     .with_header(X_GATEWAY_FAILED_CALL.clone(), &**key)
-                    .with_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
+                    .with_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                if let Some(error) = error {
+                    let challenge = challenge(error, None, problem.detail());
+                    problem = problem.with_header(header::WWW_AUTHENTICATE, challenge);
+                }
+                problem
             }
         }
+    }
+}
+
+/// The challenge of a 401 for a request that presented no token.
+pub const BARE_CHALLENGE: &str = "Bearer realm=\"api\"";
+
+/// `Bearer error="…", scope="…", error_description="…"` (RFC 6750 §3). The description may hold
+/// only printable ASCII without `"` and `\`, so anything else is replaced. (`shared::Problem`
+/// builds its own 401 and 403 challenges the same way, without the `scope` parameter a scope
+/// refusal needs.)
+fn challenge(error: &str, scope: Option<&str>, description: &str) -> String {
+    let safe: String = description
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect();
+    match scope {
+        Some(scope) => {
+            format!("Bearer error=\"{error}\", scope=\"{scope}\", error_description=\"{safe}\"")
+        }
+        None => format!("Bearer error=\"{error}\", error_description=\"{safe}\""),
     }
 }
 

@@ -11,6 +11,7 @@
 //!   upstream     users: http://127.0.0.1:8082, forwarded as /users/me
 //!   token        required: Authorization: Bearer, checked for signature, expiry, issuer, audience
 //!   roles        any valid token
+//!   scopes       profile (403 insufficient_scope otherwise; a user token without a scope claim: its role decides)
 //!   rate limits  per-user (600 per 60 s, by user), daily (10000 per 86400 s, by user)
 //!   cache        no-store: Cache-Control: no-store on every answer
 //! ```
@@ -20,7 +21,7 @@ use crate::{
     config::{AuthMode, CacheMode, Config},
     error::GatewayError,
     normalize::normalize,
-    routing::{RoleSet, RouteTable},
+    routing::{RoleSet, RouteTable, ScopeSet},
 };
 use http::Method;
 use std::fmt::Write;
@@ -96,6 +97,7 @@ pub fn explain(config: &Config, method: &str, path: &str) -> (String, bool) {
             config,
             declared.auth,
             aggregate.roles,
+            &aggregate.scopes,
             &declared.rate_limits,
         );
         cache_line(&mut out, aggregate.cache);
@@ -132,7 +134,21 @@ pub fn explain(config: &Config, method: &str, path: &str) -> (String, bool) {
         .iter()
         .find(|r| *r.name == *route.name)
         .map_or(&[][..], |r| &r.rate_limits[..]);
-    policies(&mut out, config, route.auth, route.roles, rate_limits);
+    policies(
+        &mut out,
+        config,
+        route.auth,
+        route.roles,
+        &route.scopes,
+        rate_limits,
+    );
+    if route.oauth_errors {
+        line(
+            &mut out,
+            "errors",
+            "problem+json with RFC 6749 `error` and `error_description` (an OAuth endpoint)",
+        );
+    }
     cache_line(&mut out, route.cache);
     (out, true)
 }
@@ -146,8 +162,15 @@ fn cache_line(out: &mut String, cache: CacheMode) {
     let _ = writeln!(out, "  {:<12} {what}", "cache");
 }
 
-/// The token, role and rate-limit lines.
-fn policies(out: &mut String, config: &Config, auth: AuthMode, roles: RoleSet, limits: &[String]) {
+/// The token, role, scope and rate-limit lines.
+fn policies(
+    out: &mut String,
+    config: &Config,
+    auth: AuthMode,
+    roles: RoleSet,
+    scopes: &ScopeSet,
+    limits: &[String],
+) {
     let token = match auth {
         AuthMode::Public => "public: the token is not read",
         AuthMode::Required => {
@@ -168,6 +191,15 @@ fn policies(out: &mut String, config: &Config, auth: AuthMode, roles: RoleSet, l
         format!("{} (403 role_required otherwise)", roles.describe())
     };
     let _ = writeln!(out, "  {:<12} {roles}", "roles");
+    if !scopes.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {:<12} {} (403 insufficient_scope otherwise; a user token without a scope \
+             claim: its role decides)",
+            "scopes",
+            scopes.describe()
+        );
+    }
     let described: Vec<String> = limits
         .iter()
         .map(|name| {

@@ -18,6 +18,9 @@
 //! 8. **record** — one access-log line ([`crate::access_log`]), the request's metrics
 //!    ([`crate::metrics`]) and its decision record ([`crate::decision`]), whatever happened.
 //!
+//! A refusal is problem+json ([`crate::error`]); on a route with `oauth_errors` it also carries
+//! RFC 6749's `error` and `error_description` ([`crate::oauth_errors`]).
+//!
 //! The decision record gets the route here (or why none matched) and the check that refused
 //! the request when it is not one of admission's (which records its own checks, in order); the
 //! upstream layer adds its attempts. A refused request's answer carries `X-Gateway-Decision`,
@@ -32,7 +35,7 @@ use crate::{
     error::GatewayError,
     limits,
     normalize::normalize,
-    proxy, security_headers,
+    oauth_errors, proxy, security_headers,
     state::Gateway,
 };
 use axum::{
@@ -72,6 +75,12 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
             let tag = (e.reason(), e.side().as_str());
             let mut response = e.into_response();
             security_headers::on_error(response.headers_mut());
+            // One flag on the common path; the rewrite only for an OAuth route's refusal.
+            let response = if trace.oauth_errors {
+                oauth_errors::annotate(response).await
+            } else {
+                response
+            };
             (response, Some(tag))
         }
     };
@@ -126,6 +135,7 @@ fn failed_check(error: &GatewayError) -> &'static str {
         GatewayError::NoRoute | GatewayError::MethodNotAllowed(_) => "route",
         GatewayError::Token(_) => "token",
         GatewayError::RoleRequired(_) => "role",
+        GatewayError::InsufficientScope { .. } => "scope",
         GatewayError::BodyTooLarge { .. } | GatewayError::BodyUnreadable => "body",
         GatewayError::BadIdentity => "identity",
         GatewayError::RateLimited(_) | GatewayError::RateLimiterUnavailable { .. } => "rate_limit",
@@ -175,6 +185,7 @@ async fn pipeline<'g>(
     let upstream = &gateway.upstreams[route.upstream];
     trace.route = Some(&route.name);
     trace.upstream = Some(&upstream.name);
+    trace.oauth_errors = route.oauth_errors;
 
     let (mut parts, body) = request.into_parts();
     if limits::content_length(&parts.headers).is_some_and(|len| len > gateway.max_body_bytes) {
@@ -193,6 +204,7 @@ async fn pipeline<'g>(
         name: &route.name,
         auth: route.auth,
         roles: route.roles,
+        scopes: &route.scopes,
     };
     let admitted = admission::admit(gateway, guard, caller, &mut parts, body, trace).await?;
 

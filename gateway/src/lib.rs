@@ -25,7 +25,7 @@
 //!                  └─ state           the compiled Gateway
 //!                      └─ steps: auth, policy, identity, ratelimit, upstream
 //!                          └─ error   the one place a failure becomes an answer
-//!                              └─ leaves: config, normalize, limits, forwarded, routing,
+//!                              └─ leaves: config, normalize, limits, forwarded, routing, oauth_errors,
 //!                                 token_cache, context, access_log, metrics, decision,
 //!                                 security_headers,
 //!                                 upstream::{failure, breaker, balancer, …},
@@ -45,6 +45,7 @@
 //! - [`decision`]: the explained decision of each request (route, checks, upstream attempts)
 //!   and the bounded ring of recent ones.
 //! - [`error`]: every gateway error with its status, reason and side (downstream/upstream).
+//! - [`oauth_errors`]: on the OAuth endpoints, the gateway's errors also in RFC 6749's words.
 //! - [`auth`] (who is calling), [`policy`] (may they), [`identity`] (tell the backend),
 //!   [`ratelimit`] (how often: GCRA in-process or in Redis, the `RateLimit` headers).
 //! - [`upstream`]: targets and how they are reached: `pool` (keep-alive connections per
@@ -87,6 +88,7 @@ pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod normalize;
+pub mod oauth_errors;
 pub mod own_endpoints;
 pub mod policy;
 pub mod proxy;
@@ -130,18 +132,42 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
     App::bind(gateway, &config).await
 }
 
+/// [`build`] on a public listener the caller already bound (`server.listen` is not used): the
+/// demo launcher binds the gateway's port first, since the public URL every service is
+/// configured with is the gateway's real address.
+pub async fn build_on(config: Config, listener: tokio::net::TcpListener) -> anyhow::Result<App> {
+    let gateway = Gateway::new(&config)?;
+    App::bind_with(gateway, &config, Some(listener)).await
+}
+
 impl App {
     /// Starts the health checks and the metrics upkeep of a compiled gateway and binds its
     /// listeners: `server.listen` and `admin.listen`.
     pub async fn bind(gateway: Gateway, config: &Config) -> anyhow::Result<App> {
+        Self::bind_with(gateway, config, None).await
+    }
+
+    /// [`App::bind`], serving the public port on `listener` when one is given.
+    async fn bind_with(
+        gateway: Gateway,
+        config: &Config,
+        listener: Option<tokio::net::TcpListener>,
+    ) -> anyhow::Result<App> {
         let live = Live::new(Arc::new(gateway));
         admin::spawn_upkeep(&live);
         let front_door = FrontDoor::on(Arc::clone(&live));
-        let listen = config.server.listen;
         let limits: ServerLimits = config.server.limits.clone();
-        let server = Server::bind_handler(listen, front_door.clone(), limits)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (`server.listen`): {e}"))?;
+        let server = match listener {
+            Some(listener) => Server::from_listener(listener, front_door.clone(), limits),
+            None => {
+                let listen = config.server.listen;
+                Server::bind_handler(listen, front_door.clone(), limits)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot listen on {listen} (`server.listen`): {e}")
+                    })?
+            }
+        };
         let admin_router = admin::router(Arc::clone(&live), config);
         let admin = Admin::bind(live, config).await?;
         Ok(App {

@@ -148,6 +148,46 @@ impl RoleSet {
     }
 }
 
+/// The OAuth scopes a route or aggregate accepts (RFC 6749 §3.3): a token must carry at least
+/// one of them in its space-separated `scope` claim. Empty means no scope check.
+///
+/// Kept as a short list, not a hash set: routes name one to three scopes, and comparing a few
+/// short strings beats hashing. The space-separated form is built once here, for the
+/// `scope="…"` parameter of a refusal's `WWW-Authenticate` challenge.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeSet {
+    names: Box<[Box<str>]>,
+    joined: Box<str>,
+}
+
+impl ScopeSet {
+    /// The set of the configured scope names (validation checked their characters).
+    pub fn parse(names: &[String]) -> ScopeSet {
+        ScopeSet {
+            names: names.iter().map(|n| n.as_str().into()).collect(),
+            joined: names.join(" ").into(),
+        }
+    }
+
+    /// True when the route names no scope.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// True when the space-separated `granted` (a token's `scope` claim) holds one of the set.
+    pub fn granted_by(&self, granted: &str) -> bool {
+        granted
+            .split(' ')
+            .any(|token| self.names.iter().any(|name| **name == *token))
+    }
+
+    /// The scopes, space-separated (`billing billing:read`), as a challenge's `scope` lists
+    /// them (RFC 6750 §3).
+    pub fn describe(&self) -> &str {
+        &self.joined
+    }
+}
+
 /// One compiled route.
 #[derive(Debug)]
 pub struct Route {
@@ -169,6 +209,10 @@ pub struct Route {
     pub roles: RoleSet,
     /// What happens to `Cache-Control` on its answers.
     pub cache: CacheMode,
+    /// OAuth scopes accepted (empty: no scope check); see [`crate::policy`].
+    pub scopes: ScopeSet,
+    /// Errors the gateway makes here also carry RFC 6749's `error` (the OAuth endpoints).
+    pub oauth_errors: bool,
 }
 
 impl Route {
@@ -242,6 +286,8 @@ impl RouteTable {
                 auth: route.auth,
                 roles: RoleSet::parse(&route.roles),
                 cache: route.cache_mode(),
+                scopes: ScopeSet::parse(&route.scopes),
+                oauth_errors: route.oauth_errors,
             });
         }
         for (i, route) in table.routes.iter().enumerate() {
@@ -378,6 +424,8 @@ mod tests {
                 auth: AuthMode::Public,
                 roles: RoleSet::default(),
                 cache: CacheMode::Backend,
+                scopes: ScopeSet::default(),
+                oauth_errors: false,
             }
         };
         assert_eq!(strip.forward_path("/api/x"), "/");

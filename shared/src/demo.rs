@@ -4,9 +4,14 @@
 //! without demo mode never seeds the accounts, and every service refuses the public secret there
 //! ([`crate::token_rules`]).
 
-/// The issuer every demo token names, and every verifier expects: the public front door, since
-/// discovery documents are served through the gateway.
-pub const ISSUER: &str = "http://localhost:8080";
+/// Where clients reach the gateway unless told otherwise: the demo's `public_url`. The demo
+/// launcher (`src/lib.rs`) replaces it with the address the gateway really bound, and compose
+/// with its `PUBLIC_URL` variable (see `service_kit::settings::public_url_for`).
+pub const PUBLIC_URL: &str = "http://localhost:8080";
+
+/// The issuer every demo token names, and every verifier expects: the public URL, since
+/// clients reach the auth-service, its discovery documents included, through the gateway.
+pub const ISSUER: &str = PUBLIC_URL;
 
 /// The audience of every demo access token: the e-commerce API behind the gateway.
 pub const AUDIENCE: &str = "ecommerce-api";

@@ -151,11 +151,17 @@ impl<H: Handler> Server<H> {
         limits: ServerLimits,
     ) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(Server {
+        Ok(Server::from_listener(listener, handler, limits))
+    }
+
+    /// Serves `handler` on a listener already bound: the demo launcher binds the gateway's
+    /// port before it starts the other services, which need its address (the public URL).
+    pub fn from_listener(listener: TcpListener, handler: H, limits: ServerLimits) -> Self {
+        Server {
             listener,
             handler,
             limits,
-        })
+        }
     }
 
     /// The address actually bound (with the real port when 0 was asked for).

@@ -155,7 +155,10 @@ async fn run_page(demo: &TestDemo, steps: &[Step]) -> Vec<String> {
         .await
         .expect("the page's commands finish within a minute")
         .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    // The page is written for the default public URL, `http://localhost:8080`; this demo's is
+    // its own port's (see `Demo::public_url`).
+    let text = String::from_utf8_lossy(&output.stdout)
+        .replace(&demo.demo.public_url, shared::demo::PUBLIC_URL);
     let mut parts = text.split("@@step ").skip(1);
     (0..steps.len())
         .map(|_| {

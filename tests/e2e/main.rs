@@ -10,6 +10,8 @@ mod helpers;
 mod lecture;
 mod metrics;
 mod module_graph;
+mod public_url;
 mod ratelimit;
 mod resilience;
+mod scopes;
 mod surface;

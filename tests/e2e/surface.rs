@@ -121,7 +121,10 @@ async fn the_oauth_token_endpoint_speaks_rfc6749_through_the_gateway() {
     let response = demo
         .client
         .post(demo.gateway("/api/oauth/token"))
-        .form(&[("grant_type", "authorization_code"), ("code", "x")])
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", "x"),
+        ])
         .send()
         .await
         .unwrap();
@@ -142,14 +145,16 @@ async fn discovery_and_jwks_are_public() {
         .json()
         .await
         .unwrap();
-    assert_eq!(discovery["issuer"], "http://localhost:8080");
+    // The demo's public URL: the gateway's own port (see `public_url.rs`).
+    let public_url = &demo.demo.public_url;
+    assert_eq!(discovery["issuer"], public_url.as_str());
     assert_eq!(
         discovery["token_endpoint"],
-        "http://localhost:8080/api/oauth/token"
+        format!("{public_url}/api/oauth/token")
     );
     assert_eq!(
         discovery["jwks_uri"],
-        "http://localhost:8080/.well-known/jwks.json"
+        format!("{public_url}/.well-known/jwks.json")
     );
 
     let response = demo

@@ -26,7 +26,7 @@ pub fn loaded(config: &Config) -> Value {
                 "name": r.name, "prefix": r.prefix, "exact": r.exact, "methods": r.methods,
                 "upstream": r.upstream, "rewrite_prefix": r.rewrite_prefix,
                 "strip_prefix": r.strip_prefix, "auth": auth_mode(r.auth), "roles": r.roles,
-                "rate_limits": r.rate_limits, "cache": r.cache_mode().as_str(),
+                "scopes": r.scopes, "oauth_errors": r.oauth_errors, "rate_limits": r.rate_limits, "cache": r.cache_mode().as_str(),
             })
         })
         .collect();
@@ -44,7 +44,7 @@ pub fn loaded(config: &Config) -> Value {
                 .collect();
             json!({
                 "name": a.name, "path": a.path, "auth": auth_mode(a.auth), "roles": a.roles,
-                "timeout_ms": a.timeout_ms, "rate_limits": a.rate_limits, "calls": calls,
+                "scopes": a.scopes, "timeout_ms": a.timeout_ms, "rate_limits": a.rate_limits, "calls": calls,
                 "cache": a.cache_mode().as_str(),
             })
         })

@@ -132,6 +132,7 @@ pub async fn serve<'g>(
         name: &aggregate.name,
         auth: aggregate.auth,
         roles: aggregate.roles,
+        scopes: &aggregate.scopes,
     };
     // The aggregate's own rate limits are counted once per client request (not per call). Its
     // calls send no body, so the client's is dropped here.

@@ -5,7 +5,7 @@
 
 use crate::{
     config::{AggregateConfig, AuthMode, CacheMode, Config},
-    routing::RoleSet,
+    routing::{RoleSet, ScopeSet},
 };
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -33,6 +33,8 @@ pub struct Aggregate {
     pub auth: AuthMode,
     /// The roles it accepts.
     pub roles: RoleSet,
+    /// The OAuth scopes it accepts (empty: no scope check).
+    pub scopes: ScopeSet,
     /// The whole aggregate's time budget.
     pub budget: Duration,
     /// Most bytes read from one call's answer.
@@ -77,6 +79,7 @@ fn compile_one(config: &Config, a: &AggregateConfig) -> Aggregate {
         name: a.name.as_str().into(),
         auth: a.auth,
         roles: RoleSet::parse(&a.roles),
+        scopes: ScopeSet::parse(&a.scopes),
         budget,
         max_call_bytes: a.max_call_bytes,
         cache: a.cache_mode(),

@@ -39,9 +39,20 @@ impl Config {
                 upstream: upstream.to_owned(),
                 auth,
                 roles: Vec::new(),
+                scopes: Vec::new(),
+                oauth_errors: false,
                 rate_limits: Vec::new(),
                 cache: None,
             };
+        let scoped = |scopes: &[&str], route: RouteConfig| RouteConfig {
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            ..route
+        };
+        // The OAuth endpoints: errors the gateway makes there speak RFC 6749 too.
+        let oauth = |route: RouteConfig| RouteConfig {
+            oauth_errors: true,
+            ..route
+        };
         // Every signed-in route: a generous per-user rate and a daily quota.
         let limited = |route: RouteConfig| RouteConfig {
             rate_limits: vec!["per-user".to_owned(), "daily".to_owned()],
@@ -71,41 +82,73 @@ impl Config {
             ],
             routes: vec![
                 route("auth", "/api/auth", "auth", Some("/auth"), AuthMode::Public),
-                route(
+                oauth(route(
                     "oauth",
                     "/api/oauth",
                     "auth",
                     Some("/oauth"),
                     AuthMode::Public,
-                ),
+                )),
                 route("well-known", "/.well-known", "auth", None, AuthMode::Public),
                 // `GET /api/users` is the list of every user: ADMIN only. `exact` keeps the rule
                 // off `/api/users/me`, which any valid token may read.
-                limited(RouteConfig {
-                    exact: true,
-                    methods: vec!["GET".to_owned()],
-                    roles: vec!["ADMIN".to_owned()],
-                    ..route(
-                        "users-list",
+                //
+                // Scopes (see `crate::policy`): a user's login token carries none and keeps
+                // what its role allows; an OAuth token must hold one of the route's scopes, so
+                // `reporting-job` (`billing:read`) reads billing and nothing else.
+                limited(scoped(
+                    &["profile"],
+                    RouteConfig {
+                        exact: true,
+                        methods: vec!["GET".to_owned()],
+                        roles: vec!["ADMIN".to_owned()],
+                        ..route(
+                            "users-list",
+                            "/api/users",
+                            "users",
+                            Some("/users"),
+                            AuthMode::Required,
+                        )
+                    },
+                )),
+                limited(scoped(
+                    &["profile"],
+                    route(
+                        "users",
                         "/api/users",
                         "users",
                         Some("/users"),
                         AuthMode::Required,
-                    )
-                }),
-                limited(route(
-                    "users",
-                    "/api/users",
-                    "users",
-                    Some("/users"),
-                    AuthMode::Required,
+                    ),
                 )),
-                limited(route(
-                    "billing",
-                    "/api/billing",
-                    "billing",
-                    Some("/billing"),
-                    AuthMode::Required,
+                // Reading billing needs `billing` or `billing:read`; changing it, `billing`.
+                limited(scoped(
+                    &["billing", "billing:read"],
+                    RouteConfig {
+                        methods: vec!["GET".to_owned()],
+                        ..route(
+                            "billing",
+                            "/api/billing",
+                            "billing",
+                            Some("/billing"),
+                            AuthMode::Required,
+                        )
+                    },
+                )),
+                limited(scoped(
+                    &["billing"],
+                    RouteConfig {
+                        methods: ["POST", "PUT", "PATCH", "DELETE"]
+                            .map(str::to_owned)
+                            .to_vec(),
+                        ..route(
+                            "billing-write",
+                            "/api/billing",
+                            "billing",
+                            Some("/billing"),
+                            AuthMode::Required,
+                        )
+                    },
                 )),
                 // Login protection at the edge: the two password endpoints get their own
                 // routes (longest prefix wins) with a strict per-IP and per-account limit, on
@@ -134,6 +177,7 @@ impl Config {
                 },
                 RouteConfig {
                     rate_limits: vec!["login-ip".to_owned(), "login-account".to_owned()],
+                    oauth_errors: true,
                     ..route(
                         "oauth-token",
                         "/api/oauth/token",
@@ -146,6 +190,7 @@ impl Config {
                 // same per-IP limit keeps them from being a way to make the service hash freely.
                 RouteConfig {
                     rate_limits: vec!["login-ip".to_owned()],
+                    oauth_errors: true,
                     ..route(
                         "oauth-revoke",
                         "/api/oauth/revoke",
@@ -156,6 +201,7 @@ impl Config {
                 },
                 RouteConfig {
                     rate_limits: vec!["login-ip".to_owned()],
+                    oauth_errors: true,
                     ..route(
                         "oauth-introspect",
                         "/api/oauth/introspect",
@@ -183,6 +229,8 @@ impl Config {
                 path: "/api/dashboard".to_owned(),
                 auth: AuthMode::Required,
                 roles: Vec::new(),
+                // The dashboard is the caller's profile first: the profile's scope.
+                scopes: vec!["profile".to_owned()],
                 timeout_ms: super::default_aggregate_timeout_ms(),
                 max_call_bytes: super::default_aggregate_max_call_bytes(),
                 calls: vec![

@@ -337,6 +337,9 @@ pub struct AggregateConfig {
     /// Roles accepted, as for a route.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// OAuth scopes accepted, as for a route.
+    #[serde(default)]
+    pub scopes: Vec<String>,
     /// The whole aggregate's budget (milliseconds): no call runs longer than this.
     #[serde(default = "default_aggregate_timeout_ms")]
     pub timeout_ms: u64,
@@ -437,6 +440,16 @@ pub struct RouteConfig {
     /// The caller needs one of these roles (`STUDENT`, `ADMIN`, `SERVICE`); empty means any.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// The token's `scope` claim must hold one of these OAuth scopes (RFC 6749 §3.3), e.g.
+    /// `["billing:read"]`; empty means no scope check. A user token that carries no `scope`
+    /// claim (a password login) is not narrowed, and its role decides; see `crate::policy`.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Errors the gateway itself makes on this route (429, 413, 502, …) also carry RFC 6749's
+    /// `error` and `error_description` members, so an OAuth client library reads them as the
+    /// errors they are. Set on the `/api/oauth/*` routes.
+    #[serde(default)]
+    pub oauth_errors: bool,
     /// Names of `[[rate_limits]]` and `[[quotas]]` that apply to this route (all of them).
     #[serde(default)]
     pub rate_limits: Vec<String>,

@@ -41,6 +41,7 @@ async fn gateway_limited(
         path: "/api/agg".into(),
         auth: AuthMode::Required,
         roles: Vec::new(),
+        scopes: Vec::new(),
         timeout_ms: BUDGET_MS,
         max_call_bytes: 4_096,
         calls,
@@ -293,4 +294,59 @@ async fn an_aggregate_is_rate_limited_once_per_request_with_the_ratelimit_header
     let response = get_agg(&gw).await;
     assert!(response.headers().contains_key("retry-after"));
     assert_problem(response, 429, "rate_limited").await;
+}
+
+/// A backend's 401 or 403 on a required call is passed on with the challenge every other 401
+/// and 403 of the gateway carries (RFC 6750 §3).
+#[tokio::test]
+async fn a_rejected_required_call_keeps_the_bearer_challenge_of_its_status() {
+    let gw = gateway_with(vec![call(
+        "profile",
+        "users",
+        "/users/status-403",
+        true,
+        None,
+    )])
+    .await;
+    let response = get_agg(&gw).await;
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer error=\"insufficient_scope\", error_description=\""),
+        "{challenge}"
+    );
+    assert_problem(response, 403, "upstream_rejected").await;
+
+    let gw = gateway_with(vec![call(
+        "profile",
+        "users",
+        "/users/status-401",
+        true,
+        None,
+    )])
+    .await;
+    let response = get_agg(&gw).await;
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer error=\"invalid_token\", error_description=\""),
+        "{challenge}"
+    );
+    assert_problem(response, 401, "upstream_rejected").await;
+
+    // Other statuses carry none.
+    let gw = gateway_with(vec![call(
+        "profile",
+        "users",
+        "/users/status-404",
+        true,
+        None,
+    )])
+    .await;
+    let response = get_agg(&gw).await;
+    assert!(response.headers().get("www-authenticate").is_none());
 }

@@ -127,3 +127,27 @@ fn without_a_method_and_path_it_shows_its_usage() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("usage: gateway explain-route"));
 }
+
+#[test]
+fn a_scoped_route_and_aggregate_name_their_scopes_and_oauth_routes_their_error_format() {
+    let (output, text) = explain("GET", "/api/billing/invoices");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        text.contains("scopes       billing billing:read (403 insufficient_scope otherwise"),
+        "{text}"
+    );
+    let (_, text) = explain("POST", "/api/billing/invoices");
+    assert!(
+        text.contains("route        billing-write (prefix /api/billing)"),
+        "{text}"
+    );
+    assert!(text.contains("scopes       billing (403"), "{text}");
+    let (_, text) = explain("GET", "/api/dashboard");
+    assert!(text.contains("scopes       profile (403"), "{text}");
+    let (_, text) = explain("POST", "/api/oauth/token");
+    assert!(
+        text.contains("errors       problem+json with RFC 6749 `error` and `error_description`"),
+        "{text}"
+    );
+    assert!(!text.contains("scopes "), "{text}");
+}

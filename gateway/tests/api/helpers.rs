@@ -137,6 +137,8 @@ pub fn route(name: &str, prefix: &str, upstream: &str, auth: AuthMode) -> RouteC
         upstream: upstream.into(),
         auth,
         roles: Vec::new(),
+        scopes: Vec::new(),
+        oauth_errors: false,
         rate_limits: Vec::new(),
         cache: None,
     }

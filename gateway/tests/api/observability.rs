@@ -543,6 +543,8 @@ async fn outside_demo_mode_the_public_port_serves_no_records() {
         upstream: "users".into(),
         auth: gateway::config::AuthMode::Public,
         roles: Vec::new(),
+        scopes: Vec::new(),
+        oauth_errors: false,
         rate_limits: Vec::new(),
         cache: None,
     });

@@ -1,5 +1,17 @@
 //! The configuration every service shares: the `[server]` section, loading with the old
-//! spellings refused, where `[auth]` comes from, and the checks serde cannot express.
+//! spellings refused, where `[auth]` comes from, the public URL, and the checks serde cannot
+//! express.
+//!
+//! # The public URL
+//!
+//! `public_url` is where clients reach the gateway (`http://localhost:8080` by default). It is
+//! the one value behind the token issuer — the `iss` the auth-service signs, the `issuer` of its
+//! RFC 8414 metadata and the base of the metadata's URLs — and the `issuer` every verifier
+//! expects (`[auth] issuer` of the gateway and the backends). It comes from configuration only,
+//! never from a request's `Host` or `X-Forwarded-Host`: a client that could choose it could
+//! make the server advertise an endpoint of its own. The demo launcher derives it from the
+//! gateway's bound address ([`public_url_for`]); compose sets every service's issuer from one
+//! `PUBLIC_URL` variable.
 //!
 //! Each service keeps its own `Config` struct (with `deny_unknown_fields`, so a typo is an
 //! error) made of these sections plus its own keys, and implements [`ServiceConfig`] to load it.
@@ -10,7 +22,7 @@ use crate::{VerifierConfig, config::ConfigError, server::ServerLimits};
 use serde::{Deserialize, de::DeserializeOwned};
 use std::{
     marker::PhantomData,
-    net::{Ipv4Addr, SocketAddr},
+    net::{IpAddr, Ipv4Addr, SocketAddr},
     path::Path,
 };
 
@@ -154,6 +166,53 @@ pub fn resolve_auth(
     Ok(auth)
 }
 
+/// The public URL of a gateway bound to `addr`: `http://localhost:<port>` when it listens on a
+/// loopback or wildcard address (a browser on this machine reaches it as `localhost`; a
+/// wildcard gives no one address to name), otherwise `http://<address>:<port>`. The port is the
+/// one actually bound, so port 0 works.
+pub fn public_url_for(addr: SocketAddr) -> String {
+    let ip = addr.ip();
+    if ip.is_loopback() || ip.is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        match ip {
+            IpAddr::V4(v4) => format!("http://{v4}:{}", addr.port()),
+            IpAddr::V6(v6) => format!("http://[{v6}]:{}", addr.port()),
+        }
+    }
+}
+
+/// Checks that `value`, given for `key`, can be a public URL: `http` or `https`, a host, and
+/// nothing else — no path (the issuer is compared byte for byte, and the metadata's URLs are
+/// built on it), no query, fragment or user name.
+pub fn check_public_url(key: &str, value: &str) -> Result<(), ConfigError> {
+    let refuse = |why: &str| {
+        Err(ConfigError::new(format!(
+            "key `{key}` = \"{value}\" {why}: write where clients reach the gateway, e.g. \
+             \"http://localhost:8080\" or \"https://api.example.edu\" (compose: PUBLIC_URL)"
+        )))
+    };
+    let Ok(uri) = value.parse::<http::Uri>() else {
+        return refuse("is not a URL");
+    };
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return refuse("must start with http:// or https://");
+    }
+    let Some(authority) = uri.authority() else {
+        return refuse("names no host");
+    };
+    if authority.as_str().contains('@') || authority.host().is_empty() {
+        return refuse("must name a host and nothing before it");
+    }
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() || value.contains('#') {
+        return refuse("must not have a path, a query or a fragment");
+    }
+    if value.ends_with('/') {
+        return refuse("must not end with `/` (tokens name it exactly)");
+    }
+    Ok(())
+}
+
 /// The checks every backend's configuration needs: the `[server]` and `[toggles]` ranges, and an
 /// `[auth]` section that is present (or demo mode) and keeps the token rules ([`resolve_auth`]).
 pub fn check_backend<D: ServerDefaults>(
@@ -207,6 +266,42 @@ mod tests {
         };
         let error = server.validate().unwrap_err().to_string();
         assert!(error.contains("server.max_body_bytes"), "{error}");
+    }
+
+    #[test]
+    fn the_public_url_follows_the_bound_address() {
+        let url = |addr: &str| public_url_for(addr.parse().unwrap());
+        assert_eq!(url("127.0.0.1:18080"), "http://localhost:18080");
+        assert_eq!(url("0.0.0.0:8080"), "http://localhost:8080");
+        assert_eq!(url("[::]:8080"), "http://localhost:8080");
+        assert_eq!(url("[::1]:41234"), "http://localhost:41234");
+        assert_eq!(url("192.168.1.20:8080"), "http://192.168.1.20:8080");
+        assert_eq!(url("[fd00::7]:8080"), "http://[fd00::7]:8080");
+    }
+
+    #[test]
+    fn a_public_url_is_a_bare_http_origin() {
+        for good in [
+            "http://localhost:8080",
+            "https://api.example.edu",
+            "http://192.168.1.20:8080",
+        ] {
+            assert!(check_public_url("issuer", good).is_ok(), "{good}");
+        }
+        for (bad, why) in [
+            ("localhost:8080", "must start with http://"),
+            ("ftp://example.edu", "must start with http://"),
+            ("http://localhost:8080/", "must not end with `/`"),
+            ("http://localhost:8080/api", "must not have a path"),
+            ("http://localhost:8080?x=1", "must not have a path, a query"),
+            ("http://user@localhost:8080", "nothing before it"),
+            ("not a url", "is not a URL"),
+        ] {
+            let error = check_public_url("issuer", bad).unwrap_err().to_string();
+            assert!(error.contains(why), "{bad}: {error}");
+            assert!(error.contains("key `issuer`"), "{error}");
+            assert!(error.contains("PUBLIC_URL"), "{error}");
+        }
     }
 
     #[test]

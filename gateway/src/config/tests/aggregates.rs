@@ -92,3 +92,14 @@ fn an_aggregate_named_like_a_route_or_naming_an_unknown_limit_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn an_aggregates_scopes_are_checked_like_a_routes() {
+    let text = with_aggregate("scopes = [\"profile\", \"pro file\"]", PROFILE);
+    let e = errors(&text);
+    assert_eq!(e.diagnostics[0].key, "aggregates[0].scopes[1]", "{e}");
+    assert!(e.mentions("the scope `pro file` contains a space"), "{e}");
+    let text = with_aggregate("scopes = [\"profile\"]", PROFILE);
+    let config = Config::from_toml(&text, "gw.toml").unwrap();
+    assert_eq!(config.aggregates[0].scopes, ["profile"]);
+}

@@ -85,3 +85,52 @@ fn the_cache_mode_defaults_from_auth_and_a_wrong_value_is_located() {
     assert!(e.mentions("`no-store`") && e.mentions("`backend`"), "{e}");
     assert_eq!(e.diagnostics[0].location.map(|l| l.0), Some(17), "{e}");
 }
+
+#[test]
+fn a_scope_with_a_space_or_a_quote_is_located_and_explained() {
+    let text = base(
+        "\n[[routes]]\nname = \"bill\"\nprefix = \"/api/bill\"\nupstream = \"users\"\nscopes = [\"billing:read\", \"billing write\", \"a\\\"b\", \"\"]\n",
+    );
+    let e = errors(&text);
+    let keys: Vec<&str> = e.diagnostics.iter().map(|d| d.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "routes[1].scopes[1]",
+            "routes[1].scopes[2]",
+            "routes[1].scopes[3]"
+        ],
+        "{e}"
+    );
+    assert_eq!(e.diagnostics[0].location.map(|l| l.0), Some(22), "{e}");
+    assert!(
+        e.mentions(
+            "the scope `billing write` contains a space, which RFC 6749 §3.3 does not allow"
+        ),
+        "{e}"
+    );
+    assert!(e.mentions("one scope per list item"), "{e}");
+    assert!(e.mentions("the scope `a\\\"b` contains `\"`"), "{e}");
+    assert!(e.mentions("a scope is empty"), "{e}");
+}
+
+#[test]
+fn scopes_need_a_verified_token() {
+    let text = base(
+        "\n[[routes]]\nname = \"bill\"\nprefix = \"/api/bill\"\nupstream = \"users\"\nauth = \"optional\"\nscopes = [\"billing\"]\n",
+    );
+    let e = errors(&text);
+    assert_eq!(e.diagnostics[0].key, "routes[1].scopes");
+    assert!(
+        e.mentions("scopes can only be checked on a verified token, but this route is not `auth = \"required\"`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn valid_scopes_are_accepted() {
+    let text = base(
+        "\n[[routes]]\nname = \"bill\"\nprefix = \"/api/bill\"\nupstream = \"users\"\nscopes = [\"billing:read\", \"https://api.example/read!\"]\n",
+    );
+    Config::from_toml(&text, "gw.toml").unwrap();
+}

@@ -4,8 +4,8 @@
 
 use super::{
     common::{
-        NameForm, NameRule, Names, check_canonical_path, check_roles, check_upstream_ref,
-        upstream_names,
+        NameForm, NameRule, Names, check_canonical_path, check_roles, check_scopes,
+        check_upstream_ref, upstream_names,
     },
     report::Report,
 };
@@ -73,6 +73,13 @@ pub fn check(config: &Config, report: &mut Report<'_, '_>) {
             );
         }
         check_roles(&aggregate.roles, aggregate.auth, "aggregate", &path, report);
+        check_scopes(
+            &aggregate.scopes,
+            aggregate.auth,
+            "aggregate",
+            &path,
+            report,
+        );
         if aggregate.timeout_ms == 0 {
             report.push(
                 &path.field("timeout_ms"),

@@ -153,6 +153,55 @@ pub fn check_roles(
     }
 }
 
+/// A route's or an aggregate's `scopes`: each one an RFC 6749 §3.3 `scope-token` (printable
+/// ASCII except space, `"` and `\`), and only where a token is verified.
+pub fn check_scopes(
+    scopes: &[String],
+    auth: AuthMode,
+    what: &str,
+    path: &KeyPath,
+    report: &mut Report<'_, '_>,
+) {
+    for (i, scope) in scopes.iter().enumerate() {
+        let bad = scope
+            .bytes()
+            .find(|&b| !(b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)));
+        if scope.is_empty() {
+            report.push(
+                &path.field("scopes").index(i),
+                "a scope is empty",
+                "remove the empty string, or write the scope, e.g. \"billing:read\"",
+            );
+        } else if let Some(b) = bad {
+            let shown = if b == b' ' {
+                "a space".to_owned()
+            } else if b.is_ascii_graphic() {
+                format!("`{}`", char::from(b))
+            } else {
+                format!("the byte 0x{b:02X}")
+            };
+            report.push(
+                &path.field("scopes").index(i),
+                format!(
+                    "the scope `{}` contains {shown}, which RFC 6749 §3.3 does not allow in a scope",
+                    scope.escape_debug()
+                ),
+                "one scope per list item (`scopes = [\"a\", \"b\"]`, not \"a b\"), made of printable \
+                 ASCII other than space, `\"` and `\\`, e.g. \"billing:read\"",
+            );
+        }
+    }
+    if !scopes.is_empty() && auth != AuthMode::Required {
+        report.push(
+            &path.field("scopes"),
+            format!(
+                "scopes can only be checked on a verified token, but this {what} is not `auth = \"required\"`"
+            ),
+            "set auth = \"required\", or remove `scopes`",
+        );
+    }
+}
+
 /// The names of the `[[upstreams]]` entries, for the checks of what refers to them.
 pub fn upstream_names(upstreams: &[UpstreamConfig]) -> Vec<&str> {
     upstreams.iter().map(|u| u.name.as_str()).collect()

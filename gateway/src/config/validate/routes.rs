@@ -3,8 +3,8 @@
 
 use super::{
     common::{
-        NameForm, NameRule, Names, check_canonical_path, check_roles, check_upstream_ref,
-        upstream_names,
+        NameForm, NameRule, Names, check_canonical_path, check_roles, check_scopes,
+        check_upstream_ref, upstream_names,
     },
     report::Report,
 };
@@ -79,6 +79,7 @@ pub fn check(config: &Config, report: &mut Report<'_, '_>) {
         }
         methods.push(set);
         check_roles(&route.roles, route.auth, "route", &path, report);
+        check_scopes(&route.scopes, route.auth, "route", &path, report);
         // Shadowing: an earlier route with the same prefix and the same kind of match takes every
         // request for the methods both answer, so this one would never see them.
         for (j, earlier) in config.routes[..i].iter().enumerate() {
