@@ -24,7 +24,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::{Request, Response};
 use hyper::body::Incoming;
-use shared::{request_id, server::Handler};
+use shared::{request_id, server::Handler, trace_context::TraceContext};
 use std::{
     convert::Infallible,
     net::SocketAddr,
@@ -85,6 +85,10 @@ impl FrontDoor {
         }
         // Every response, errors included, carries the request id.
         let id = request_id::assign(&mut request);
+        // The client's trace continued (when allowed and well-formed) or a new one started; the
+        // gateway's own span id either way. Never an error: a bad `traceparent` is ignored.
+        let trace =
+            TraceContext::from_headers(request.headers(), self.gateway.accept_incoming_trace);
         // The pipeline's future is several kilobytes, and a future is moved (copied) each time
         // it is handed to a wrapper: hyper's dispatcher, the request id's task-local and span.
         // So it is boxed where it is made, and only the pointer travels (docs/performance.md).
@@ -92,10 +96,11 @@ impl FrontDoor {
             let caller = Caller {
                 peer: &self.connection.peer,
                 request_id: &id,
+                trace: &trace,
             };
             handler::handle(&self.gateway, caller, request).await
         });
-        id.clone().run(handling).await
+        id.clone().run(&trace, handling).await
     }
 }
 

@@ -48,7 +48,9 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
     let method = request.method().clone();
     let uri = request.uri().clone();
     let id = gateway.decisions.next_id();
-    let mut trace = Trace::new(Record::new(id, Arc::clone(caller.request_id.id()), &method));
+    let request_id = Arc::clone(caller.request_id.id());
+    let trace_id = caller.trace.trace_id();
+    let mut trace = Trace::new(Record::new(id, request_id, trace_id, &method));
     if gateway.demo {
         // Who may read this record on the public port: whoever sends the same credentials.
         let credentials = request.headers().get(header::AUTHORIZATION);
@@ -85,6 +87,7 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
         path: &path,
         status: response.status(),
         request_id: caller.request_id.id(),
+        trace_id,
         trace: &trace,
         error,
     });

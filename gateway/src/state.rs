@@ -47,6 +47,8 @@ pub struct Gateway {
     pub decisions: Ring,
     /// Demo mode: a caller may read their own decision records on the public port.
     pub demo: bool,
+    /// Whether a client's `traceparent` is continued (`[tracing] accept_incoming`).
+    pub accept_incoming_trace: bool,
 }
 
 impl Gateway {
@@ -96,6 +98,7 @@ impl Gateway {
             metrics,
             decisions: Ring::default(),
             demo: config.demo,
+            accept_incoming_trace: config.tracing.accept_incoming,
         })
     }
 

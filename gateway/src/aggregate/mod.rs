@@ -162,6 +162,7 @@ pub async fn serve<'g>(
                 call,
                 &headers,
                 sub.as_deref(),
+                caller.trace,
                 started,
             )
         })

@@ -7,7 +7,7 @@
 
 use super::{
     AdminConfig, AggregateConfig, AuthMode, CallConfig, Config, RouteConfig, ServerConfig,
-    UpstreamConfig,
+    TracingConfig, UpstreamConfig,
     rate_limits::{Backend, KeyPart, OnRedisError, Per, QuotaConfig, QuotaPer, RateLimitConfig},
 };
 use shared::VerifierConfig;
@@ -62,6 +62,7 @@ impl Config {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                 token: None,
             },
+            tracing: TracingConfig::default(),
             upstreams: vec![
                 upstream("auth", 8081),
                 upstream("users", 8082),

@@ -104,6 +104,33 @@ pub struct Config {
     /// The admin listener: metrics, the loaded configuration, decisions (`[admin]`).
     #[serde(default)]
     pub admin: AdminConfig,
+    /// W3C trace context: whether a client's `traceparent` is continued (`[tracing]`).
+    #[serde(default)]
+    pub tracing: TracingConfig,
+}
+
+/// `[tracing]`: how the gateway takes part in a W3C trace (docs/observability.md).
+///
+/// ```toml
+/// [tracing]
+/// accept_incoming = true   # continue a client's well-formed `traceparent` (W3C's advice)
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TracingConfig {
+    /// Continue the trace a client's `traceparent` names (true, the default, as W3C advises), or
+    /// start a new trace for every request (false: a gateway facing untrusted clients that does
+    /// not want them to choose trace ids in its logs, or to join their traces to its own). A
+    /// malformed `traceparent` is ignored either way.
+    pub accept_incoming: bool,
+}
+
+impl Default for TracingConfig {
+    fn default() -> Self {
+        TracingConfig {
+            accept_incoming: true,
+        }
+    }
 }
 
 /// `[admin]`: the operators' listener (`/metrics`, `/routes`, `/upstreams`, `/decisions/{id}`,

@@ -17,6 +17,7 @@ use crate::{
     metrics::UpstreamOutcome,
 };
 use http::{Request, Response};
+use shared::trace_context::{SpanId, TraceContext};
 use std::time::{Duration, Instant};
 
 /// What to do with a failure or response: the decision, separated so it can be read at once.
@@ -32,12 +33,17 @@ enum Last {
 /// built again for the next target, so `head` is called a second time only to retry a status
 /// listed in `retry.statuses`. `timeout` bounds each attempt, connecting included, up to the
 /// response head. Each attempt is appended to `attempts`.
+///
+/// Each attempt is a span of the request's `trace` with its own new span id, sent as the parent
+/// id in `traceparent` (the trace id stays the request's): the target's logs then name the very
+/// attempt that reached it, and a retry is told apart from the first try.
 pub async fn exchange(
     upstream: &Upstream,
     retryable: bool,
     timeout: Duration,
     mut head: impl FnMut(&Target) -> Request<()>,
     body: ProxyBody,
+    trace: &TraceContext,
     attempts: &mut Vec<UpstreamCall>,
 ) -> Result<Response<PooledBody>, Failure> {
     upstream.retry.deposit();
@@ -85,7 +91,7 @@ pub async fn exchange(
                     Some(connection) => connection,
                     None => lease.pool().new_connection().await?,
                 };
-                let request = match unsent.take() {
+                let mut request = match unsent.take() {
                     Some(mut request) => {
                         let host = lease.target().host_header.clone();
                         request.headers_mut().insert(http::header::HOST, host);
@@ -98,6 +104,7 @@ pub async fn exchange(
                         head(lease.target()).map(|()| body)
                     }
                 };
+                trace.stamp(request.headers_mut(), SpanId::random());
                 match connection.send(request).await {
                     Err(SendError::Stale(request)) => unsent = Some(*request),
                     outcome => return outcome,
