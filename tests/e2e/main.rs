@@ -12,3 +12,4 @@ mod module_graph;
 mod ratelimit;
 mod resilience;
 mod surface;
+mod trace_context;
