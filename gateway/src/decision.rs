@@ -34,7 +34,10 @@
 
 use http::Method;
 use serde_json::{Value, json};
-use shared::{Claims, TokenError, trace_context::TraceId};
+use shared::{
+    Claims, TokenError,
+    trace_context::{SpanId, TraceId},
+};
 use std::{
     borrow::Cow,
     fmt,
@@ -131,6 +134,9 @@ pub struct UpstreamCall {
     pub latency: Duration,
     /// True when this attempt was a retry.
     pub retry: bool,
+    /// The attempt's W3C span id: the parent id its target received in `traceparent`, so the
+    /// target's log lines can be matched to this attempt. None when nothing was sent.
+    pub span_id: Option<SpanId>,
 }
 
 /// The record of one request.
@@ -324,6 +330,7 @@ impl Record {
                     "outcome": c.outcome,
                     "latency_ms": millis(c.latency),
                     "retry": c.retry,
+                    "span_id": c.span_id.map(|id| id.to_string()),
                 })
             })
             .collect();

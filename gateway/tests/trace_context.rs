@@ -178,13 +178,20 @@ async fn the_upstream_the_access_log_and_the_problem_body_share_the_clients_trac
     let recorder = Recorder::spawn().await;
     let gw = gateway(&recorder, true).await;
 
+    // Credentials on a public route make the decision record readable by the same caller.
+    let student = token(Role::Student);
     let response = gw
         .get("/api/public/drop")
+        .header("authorization", bearer(&student))
         .header("traceparent", CLIENT_TRACEPARENT)
         .header("tracestate", "congo=t61rcWkgMzE")
         .send()
         .await
         .unwrap();
+    let decision_id = response.headers()["x-gateway-decision"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let problem = assert_problem(response, 502, "upstream_unavailable").await;
 
     let seen = recorder.seen();
@@ -208,6 +215,24 @@ async fn the_upstream_the_access_log_and_the_problem_body_share_the_clients_trac
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["trace_id"], TRACE);
     assert_eq!(lines[0]["status"], 502);
+
+    // The decision record names the trace, and the attempt's span: the parent id the upstream
+    // received.
+    let record: Value = gw
+        .get(&format!("/gateway/decisions/{decision_id}"))
+        .header("authorization", bearer(&student))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(record["trace_id"], TRACE, "{record}");
+    assert_eq!(
+        record["upstream_calls"][0]["span_id"],
+        parent_id.as_str(),
+        "{record}"
+    );
 }
 
 // Without a client `traceparent` the gateway starts the trace: the id it sends upstream is the

@@ -67,6 +67,7 @@ pub async fn run_call(
             outcome: "timeout",
             latency: started.elapsed(),
             retry: false,
+            span_id: None,
         });
     }
     Outcome {

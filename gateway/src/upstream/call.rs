@@ -71,6 +71,7 @@ pub async fn exchange(
                         outcome: UpstreamOutcome::CircuitOpen.as_str(),
                         latency: Duration::ZERO,
                         retry: false,
+                        span_id: None,
                     });
                 }
                 return match last {
@@ -82,6 +83,8 @@ pub async fn exchange(
         };
         let index = lease.index();
         let may_retry = |retries_left: u32| retries_left > 0 && upstream.retry.withdraw();
+        // This attempt's span of the request's trace.
+        let span = SpanId::random();
         // One attempt on this target: a connection first, then the request is built (or the
         // unsent one reused) and sent. A stale pooled connection gives the request back, and
         // it goes out on the next one.
@@ -104,7 +107,7 @@ pub async fn exchange(
                         head(lease.target()).map(|()| body)
                     }
                 };
-                trace.stamp(request.headers_mut(), SpanId::random());
+                trace.stamp(request.headers_mut(), span);
                 match connection.send(request).await {
                     Err(SendError::Stale(request)) => unsent = Some(*request),
                     outcome => return outcome,
@@ -123,6 +126,7 @@ pub async fn exchange(
                 outcome: outcome.as_str(),
                 latency,
                 retry: last.is_some(),
+                span_id: Some(span),
             });
         };
         match outcome {
