@@ -30,7 +30,7 @@ use crate::{
     error::GatewayError,
     limits,
     normalize::normalize,
-    proxy,
+    otlp, proxy,
     state::Gateway,
 };
 use axum::{
@@ -38,7 +38,11 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http::{HeaderValue, header};
-use std::{borrow::Cow, sync::Arc, time::Instant};
+use std::{
+    borrow::Cow,
+    sync::Arc,
+    time::{Instant, SystemTime},
+};
 
 /// Everything the gateway forwards (all but its own endpoints; see [`crate::front_door`]),
 /// from `caller`, with its id already assigned.
@@ -91,6 +95,19 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
         trace: &trace,
         error,
     });
+    if let Some(otlp) = &gateway.otlp {
+        otlp.record(&otlp::RequestSpan {
+            trace: caller.trace,
+            started: SystemTime::now() - elapsed,
+            latency: elapsed,
+            method: method.as_str(),
+            path: &path,
+            route: trace.route,
+            status: response.status().as_u16(),
+            request_id: caller.request_id.id(),
+            reason,
+        });
+    }
     let mut record = trace.decision;
     record.finish(&path, response.status(), reason, elapsed);
     gateway.decisions.store(record);

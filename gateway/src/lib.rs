@@ -25,7 +25,7 @@
 //!                      └─ steps: auth, policy, identity, ratelimit, upstream
 //!                          └─ error   the one place a failure becomes an answer
 //!                              └─ leaves: config, normalize, limits, forwarded, routing,
-//!                                 token_cache, context, access_log, metrics, decision,
+//!                                 token_cache, context, access_log, otlp, metrics, decision,
 //!                                 upstream::{failure, breaker, balancer, …},
 //!                                 ratelimit::{policy, gcra, headers}
 //! ```
@@ -38,6 +38,7 @@
 //! - [`token_cache`]: the claims of recently verified tokens (a signature is checked once).
 //! - [`context`]: the [`context::Caller`] (peer and request id) and the gateway's header names.
 //! - [`access_log`]: one structured line per request.
+//! - [`otlp`]: each request's span, sent to an OpenTelemetry collector when one is configured.
 //! - [`metrics`]: the Prometheus metrics (names, bounded labels, the handles the steps bump).
 //! - [`decision`]: the explained decision of each request (route, checks, upstream attempts)
 //!   and the bounded ring of recent ones.
@@ -80,6 +81,7 @@ pub mod identity;
 pub mod limits;
 pub mod metrics;
 pub mod normalize;
+pub mod otlp;
 pub mod own_endpoints;
 pub mod policy;
 pub mod proxy;

@@ -6,9 +6,17 @@
 //! (breakers, pools, counters) are atomics or short-lived mutexes inside their own types.
 
 use crate::{
-    aggregate::table::Aggregates, auth::Checker, config::Config, decision::Ring,
-    forwarded::TrustedProxies, metrics::Metrics, ratelimit::Limiter, routing::RouteTable,
-    token_cache::TokenCache, upstream::Upstream,
+    aggregate::table::Aggregates,
+    auth::Checker,
+    config::Config,
+    decision::Ring,
+    forwarded::TrustedProxies,
+    metrics::Metrics,
+    otlp::{self, Exporter},
+    ratelimit::Limiter,
+    routing::RouteTable,
+    token_cache::TokenCache,
+    upstream::Upstream,
 };
 use shared::{
     Verifier,
@@ -49,6 +57,21 @@ pub struct Gateway {
     pub demo: bool,
     /// Whether a client's `traceparent` is continued (`[tracing] accept_incoming`).
     pub accept_incoming_trace: bool,
+    /// Where request spans go, when a collector is configured (`[tracing] otlp_endpoint`).
+    pub otlp: Option<Exporter>,
+}
+
+/// The OTLP exporter `[tracing] otlp_endpoint` (or `OTEL_EXPORTER_OTLP_ENDPOINT`) asks for.
+fn otlp_exporter(config: &Config) -> anyhow::Result<Option<Exporter>> {
+    let endpoint = config
+        .tracing
+        .otlp_endpoint
+        .clone()
+        .or_else(|| std::env::var(otlp::ENDPOINT_ENV).ok())
+        .filter(|e| !e.trim().is_empty());
+    endpoint
+        .map(|e| Exporter::new(&e).map_err(|m| anyhow::anyhow!("`tracing.otlp_endpoint`: {m}")))
+        .transpose()
 }
 
 impl Gateway {
@@ -99,6 +122,7 @@ impl Gateway {
             decisions: Ring::default(),
             demo: config.demo,
             accept_incoming_trace: config.tracing.accept_incoming,
+            otlp: otlp_exporter(config)?,
         })
     }
 

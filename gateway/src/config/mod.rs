@@ -114,6 +114,7 @@ pub struct Config {
 /// ```toml
 /// [tracing]
 /// accept_incoming = true   # continue a client's well-formed `traceparent` (W3C's advice)
+/// # otlp_endpoint = "http://localhost:4318"   # send spans to an OpenTelemetry collector
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -123,12 +124,17 @@ pub struct TracingConfig {
     /// not want them to choose trace ids in its logs, or to join their traces to its own). A
     /// malformed `traceparent` is ignored either way.
     pub accept_incoming: bool,
+    /// An OpenTelemetry collector's OTLP/HTTP base URL (`http://host:4318`): each request's
+    /// span is sent to `<url>/v1/traces`. None (the default) sends nothing, unless the standard
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` variable names one.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for TracingConfig {
     fn default() -> Self {
         TracingConfig {
             accept_incoming: true,
+            otlp_endpoint: None,
         }
     }
 }
