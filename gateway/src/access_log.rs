@@ -2,13 +2,15 @@
 //! leaves the gateway.
 //!
 //! Fields: method, normalised path, route, upstream, status, latency (to the response head),
-//! user id, request id, the decision record's id ([`crate::decision`]), and — for requests the gateway answered itself — the stable reason and
+//! user id, request id, W3C trace id (the same in the logs of every service the request crossed),
+//! the decision record's id ([`crate::decision`]), and — for requests the gateway answered itself — the stable reason and
 //! whose fault it was (`side`). Together with the reason in the problem+json body, a user's "why
 //! was I refused?" is answered by grepping one request id. The token and the `Authorization`
 //! header are never logged.
 
 use crate::decision::Record;
 use http::{Method, StatusCode};
+use shared::trace_context::TraceId;
 use std::time::Duration;
 
 /// What the pipeline learned about a request, filled in as it goes.
@@ -53,6 +55,8 @@ pub struct Entry<'a> {
     pub status: StatusCode,
     /// Request id.
     pub request_id: &'a str,
+    /// The request's W3C trace id.
+    pub trace_id: TraceId,
     /// What the pipeline learned.
     pub trace: &'a Trace<'a>,
     /// Reason and side of an error the gateway answered itself.
@@ -73,6 +77,7 @@ pub fn write(entry: &Entry<'_>) {
         latency_ms = (latency_ms * 1000.0).round() / 1000.0,
         user = entry.trace.user.as_deref().unwrap_or("-"),
         request_id = entry.request_id,
+        trace_id = %entry.trace_id,
         decision = %entry.trace.decision.id,
         reason,
         side,

@@ -6,16 +6,19 @@
 
 use crate::forwarded::Peer;
 use http::HeaderName;
-use shared::request_id::Assigned;
+use shared::{request_id::Assigned, trace_context::TraceContext};
 
 /// Who sent a request and what it is called, known before the pipeline starts: the client
-/// connection's peer and the request's id.
+/// connection's peer, the request's id and its place in a W3C trace.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller<'a> {
     /// The client end of the connection (see [`crate::forwarded::Peer`]).
     pub peer: &'a Peer,
     /// The request's id (`X-Request-Id`).
     pub request_id: &'a Assigned,
+    /// The request's trace: the client's continued or a new one, with the gateway's own span id
+    /// ([`shared::trace_context`]). Every upstream call carries it on.
+    pub trace: &'a TraceContext,
 }
 
 /// The verified caller's id (`sub`), set by the gateway for the backends.

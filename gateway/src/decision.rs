@@ -3,7 +3,8 @@
 //! each upstream attempt's target, status and latency.
 //!
 //! ```json
-//! {"id": "5f1c0a9e00000007", "request_id": "0193…", "method": "GET", "path": "/api/users",
+//! {"id": "5f1c0a9e00000007", "request_id": "0193…",
+//!  "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "method": "GET", "path": "/api/users",
 //!  "route": "users-list", "status": 403, "reason": "role_required", "latency_ms": 0.21,
 //!  "caller": {"sub": "1905551042", "role": "STUDENT"},
 //!  "checks": [{"check": "route", "outcome": "pass"},
@@ -33,7 +34,10 @@
 
 use http::Method;
 use serde_json::{Value, json};
-use shared::{Claims, TokenError};
+use shared::{
+    Claims, TokenError,
+    trace_context::{SpanId, TraceId},
+};
 use std::{
     borrow::Cow,
     fmt,
@@ -130,6 +134,9 @@ pub struct UpstreamCall {
     pub latency: Duration,
     /// True when this attempt was a retry.
     pub retry: bool,
+    /// The attempt's W3C span id: the parent id its target received in `traceparent`, so the
+    /// target's log lines can be matched to this attempt. None when nothing was sent.
+    pub span_id: Option<SpanId>,
 }
 
 /// The record of one request.
@@ -139,6 +146,8 @@ pub struct Record {
     pub id: DecisionId,
     /// Its `X-Request-Id` (to find its log lines), which a client may have chosen.
     pub request_id: Arc<str>,
+    /// Its W3C trace id (to find the log lines of every service it crossed).
+    pub trace_id: TraceId,
     /// Milliseconds since the Unix epoch at arrival.
     pub at_unix_ms: u64,
     /// The method (standard ones by name, any other as `OTHER`).
@@ -169,10 +178,11 @@ pub struct Record {
 
 impl Record {
     /// An empty record for a request that arrived now.
-    pub fn new(id: DecisionId, request_id: Arc<str>, method: &Method) -> Record {
+    pub fn new(id: DecisionId, request_id: Arc<str>, trace_id: TraceId, method: &Method) -> Record {
         Record {
             id,
             request_id,
+            trace_id,
             at_unix_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
@@ -320,12 +330,14 @@ impl Record {
                     "outcome": c.outcome,
                     "latency_ms": millis(c.latency),
                     "retry": c.retry,
+                    "span_id": c.span_id.map(|id| id.to_string()),
                 })
             })
             .collect();
         json!({
             "id": self.id.to_string(),
             "request_id": &*self.request_id,
+            "trace_id": self.trace_id,
             "at_unix_ms": self.at_unix_ms,
             "method": self.method,
             "path": self.path,
@@ -458,7 +470,7 @@ mod tests {
         let ids: Vec<DecisionId> = (0..3).map(|_| ring.next_id()).collect();
         assert_eq!(DecisionId::parse(&ids[0].to_string()), Some(ids[0]));
         for &id in &ids {
-            ring.store(Record::new(id, "r".into(), &Method::GET));
+            ring.store(Record::new(id, "r".into(), TraceId::random(), &Method::GET));
         }
         assert!(ring.get(ids[0], None).is_none(), "pushed out");
         assert_eq!(ring.get(ids[2], None).unwrap()["id"], ids[2].to_string());
@@ -467,7 +479,7 @@ mod tests {
 
     #[test]
     fn a_failed_token_check_is_named_and_the_later_ones_skipped() {
-        let mut record = Record::new(DecisionId(1), "r".into(), &Method::GET);
+        let mut record = Record::new(DecisionId(1), "r".into(), TraceId::random(), &Method::GET);
         record.token_checks(Err(&TokenError::Expired));
         let json = record.to_json();
         let outcomes: Vec<(&str, &str)> = json["checks"]
@@ -492,7 +504,7 @@ mod tests {
 
     #[test]
     fn the_caller_is_named_by_sub_and_role_only() {
-        let mut record = Record::new(DecisionId(1), "r".into(), &Method::GET);
+        let mut record = Record::new(DecisionId(1), "r".into(), TraceId::random(), &Method::GET);
         record.token_checks(Ok((&claims(), true)));
         let json = record.to_json();
         assert_eq!(json["caller"], json!({"sub": "42", "role": "STUDENT"}));
@@ -502,7 +514,7 @@ mod tests {
 
     #[test]
     fn e_mail_addresses_in_paths_are_redacted() {
-        let mut record = Record::new(DecisionId(1), "r".into(), &Method::GET);
+        let mut record = Record::new(DecisionId(1), "r".into(), TraceId::random(), &Method::GET);
         record.set_path("/api/users/by-email/ada@example.edu/x");
         assert_eq!(&*record.path, "/api/users/by-email/{redacted}/x");
     }
@@ -511,7 +523,7 @@ mod tests {
     fn an_owner_reads_only_their_own_records() {
         let ring = Ring::new(8);
         let id = ring.next_id();
-        let mut record = Record::new(id, "r".into(), &Method::GET);
+        let mut record = Record::new(id, "r".into(), TraceId::random(), &Method::GET);
         record.owner = Some(ring.owner_of(b"Bearer a"));
         ring.store(record);
         assert!(ring.get(id, Some(ring.owner_of(b"Bearer a"))).is_some());

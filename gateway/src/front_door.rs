@@ -19,15 +19,15 @@
 //! a client would get (the axum testing pattern).
 
 use crate::{
-    context::Caller, forwarded::Peer, handler, live::Live, metrics::OpenConnection,
-    own_endpoints, security_headers, state::Gateway,
+    context::Caller, forwarded::Peer, handler, live::Live, metrics::OpenConnection, own_endpoints,
+    security_headers, state::Gateway,
 };
 use axum::{BoxError, Router, body::Body};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::{Request, Response};
 use hyper::body::Incoming;
-use shared::{request_id, server::Handler};
+use shared::{request_id, server::Handler, trace_context::TraceContext};
 use std::{
     convert::Infallible,
     net::SocketAddr,
@@ -104,6 +104,9 @@ impl FrontDoor {
         }
         // Every response, errors included, carries the request id.
         let id = request_id::assign(&mut request);
+        // The client's trace continued (when allowed and well-formed) or a new one started; the
+        // gateway's own span id either way. Never an error: a bad `traceparent` is ignored.
+        let trace = TraceContext::from_headers(request.headers(), gateway.accept_incoming_trace);
         // The pipeline's future is several kilobytes, and a future is moved (copied) each time
         // it is handed to a wrapper: hyper's dispatcher, the request id's task-local and span.
         // So it is boxed where it is made, and only the pointer travels (docs/performance.md).
@@ -111,10 +114,11 @@ impl FrontDoor {
             let caller = Caller {
                 peer: &self.connection.peer,
                 request_id: &id,
+                trace: &trace,
             };
             handler::handle(&gateway, caller, request).await
         });
-        let mut response = id.clone().run(handling).await;
+        let mut response = id.clone().run(&trace, handling).await;
         // Every answer, proxied or the gateway's own: `nosniff`, `Referrer-Policy`.
         security_headers::on_every_answer(response.headers_mut());
         response

@@ -35,7 +35,7 @@ use crate::{
     error::GatewayError,
     limits,
     normalize::normalize,
-    oauth_errors, proxy, security_headers,
+    oauth_errors, otlp, proxy, security_headers,
     state::Gateway,
 };
 use axum::{
@@ -43,7 +43,11 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http::{HeaderValue, header};
-use std::{borrow::Cow, sync::Arc, time::Instant};
+use std::{
+    borrow::Cow,
+    sync::Arc,
+    time::{Instant, SystemTime},
+};
 
 /// Everything the gateway forwards (all but its own endpoints; see [`crate::front_door`]),
 /// from `caller`, with its id already assigned.
@@ -53,7 +57,9 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
     let method = request.method().clone();
     let uri = request.uri().clone();
     let id = gateway.decisions.next_id();
-    let mut trace = Trace::new(Record::new(id, Arc::clone(caller.request_id.id()), &method));
+    let request_id = Arc::clone(caller.request_id.id());
+    let trace_id = caller.trace.trace_id();
+    let mut trace = Trace::new(Record::new(id, request_id, trace_id, &method));
     if gateway.demo {
         // Who may read this record on the public port: whoever sends the same credentials.
         let credentials = request.headers().get(header::AUTHORIZATION);
@@ -98,9 +104,23 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
         path: &path,
         status: response.status(),
         request_id: caller.request_id.id(),
+        trace_id,
         trace: &trace,
         error,
     });
+    if let Some(otlp) = &gateway.otlp {
+        otlp.record(&otlp::RequestSpan {
+            trace: caller.trace,
+            started: SystemTime::now() - elapsed,
+            latency: elapsed,
+            method: method.as_str(),
+            path: &path,
+            route: trace.route,
+            status: response.status().as_u16(),
+            request_id: caller.request_id.id(),
+            reason,
+        });
+    }
     let mut record = trace.decision;
     record.finish(&path, response.status(), reason, elapsed);
     gateway.decisions.store(record);

@@ -26,7 +26,7 @@
 //!                      └─ steps: auth, policy, identity, ratelimit, upstream
 //!                          └─ error   the one place a failure becomes an answer
 //!                              └─ leaves: config, normalize, limits, forwarded, routing, oauth_errors,
-//!                                 token_cache, context, access_log, metrics, decision,
+//!                                 token_cache, context, access_log, otlp, metrics, decision,
 //!                                 security_headers,
 //!                                 upstream::{failure, breaker, balancer, …},
 //!                                 ratelimit::{policy, gcra, headers}
@@ -41,6 +41,7 @@
 //! - [`security_headers`]: `nosniff`, `Referrer-Policy` and the routes' `Cache-Control`.
 //! - [`context`]: the [`context::Caller`] (peer and request id) and the gateway's header names.
 //! - [`access_log`]: one structured line per request.
+//! - [`otlp`]: each request's span, sent to an OpenTelemetry collector when one is configured.
 //! - [`metrics`]: the Prometheus metrics (names, bounded labels, the handles the steps bump).
 //! - [`decision`]: the explained decision of each request (route, checks, upstream attempts)
 //!   and the bounded ring of recent ones.
@@ -89,6 +90,7 @@ pub mod live;
 pub mod metrics;
 pub mod normalize;
 pub mod oauth_errors;
+pub mod otlp;
 pub mod own_endpoints;
 pub mod policy;
 pub mod proxy;

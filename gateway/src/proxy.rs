@@ -10,7 +10,9 @@
 //! - **forwarding headers** (`X-Forwarded-*`, `Forwarded`) — see [`crate::forwarded`];
 //! - **`Host`** becomes the upstream's own authority, and the URI the rewritten path plus the
 //!   client's query string, unchanged;
-//! - **`X-Request-Id`** is forwarded so the backend's logs carry the gateway's id.
+//! - **`X-Request-Id`** is forwarded so the backend's logs carry the gateway's id;
+//! - **`traceparent`** is replaced: same trace id, the upstream attempt's own span id as the
+//!   parent ([`crate::upstream::call`]); `tracestate` goes on only when it was valid.
 //!
 //! Failures are classified by side: a body the client broke off or made too large is the
 //! client's (400/413); a refused connection or a broken exchange is the upstream's (502); no
@@ -125,9 +127,18 @@ pub async fn forward(
     };
     let body = LimitedBody::new(body, how.max_body_bytes);
     let timeout = upstream.request_timeout;
-    let response = call::exchange(upstream, retryable, timeout, head, body, how.attempts)
-        .await
-        .map_err(|failure| GatewayError::from_upstream(failure, &upstream.name))?;
+    let trace = how.caller.trace;
+    let response = call::exchange(
+        upstream,
+        retryable,
+        timeout,
+        head,
+        body,
+        trace,
+        how.attempts,
+    )
+    .await
+    .map_err(|failure| GatewayError::from_upstream(failure, &upstream.name))?;
     let (mut head, incoming) = response.into_parts();
     strip_hop_by_hop(&mut head.headers);
     Ok(Response::from_parts(head, Body::new(incoming)))

@@ -17,6 +17,7 @@ use crate::{
     decision::Ring,
     forwarded::TrustedProxies,
     metrics::Metrics,
+    otlp::{self, Exporter},
     ratelimit::Limiter,
     routing::RouteTable,
     token_cache::TokenCache,
@@ -65,6 +66,23 @@ pub struct Gateway {
     pub config: Arc<Config>,
     /// Which configuration this is, and since when.
     pub generation: Generation,
+    /// Whether a client's `traceparent` is continued (`[tracing] accept_incoming`).
+    pub accept_incoming_trace: bool,
+    /// Where request spans go, when a collector is configured (`[tracing] otlp_endpoint`).
+    pub otlp: Option<Arc<Exporter>>,
+}
+
+/// The OTLP exporter `[tracing] otlp_endpoint` (or `OTEL_EXPORTER_OTLP_ENDPOINT`) asks for.
+fn otlp_exporter(config: &Config) -> anyhow::Result<Option<Exporter>> {
+    let endpoint = config
+        .tracing
+        .otlp_endpoint
+        .clone()
+        .or_else(|| std::env::var(otlp::ENDPOINT_ENV).ok())
+        .filter(|e| !e.trim().is_empty());
+    endpoint
+        .map(|e| Exporter::new(&e).map_err(|m| anyhow::anyhow!("`tracing.otlp_endpoint`: {m}")))
+        .transpose()
 }
 
 /// Which loaded configuration a [`Gateway`] is: 1 at start, one more per applied reload.
@@ -111,6 +129,7 @@ impl Gateway {
                 decisions: Arc::default(),
                 generation,
                 clock,
+                otlp: otlp_exporter(config)?.map(Arc::new),
             },
             None,
         ))
@@ -142,6 +161,12 @@ impl Gateway {
                 decisions: Arc::clone(&self.decisions),
                 generation,
                 clock: Arc::clone(&self.clock),
+                // The same collector keeps its exporter (and the spans it is batching).
+                otlp: if config.tracing.otlp_endpoint == self.config.tracing.otlp_endpoint {
+                    self.otlp.clone()
+                } else {
+                    otlp_exporter(config)?.map(Arc::new)
+                },
             },
             Some(Carried { previous: self }),
         ))
@@ -157,6 +182,7 @@ impl Gateway {
             decisions,
             generation,
             clock,
+            otlp,
         } = parts;
         limiter.register_metrics(&metrics);
         let upstreams = config
@@ -188,6 +214,8 @@ impl Gateway {
             demo: config.demo,
             config: Arc::new(config.clone()),
             generation,
+            accept_incoming_trace: config.tracing.accept_incoming,
+            otlp,
         }
     }
 
@@ -210,6 +238,7 @@ struct Parts {
     decisions: Arc<Ring>,
     generation: Generation,
     clock: SharedClock,
+    otlp: Option<Arc<Exporter>>,
 }
 
 impl Carried<'_> {

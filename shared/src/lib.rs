@@ -16,6 +16,8 @@
 //! - [`problem`]: [`Problem`], the RFC 9457 `application/problem+json` error every service returns.
 //! - [`request_id`]: the `X-Request-Id` middleware; error bodies quote the id so a user's report
 //!   can be matched to a log line.
+//! - [`trace_context`]: W3C `traceparent` / `tracestate`: one trace id across every service a
+//!   request crosses, each hop with its own span id; error bodies and logs quote the trace id.
 //! - [`json`]: [`AppJson`], a JSON extractor whose rejections are problem+json too.
 //! - [`demo`]: the demo's public constants (accounts, ids, issuer, audience, demo secret).
 //! - [`clock`]: where "now" comes from: one injectable clock per service (monotonic and wall).
@@ -33,7 +35,7 @@
 //! - [`telemetry`]: one `tracing` set-up for all services.
 //!
 //! A request to any service passes: [`server`] (connection accepted, headers read within the
-//! timeout) → [`request_id`] (id assigned) → the service's router → a handler that may use
+//! timeout) → [`request_id`] (id assigned, trace continued) → the service's router → a handler that may use
 //! [`Authenticated`] (which calls [`TokenVerifier::verify`]) → on failure a [`Problem`].
 
 pub mod bearer;
@@ -51,6 +53,7 @@ pub mod server;
 pub mod service_kit;
 pub mod telemetry;
 pub mod token_rules;
+pub mod trace_context;
 pub mod verifier;
 
 pub use bearer::Authenticated;

@@ -2,11 +2,12 @@
 //!
 //! A client that gets an error should learn *what* went wrong (`status`, `title`), *why* in words
 //! (`detail`), *why* as a stable code a program can branch on (`reason`, an extension member), and
-//! *which request* it was (`request_id`, the same id the logs carry). It must never learn a secret,
+//! *which request* it was (`request_id`, the same id the logs carry; `trace_id`, the W3C trace the
+//! request belongs to, the same in the logs of every service it crossed). It must never learn a secret,
 //! a password, a stack trace or a database message: callers build a [`Problem`] from their own
 //! words, and internal causes are logged, not sent.
 
-use crate::request_id;
+use crate::{request_id, trace_context};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use serde::Serialize;
@@ -35,7 +36,9 @@ struct Body<'a> {
     detail: &'a str,
     reason: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<String>,
+    request_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<trace_context::TraceId>,
 }
 
 impl Problem {
@@ -154,13 +157,15 @@ impl std::error::Error for Problem {}
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
+        let request_id = request_id::current();
         let body = Body {
             r#type: format!("urn:api-gateway-pattern:problem:{}", self.reason),
             title: self.status.canonical_reason().unwrap_or("Error"),
             status: self.status.as_u16(),
             detail: &self.detail,
             reason: &self.reason,
-            request_id: request_id::current().map(|id| id.to_string()),
+            request_id: request_id.as_deref(),
+            trace_id: trace_context::current(),
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
         let mut response = (self.status, json).into_response();
@@ -189,9 +194,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_problem_is_rfc9457_json_with_reason_and_request_id() {
+    async fn a_problem_is_rfc9457_json_with_reason_request_id_and_trace_id() {
+        let trace = trace_context::TraceContext::start();
         let response = request_id::scope("req-123".into(), async {
-            Problem::bad_request("malformed_json", "not JSON").into_response()
+            trace_context::scope(trace.trace_id(), async {
+                Problem::bad_request("malformed_json", "not JSON").into_response()
+            })
+            .await
         })
         .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
@@ -206,6 +215,7 @@ mod tests {
         assert_eq!(body["detail"], "not JSON");
         assert_eq!(body["reason"], "malformed_json");
         assert_eq!(body["request_id"], "req-123");
+        assert_eq!(body["trace_id"], trace.trace_id().to_string());
     }
 
     #[test]

@@ -6,7 +6,12 @@
 //!
 //! The id is also put in a task-local for the duration of the request, so a [`crate::Problem`]
 //! built anywhere in a handler can quote it without the id being threaded through every function.
+//!
+//! The request id names one request at one service; the trace id ([`crate::trace_context`])
+//! names its whole journey across services. Both are set here, at the edge of every service, and
+//! both go on the request's span, so every log line written while handling it carries them.
 
+use crate::trace_context::{self, TraceContext};
 use axum::{extract::Request, middleware::Next, response::Response};
 use http::{HeaderName, HeaderValue};
 use std::sync::Arc;
@@ -90,13 +95,20 @@ impl Assigned {
         &self.header
     }
 
-    /// Runs the handling of the request with the id as the current one (task-local and tracing
-    /// span) and echoes it on the response.
-    pub async fn run<F, B>(self, handling: F) -> http::Response<B>
+    /// Runs the handling of the request with the id and `trace`'s trace id as the current ones
+    /// (task-locals, and the fields of the request's tracing span) and echoes the id on the
+    /// response.
+    pub async fn run<F, B>(self, trace: &TraceContext, handling: F) -> http::Response<B>
     where
         F: Future<Output = http::Response<B>>,
     {
-        let span = tracing::info_span!("request", request_id = %self.id);
+        let span = tracing::info_span!(
+            "request",
+            request_id = %self.id,
+            trace_id = %trace.trace_id(),
+            span_id = %trace.span_id(),
+        );
+        let handling = trace_context::scope(trace.trace_id(), handling);
         let mut response = scope(self.id, handling).instrument(span).await;
         response
             .headers_mut()
@@ -105,14 +117,19 @@ impl Assigned {
     }
 }
 
-/// Middleware (use with `axum::middleware::from_fn`): keeps or assigns the id, exposes it to the
-/// handler (extension + task-local + tracing span) and echoes it on the response.
+/// Middleware (use with `axum::middleware::from_fn`): keeps or assigns the id, continues the
+/// caller's trace (or starts one: [`TraceContext::from_headers`]) with this service's own span
+/// id, exposes both to the handler (extensions + task-locals + tracing span) and echoes the id on
+/// the response. A service behind the gateway believes the gateway's `traceparent`: that is how
+/// one trace spans the gateway and the services.
 pub async fn layer(mut request: Request, next: Next) -> Response {
     let assigned = assign(&mut request);
+    let trace = TraceContext::from_headers(request.headers(), true);
     request
         .extensions_mut()
         .insert(RequestId(Arc::clone(&assigned.id)));
-    assigned.run(next.run(request)).await
+    request.extensions_mut().insert(trace.clone());
+    assigned.run(&trace, next.run(request)).await
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //!
 //! - every non-empty line of the promise (but `...`, which marks an elision) must appear, in
 //!   order, inside the real output's lines;
-//! - tokens, UUIDs, refresh tokens, the `exp`/`iat`/`nbf` timestamps and measured latencies are masked on both sides first, since they
+//! - tokens, UUIDs, trace ids, refresh tokens, the `exp`/`iat`/`nbf` timestamps and measured latencies are masked on both sides first, since they
 //!   differ on every run.
 //!
 //! Change the behaviour without updating the page, and this test fails, naming the page, the
@@ -95,6 +95,10 @@ static MASKS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             "${1}<time>",
         ),
         (Regex::new(r#"("latency_ms":)[0-9.]+"#).unwrap(), "${1}<ms>"),
+        (
+            Regex::new(r#"("trace_id":\s*)"[0-9a-f]{32}""#).unwrap(),
+            r#"${1}"<trace-id>""#,
+        ),
     ]
 });
 

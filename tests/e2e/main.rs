@@ -15,3 +15,4 @@ mod ratelimit;
 mod resilience;
 mod scopes;
 mod surface;
+mod trace_context;

@@ -36,11 +36,12 @@ async fn login_returns_a_bearer_pair_with_the_lecture_header_and_full_claims() {
     assert!(!claims.jti.is_empty());
 }
 
-/// The body minus the per-request id.
+/// The body minus the per-request ids (request and trace).
 async fn comparable(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     let mut body: Value = response.json().await.unwrap();
     body.as_object_mut().unwrap().remove("request_id");
+    body.as_object_mut().unwrap().remove("trace_id");
     (status, body)
 }
 

@@ -1,5 +1,6 @@
 //! One call of an aggregate: sent through the upstream layer (load balancing, breakers, retries),
-//! bounded by its deadline, its answer read (bounded) and parsed as JSON.
+//! bounded by its deadline, its answer read (bounded) and parsed as JSON. Each call is its own
+//! span of the request's trace: the same trace id, its own parent id in `traceparent`.
 
 use super::{
     CallFailure, Outcome,
@@ -16,9 +17,11 @@ use axum::body::Body;
 use http::{HeaderMap, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
+use shared::trace_context::TraceContext;
 use std::time::Instant;
 
 /// Runs one call within its deadline.
+#[allow(clippy::too_many_arguments)] // each is a different thing the call needs; a struct would only rename them
 pub async fn run_call(
     gateway: &Gateway,
     aggregate: &Aggregate,
@@ -26,6 +29,7 @@ pub async fn run_call(
     call: &Call,
     headers: &HeaderMap,
     sub: Option<&str>,
+    trace: &TraceContext,
     started: Instant,
 ) -> Outcome {
     let deadline = started + call.timeout;
@@ -36,6 +40,7 @@ pub async fn run_call(
         call,
         headers,
         sub,
+        trace,
         deadline,
         &mut attempts,
     );
@@ -62,6 +67,7 @@ pub async fn run_call(
             outcome: "timeout",
             latency: started.elapsed(),
             retry: false,
+            span_id: None,
         });
     }
     Outcome {
@@ -74,12 +80,14 @@ pub async fn run_call(
 }
 
 /// Sends the call and reads its JSON body, bounded.
+#[allow(clippy::too_many_arguments)] // as `run_call`
 async fn fetch(
     gateway: &Gateway,
     aggregate: &Aggregate,
     call: &Call,
     headers: &HeaderMap,
     sub: Option<&str>,
+    trace: &TraceContext,
     deadline: Instant,
     attempts: &mut Vec<UpstreamCall>,
 ) -> (Option<u16>, Result<Value, CallFailure>) {
@@ -112,7 +120,8 @@ async fn fetch(
         .request_timeout
         .min(deadline.saturating_duration_since(Instant::now()));
     let empty = LimitedBody::new(Body::empty(), 0);
-    let response = match call::exchange(upstream, true, timeout, head, empty, attempts).await {
+    let response = match call::exchange(upstream, true, timeout, head, empty, trace, attempts).await
+    {
         Ok(response) => response,
         Err(f) => {
             let error = GatewayError::from_upstream(f, &upstream.name);

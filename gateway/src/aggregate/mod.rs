@@ -163,6 +163,7 @@ pub async fn serve<'g>(
                 call,
                 &headers,
                 sub.as_deref(),
+                caller.trace,
                 started,
             )
         })

@@ -7,7 +7,7 @@
 
 use super::{
     AdminConfig, AggregateConfig, AuthMode, CallConfig, Config, ReloadConfig, RouteConfig,
-    ServerConfig, UpstreamConfig,
+    ServerConfig, TracingConfig, UpstreamConfig,
     rate_limits::{Backend, KeyPart, OnRedisError, Per, QuotaConfig, QuotaPer, RateLimitConfig},
 };
 use shared::VerifierConfig;
@@ -75,6 +75,7 @@ impl Config {
                 token: None,
             },
             reload: ReloadConfig::default(),
+            tracing: TracingConfig::default(),
             upstreams: vec![
                 upstream("auth", 8081),
                 upstream("users", 8082),

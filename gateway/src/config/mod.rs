@@ -107,6 +107,9 @@ pub struct Config {
     /// When the configuration is read again while running (`[reload]`).
     #[serde(default)]
     pub reload: ReloadConfig,
+    /// W3C trace context: whether a client's `traceparent` is continued (`[tracing]`).
+    #[serde(default)]
+    pub tracing: TracingConfig,
 }
 
 /// `[reload]`: the gateway reads its file again on `SIGHUP` always, and also when the file
@@ -132,6 +135,36 @@ impl Default for ReloadConfig {
         ReloadConfig {
             watch: false,
             poll_interval_ms: 2000,
+        }
+    }
+}
+
+/// `[tracing]`: how the gateway takes part in a W3C trace (docs/observability.md).
+///
+/// ```toml
+/// [tracing]
+/// accept_incoming = true   # continue a client's well-formed `traceparent` (W3C's advice)
+/// # otlp_endpoint = "http://localhost:4318"   # send spans to an OpenTelemetry collector
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TracingConfig {
+    /// Continue the trace a client's `traceparent` names (true, the default, as W3C advises), or
+    /// start a new trace for every request (false: a gateway facing untrusted clients that does
+    /// not want them to choose trace ids in its logs, or to join their traces to its own). A
+    /// malformed `traceparent` is ignored either way.
+    pub accept_incoming: bool,
+    /// An OpenTelemetry collector's OTLP/HTTP base URL (`http://host:4318`): each request's
+    /// span is sent to `<url>/v1/traces`. None (the default) sends nothing, unless the standard
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` variable names one.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Default for TracingConfig {
+    fn default() -> Self {
+        TracingConfig {
+            accept_incoming: true,
+            otlp_endpoint: None,
         }
     }
 }

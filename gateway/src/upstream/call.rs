@@ -17,6 +17,7 @@ use crate::{
     metrics::UpstreamOutcome,
 };
 use http::{Request, Response};
+use shared::trace_context::{SpanId, TraceContext};
 use std::time::{Duration, Instant};
 
 /// What to do with a failure or response: the decision, separated so it can be read at once.
@@ -32,12 +33,17 @@ enum Last {
 /// built again for the next target, so `head` is called a second time only to retry a status
 /// listed in `retry.statuses`. `timeout` bounds each attempt, connecting included, up to the
 /// response head. Each attempt is appended to `attempts`.
+///
+/// Each attempt is a span of the request's `trace` with its own new span id, sent as the parent
+/// id in `traceparent` (the trace id stays the request's): the target's logs then name the very
+/// attempt that reached it, and a retry is told apart from the first try.
 pub async fn exchange(
     upstream: &Upstream,
     retryable: bool,
     timeout: Duration,
     mut head: impl FnMut(&Target) -> Request<()>,
     body: ProxyBody,
+    trace: &TraceContext,
     attempts: &mut Vec<UpstreamCall>,
 ) -> Result<Response<PooledBody>, Failure> {
     upstream.retry.deposit();
@@ -65,6 +71,7 @@ pub async fn exchange(
                         outcome: UpstreamOutcome::CircuitOpen.as_str(),
                         latency: Duration::ZERO,
                         retry: false,
+                        span_id: None,
                     });
                 }
                 return match last {
@@ -76,6 +83,8 @@ pub async fn exchange(
         };
         let index = lease.index();
         let may_retry = |retries_left: u32| retries_left > 0 && upstream.retry.withdraw();
+        // This attempt's span of the request's trace.
+        let span = SpanId::random();
         // One attempt on this target: a connection first, then the request is built (or the
         // unsent one reused) and sent. A stale pooled connection gives the request back, and
         // it goes out on the next one.
@@ -85,7 +94,7 @@ pub async fn exchange(
                     Some(connection) => connection,
                     None => lease.pool().new_connection().await?,
                 };
-                let request = match unsent.take() {
+                let mut request = match unsent.take() {
                     Some(mut request) => {
                         let host = lease.target().host_header.clone();
                         request.headers_mut().insert(http::header::HOST, host);
@@ -98,6 +107,7 @@ pub async fn exchange(
                         head(lease.target()).map(|()| body)
                     }
                 };
+                trace.stamp(request.headers_mut(), span);
                 match connection.send(request).await {
                     Err(SendError::Stale(request)) => unsent = Some(*request),
                     outcome => return outcome,
@@ -116,6 +126,7 @@ pub async fn exchange(
                 outcome: outcome.as_str(),
                 latency,
                 retry: last.is_some(),
+                span_id: Some(span),
             });
         };
         match outcome {

@@ -17,6 +17,6 @@ mod registration;
 mod reload;
 mod resilience;
 mod routing;
-mod security_headers;
 mod scopes;
+mod security_headers;
 mod startup;
