@@ -10,6 +10,7 @@
 #                    runtime + one binary each: the targets docker-compose.yml builds
 #   lb, redis        nginx and Redis from Debian's packages, for `--profile scale`
 #   postgres         PostgreSQL from Debian's packages, for `--profile postgres`
+#   prometheus       Prometheus from Debian's packages, for `--profile observability`
 #
 # It builds with the classic builder and with BuildKit, on x86_64 and arm64 alike: nothing in it
 # names an architecture. The two base images are public; scripts/docker-bases.sh makes local
@@ -172,3 +173,19 @@ EXPOSE 5432
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
   CMD ["pg_isready", "-h", "127.0.0.1"]
 ENTRYPOINT ["postgres-entrypoint"]
+
+# `--profile observability`: Debian's Prometheus, scraping every service (docker/prometheus.yml).
+FROM debian:bookworm-slim AS prometheus
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus \
+ && rm -rf /var/lib/apt/lists/*
+COPY docker/healthcheck.sh /usr/local/bin/healthcheck
+COPY docker/prometheus.yml /etc/prometheus/prometheus.yml
+USER prometheus
+EXPOSE 9090
+HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["healthcheck", "9090", "/-/ready"]
+# The time series live in /tmp (a tmpfs in docker-compose.yml): a class's hour, not an archive.
+ENTRYPOINT ["prometheus", "--config.file=/etc/prometheus/prometheus.yml", \
+  "--storage.tsdb.path=/tmp/prometheus", "--storage.tsdb.retention.time=1d", \
+  "--web.listen-address=0.0.0.0:9090"]

@@ -11,6 +11,8 @@
 # 5. runs the lecture's flow against the published gateway port: login, a routed call, 403, a
 #    tampered token (401 bad_signature), the dashboard; then stops billing-service and checks the
 #    gateway degrades (partial dashboard, 502 for billing, users still served);
+#    then starts the `observability` profile's Prometheus and waits until it scrapes all four
+#    services (the gateway's admin listener and each service's /metrics, with the demo token);
 # 6. checks the images run as non-root and that our own layers are small; prints the timings;
 # 7. tears everything down (`down -v`), also on failure or Ctrl-C.
 #
@@ -59,7 +61,8 @@ cleanup() {
       compose logs --no-color --tail 60 || true
     fi
     say "tearing down (down -v)"
-    compose --profile postgres --profile scale down -v --remove-orphans >/dev/null 2>&1 || true
+    compose --profile postgres --profile scale --profile observability down -v --remove-orphans \
+      >/dev/null 2>&1 || true
   fi
   exit "$code"
 }
@@ -70,7 +73,7 @@ trap 'exit 130' INT TERM
 say "compose config (${spellings[*]})"
 for spelling in "${spellings[@]}"; do
   read -r -a cmd <<<"$spelling"
-  for profile in "" postgres scale; do
+  for profile in "" postgres scale observability; do
     args=()
     [ -n "$profile" ] && args=(--profile "$profile")
     if "${cmd[@]}" "${args[@]}" config -q; then
@@ -91,6 +94,7 @@ fi
 say "building the images (the first build compiles the workspace: several minutes)"
 t0=$(date +%s)
 compose build
+compose --profile observability build prometheus
 build_secs=$(( $(date +%s) - t0 ))
 
 say "gateway check-config docker/gateway.toml"
@@ -110,7 +114,8 @@ check_gateway_config "as the default gateway runs it"
 # The `scale` and `postgres` profiles' gateways change it through the environment.
 check_gateway_config "with the scale profile's Redis settings" \
   -e GATEWAY__REDIS__URL=redis://redis:6379 -e GATEWAY__RATE_LIMITS__0__BACKEND=redis \
-  -e GATEWAY__RATE_LIMITS__1__BACKEND=redis -e GATEWAY__RATE_LIMITS__2__BACKEND=redis
+  -e GATEWAY__RATE_LIMITS__1__BACKEND=redis -e GATEWAY__RATE_LIMITS__2__BACKEND=redis \
+  -e GATEWAY__RATE_LIMITS__3__BACKEND=redis
 check_gateway_config "with the postgres profile's auth upstream" \
   -e 'GATEWAY__UPSTREAMS__0__TARGETS=["http://auth-service-pg:8081"]'
 
@@ -141,6 +146,31 @@ while :; do
 done
 healthy_secs=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
 pass "all four services healthy ${healthy_secs}s after 'up' (${states[*]})"
+
+# --- 4b. the observability profile: Prometheus scrapes every service ---------------------------------
+export PROMETHEUS_PORT="${SMOKE_PROMETHEUS_PORT:-19090}"
+say "observability profile: prometheus on 127.0.0.1:${PROMETHEUS_PORT}"
+compose --profile observability up -d prometheus
+targets_up() {
+  curl -s --max-time 3 "http://127.0.0.1:${PROMETHEUS_PORT}/api/v1/targets" | python3 -c '
+import json, sys
+active = json.load(sys.stdin)["data"]["activeTargets"]
+up = sorted(t["labels"]["job"] for t in active if t["health"] == "up")
+print(" ".join(up))' 2>/dev/null || true
+}
+want="auth-service billing-service gateway user-service"
+t1=$(date +%s)
+up=""
+while [ "$(( $(date +%s) - t1 ))" -lt 120 ]; do
+  up=$(targets_up)
+  [ "$up" = "$want" ] && break
+  sleep 2
+done
+if [ "$up" = "$want" ]; then
+  pass "prometheus scrapes all four: ${up}"
+else
+  fail "prometheus scrapes '${up}', not '${want}', after 120 s"
+fi
 
 # --- 5. the lecture's flow through the published port -------------------------------------------------
 # request METHOD PATH [TOKEN] [BODY] → sets $status, $body, $headers
