@@ -22,28 +22,11 @@ use shared::{
     demo,
     telemetry::{self, LogFormat},
 };
-use std::sync::{Arc, Mutex};
-use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
+use test_support::logs::CapturedLogs;
+use tracing_subscriber::EnvFilter;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+/// The log output, kept for the test to read ([`CapturedLogs`]).
+type Captured = CapturedLogs;
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const WRONG_PASSWORD: &str = "not-the-password-5521";
@@ -227,7 +210,7 @@ async fn a_debug_level_demo_session_logs_no_secret() {
     )
     .await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
 
     // The capture is real: every request's id is in it, debug lines too, and the named trace
     // is in the lines of the gateway and of the user-service it called.

@@ -9,28 +9,10 @@ mod helpers;
 
 use helpers::*;
 use reqwest::StatusCode;
-use std::sync::{Arc, Mutex};
-use tracing_subscriber::fmt::MakeWriter;
+use test_support::logs::CapturedLogs;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+/// The log output, kept for the test to read ([`CapturedLogs`]).
+type Captured = CapturedLogs;
 
 // `#[tokio::test]` runs on one thread, so a thread-local subscriber sees the service's tasks.
 #[tokio::test]
@@ -51,7 +33,7 @@ async fn a_taken_email_is_logged_at_info_without_the_password() {
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let lines: Vec<serde_json::Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())

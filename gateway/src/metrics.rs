@@ -44,6 +44,7 @@
 use http::{Method, StatusCode};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder, SharedString};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+pub use shared::metric_labels::{class_label, method_label};
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
@@ -476,32 +477,6 @@ impl PolicyMetrics {
 /// A `metrics` label from a shared name (a clone is a reference count).
 fn label(key: &'static str, value: &SharedString) -> Label {
     Label::new(key, value.clone())
-}
-
-/// The standard methods by name; anything else is `OTHER` (a client may send any token).
-pub fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::OPTIONS => "OPTIONS",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ => "OTHER",
-    }
-}
-
-const fn class_label(class: u16) -> &'static str {
-    match class {
-        1 => "1xx",
-        2 => "2xx",
-        3 => "3xx",
-        4 => "4xx",
-        _ => "5xx",
-    }
 }
 
 /// The `# HELP` line of every metric (and its unit, where it has one).

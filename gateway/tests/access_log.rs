@@ -10,28 +10,10 @@ mod helpers;
 
 use helpers::*;
 use shared::{Role, demo};
-use std::sync::{Arc, Mutex};
-use tracing_subscriber::fmt::MakeWriter;
+use test_support::logs::CapturedLogs;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+/// The log output, kept for the test to read ([`CapturedLogs`]).
+type Captured = CapturedLogs;
 
 /// Captures this thread's log lines as JSON.
 fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
@@ -47,7 +29,7 @@ fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
 }
 
 fn access_lines(captured: &Captured) -> Vec<serde_json::Value> {
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["target"] == "gateway::access")
@@ -93,7 +75,7 @@ async fn one_line_per_request_with_reason_and_never_the_token() {
     assert_eq!(second["reason"], "role_required");
     assert_eq!(second["side"], "downstream");
 
-    let everything = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let everything = captured.text();
     assert!(!everything.contains(&student), "a token reached the log");
     assert!(!everything.to_ascii_lowercase().contains("bearer"));
 }

@@ -16,11 +16,11 @@ use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
 };
+use test_support::logs::CapturedLogs;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
 };
-use tracing_subscriber::fmt::MakeWriter;
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
@@ -105,25 +105,8 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Seen>>>) {
     }
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+/// The log output, kept for the test to read ([`CapturedLogs`]).
+type Captured = CapturedLogs;
 
 /// Captures this thread's log lines as JSON (`#[tokio::test]` runs the gateway's tasks on it).
 fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
@@ -141,7 +124,7 @@ fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
 }
 
 fn access_lines(captured: &Captured) -> Vec<Value> {
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     text.lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| v["target"] == "gateway::access")

@@ -7,6 +7,18 @@ use crate::{claims::Claims, key_source::Verifier, problem::Problem, verifier::To
 use axum::extract::{FromRef, FromRequestParts};
 use http::{HeaderMap, header, request::Parts};
 
+/// True when `headers` carry `Authorization: Bearer <expected>`: the operators' fixed tokens
+/// (the gateway's admin listener, a service's `/metrics`). Compared in constant time, so the
+/// token cannot be guessed byte by byte from response times.
+pub fn carries_token(headers: &HeaderMap, expected: &secrecy::SecretString) -> bool {
+    use secrecy::ExposeSecret;
+    use subtle::ConstantTimeEq;
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+        .is_some_and(|sent| bool::from(sent.ct_eq(expected.expose_secret().as_bytes())))
+}
+
 /// The token from `Authorization: Bearer <token>`. Two `Authorization` headers are refused: a
 /// proxy and a backend could each pick a different one.
 pub fn token_from_headers(headers: &HeaderMap) -> Result<&str, TokenError> {

@@ -10,6 +10,7 @@
 //! - [`claims`]: the JWT payload from the lecture (`sub`, `name`, `role`, `exp`, …) and [`Role`].
 //! - [`verifier`]: [`TokenVerifier`], which checks a token's signature and claims and explains a
 //!   rejection with a stable reason code. The gateway *and* every backend use it (defence in depth).
+//! - [`metric_labels`]: the method and status-class label values every program's metrics use.
 //! - [`key_source`]: the `[auth]` configuration every service shares and [`Verifier`], the
 //!   handle handlers use: static keys (HS256 secret, PEM files) or a cached JWKS URL.
 //! - [`bearer`]: reading `Authorization: Bearer …` (RFC 6750) and the [`Authenticated`] extractor.
@@ -46,6 +47,7 @@ pub mod connection_guard;
 pub mod demo;
 pub mod json;
 pub mod key_source;
+pub mod metric_labels;
 pub mod problem;
 pub mod request_id;
 pub mod server;

@@ -15,6 +15,8 @@
 //!   `url`, `get` (optionally with a bearer token), `get_json`, `post_json`, `put_json`,
 //!   `send_json` (with a bearer token), `send`; dropping it stops the server.
 //! - [`problem`]: [`assert_problem`], reading an RFC 9457 problem+json answer as a user sees it.
+//! - [`logs`]: [`logs::CapturedLogs`], a log writer a test reads back; and
+//!   [`prometheus_sample`], one value from a `/metrics` page.
 //! - [`tokens`]: minting the tokens the auth-service would issue ([`tokens::sign_hs256`],
 //!   [`tokens::claims_for`]), the lecture's tampered token, and [`tokens::TEST_HS256_SECRET`].
 //!
@@ -25,9 +27,26 @@
 //! let body = assert_problem(response, StatusCode::UNAUTHORIZED, "token_missing").await;
 //! ```
 
+pub mod logs;
 pub mod problem;
 pub mod server;
 pub mod tokens;
 
 pub use problem::assert_problem;
 pub use server::{Shutdown, TestServer};
+
+/// The value of the sample of metric `name` in Prometheus text `page` whose labels include
+/// every one of `labels` (`None` when there is none).
+pub fn prometheus_sample(page: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    page.lines()
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .find(|line| {
+            labels
+                .iter()
+                .all(|(k, v)| line.contains(&format!("{k}=\"{v}\"")))
+        })
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+}

@@ -3,20 +3,7 @@
 
 use crate::helpers::{Service, TestDemo};
 use serde_json::json;
-
-/// The value of the sample of `name` whose labels include every one of `labels`.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines()
-        .filter(|line| {
-            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
-        })
-        .find(|line| {
-            labels
-                .iter()
-                .all(|(k, v)| line.contains(&format!("{k}=\"{v}\"")))
-        })
-        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
-}
+use test_support::prometheus_sample as sample;
 
 /// `promtool check metrics` on `text`: `None` when promtool is not installed (outside CI).
 fn promtool(text: &str) -> Option<std::process::Output> {

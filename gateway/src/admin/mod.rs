@@ -35,7 +35,7 @@ use axum::{
     routing::get,
 };
 use http::{HeaderValue, StatusCode, header};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::{
     Problem,
@@ -79,15 +79,7 @@ pub fn router(live: Arc<Live>, config: &Config) -> Router {
 /// byte from response times.
 async fn require_token(token: Option<Arc<SecretString>>, request: Request, next: Next) -> Response {
     if let Some(token) = token {
-        let sent = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
-        let expected = token.expose_secret().as_bytes();
-        let matches = sent.is_some_and(|sent| {
-            use subtle::ConstantTimeEq;
-            bool::from(sent.ct_eq(expected))
-        });
+        let matches = shared::bearer::carries_token(request.headers(), &token);
         if !matches {
             return Problem::new(
                 StatusCode::UNAUTHORIZED,

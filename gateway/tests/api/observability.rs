@@ -7,6 +7,7 @@ use gateway::config::RouteConfig;
 use serde_json::Value;
 use shared::{Role, demo};
 use std::net::SocketAddr;
+use test_support::prometheus_sample as sample;
 use tokio::sync::oneshot;
 
 /// A gateway on real sockets, public and admin, with the test configuration or `config`.
@@ -68,21 +69,6 @@ impl AdminGateway {
         );
         response.text().await.unwrap()
     }
-}
-
-/// The value of the sample of `name` whose labels include every one of `labels`.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter(|line| {
-            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
-        })
-        .find(|line| {
-            labels
-                .iter()
-                .all(|(k, v)| line.contains(&format!("{k}=\"{v}\"")))
-        })
-        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
 }
 
 #[tokio::test]

@@ -23,7 +23,10 @@
 //! The numbers live in a recorder the service's state owns, never in a global: the demo runs
 //! three services in one process and each keeps its own counts.
 
-use crate::Problem;
+use crate::{
+    Problem,
+    metric_labels::{class_label, method_label},
+};
 use axum::{
     Router,
     extract::{MatchedPath, Request, State},
@@ -34,7 +37,7 @@ use axum::{
 use http::{HeaderValue, Method, StatusCode, header};
 use metrics::{Counter, Histogram, Key, KeyName, Label, Metadata, Recorder, SharedString};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use std::{
     sync::{Arc, RwLock},
@@ -240,14 +243,7 @@ async fn count(State(metrics): State<ServiceMetrics>, request: Request, next: Ne
 
 async fn serve(State(metrics): State<ServiceMetrics>, request: Request) -> Response {
     if let Some(token) = &metrics.inner.token {
-        let sent = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
-        let matches = sent.is_some_and(|sent| {
-            use subtle::ConstantTimeEq;
-            bool::from(sent.ct_eq(token.expose_secret().as_bytes()))
-        });
+        let matches = crate::bearer::carries_token(request.headers(), token);
         if !matches {
             return Problem::new(
                 StatusCode::UNAUTHORIZED,
@@ -266,31 +262,6 @@ async fn serve(State(metrics): State<ServiceMetrics>, request: Request) -> Respo
         metrics.render(),
     )
         .into_response()
-}
-
-fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ => "OTHER",
-    }
-}
-
-const fn class_label(class: u16) -> &'static str {
-    match class {
-        1 => "1xx",
-        2 => "2xx",
-        3 => "3xx",
-        4 => "4xx",
-        _ => "5xx",
-    }
 }
 
 #[cfg(test)]
