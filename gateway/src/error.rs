@@ -271,7 +271,7 @@ impl GatewayError {
 }
 
 /// The challenge of a 401 for a request that presented no token.
-pub const BARE_CHALLENGE: &str = "Bearer realm=\"api\"";
+pub use shared::problem::BARE_CHALLENGE;
 
 /// `Bearer error="…", scope="…", error_description="…"` (RFC 6750 §3). The description may hold
 /// only printable ASCII without `"` and `\`, so anything else is replaced. (`shared::Problem`

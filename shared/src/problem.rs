@@ -66,8 +66,8 @@ impl Problem {
     }
 
     /// 401 with the RFC 6750 challenge `Bearer error="invalid_token"`, so a client knows to
-    /// (re)authenticate. The contract sends `error="invalid_token"` even when no token was
-    /// presented, so clients have a single thing to look for.
+    /// (re)authenticate with a new token. For a request that presented none, see
+    /// [`Problem::credentials_required`].
     pub fn unauthorized(
         reason: impl Into<Cow<'static, str>>,
         detail: impl Into<Cow<'static, str>>,
@@ -75,6 +75,19 @@ impl Problem {
         let problem = Self::new(StatusCode::UNAUTHORIZED, reason, detail);
         let challenge = bearer_challenge("invalid_token", &problem.detail);
         problem.with_header(header::WWW_AUTHENTICATE, challenge)
+    }
+
+    /// 401 for a request that presented no credentials: the bare challenge
+    /// [`BARE_CHALLENGE`], with no `error` code (RFC 6750 §3.1: a request without
+    /// authentication information gets none) — the same challenge the gateway sends.
+    pub fn credentials_required(
+        reason: impl Into<Cow<'static, str>>,
+        detail: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, reason, detail).with_header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(BARE_CHALLENGE),
+        )
     }
 
     /// 403 with `Bearer error="insufficient_scope"`: the token is fine, the role is not enough.
@@ -129,6 +142,9 @@ impl Problem {
 
 /// Builds `Bearer error="…", error_description="…"`. RFC 6750 §3 allows only printable ASCII
 /// without `"` and `\` in the description, so anything else is replaced.
+/// The challenge of a 401 to a request without credentials (RFC 6750 §3.1).
+pub const BARE_CHALLENGE: &str = "Bearer realm=\"api\"";
+
 fn bearer_challenge(error: &str, description: &str) -> String {
     let safe: String = description
         .chars()
@@ -225,6 +241,16 @@ mod tests {
         assert_eq!(
             response.headers()[header::WWW_AUTHENTICATE],
             "Bearer error=\"invalid_token\", error_description=\"the 'signature' is wrong?\""
+        );
+    }
+
+    #[test]
+    fn a_missing_token_gets_the_bare_challenge_without_an_error_code() {
+        let response = Problem::from(crate::TokenError::Missing).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"api\""
         );
     }
 

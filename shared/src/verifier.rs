@@ -90,7 +90,11 @@ impl TokenError {
 
 impl From<TokenError> for Problem {
     fn from(error: TokenError) -> Self {
-        Problem::unauthorized(error.reason(), error.to_string())
+        match error {
+            // No token presented: no `error` code in the challenge (RFC 6750 §3.1).
+            TokenError::Missing => Problem::credentials_required(error.reason(), error.to_string()),
+            _ => Problem::unauthorized(error.reason(), error.to_string()),
+        }
     }
 }
 
