@@ -45,7 +45,16 @@ impl Cidr {
                 .filter(|b| *b <= max)
                 .ok_or_else(|| format!("the prefix length must be 0..={max}"))?,
         };
-        Ok(Cidr { network, bits })
+        // A peer's address is compared in its canonical form (an IPv4-mapped IPv6 peer as
+        // IPv4), so a network written as IPv4-mapped IPv6 (`::ffff:10.0.0.1`, `::ffff:10.0.0.0/104`)
+        // is stored as the IPv4 network it names; otherwise it could never match.
+        match network.to_canonical() {
+            IpAddr::V4(v4) if network.is_ipv6() && bits >= 96 => Ok(Cidr {
+                network: IpAddr::V4(v4),
+                bits: bits - 96,
+            }),
+            _ => Ok(Cidr { network, bits }),
+        }
     }
 
     /// True when `ip` is inside the network. IPv4-mapped IPv6 addresses count as IPv4.
@@ -283,6 +292,22 @@ mod tests {
         );
         assert!(Cidr::parse("10.0.0.0/33").is_err());
         assert!(Cidr::parse("ten").is_err());
+    }
+
+    /// Found by the `forwarded_headers` fuzz target's seed: a trusted proxy written as an
+    /// IPv4-mapped IPv6 address never matched, because peers are compared as IPv4.
+    #[test]
+    fn an_ipv4_mapped_network_matches_its_ipv4_peers() {
+        let one = Cidr::parse("::ffff:10.0.0.1").unwrap();
+        assert!(one.contains("10.0.0.1".parse().unwrap()));
+        assert!(one.contains("::ffff:10.0.0.1".parse().unwrap()));
+        assert!(!one.contains("10.0.0.2".parse().unwrap()));
+        let net = Cidr::parse("::ffff:10.0.0.0/104").unwrap();
+        assert_eq!(net, Cidr::parse("10.0.0.0/8").unwrap());
+        assert!(
+            TrustedProxies::new(&["::ffff:127.0.0.1".into()])
+                .trusts(Some("127.0.0.1:4000".parse().unwrap()))
+        );
     }
 
     #[test]
