@@ -1,8 +1,10 @@
 //! Identity and forwarding headers a client must not choose (DESIGN.md "Identity and trust"):
 //! the gateway removes every client-sent `X-User-*`, replaces forwarding headers from untrusted
-//! peers, and does not let `Connection` remove what it sets itself (RFC 9110 §7.6.1).
+//! peers, removes hop-by-hop headers and those `Connection` names, and does not let `Connection`
+//! remove what it sets itself (RFC 9110 §7.6.1).
 
 use crate::helpers::{TestGateway, bearer, parts, token};
+use crate::paths::{send_raw, status_and_body};
 use shared::{Role, demo};
 
 #[tokio::test]
@@ -88,7 +90,11 @@ async fn connection_cannot_remove_the_identity_the_gateway_sets() {
         .oneshot(
             gw.get("/api/users/me")
                 .header("authorization", bearer(&token(Role::Student)))
-                .header("connection", "x-user-id, x-user-role, x-request-id"),
+                .header(
+                    "connection",
+                    "x-user-id, x-user-role, x-request-id, x-custom",
+                )
+                .header("x-custom", "dropped"),
         )
         .await;
     let (status, _, body) = parts(response).await;
@@ -97,4 +103,53 @@ async fn connection_cannot_remove_the_identity_the_gateway_sets() {
     assert_eq!(headers["x-user-id"][0], demo::student::ID);
     assert_eq!(headers["x-user-role"][0], "STUDENT");
     assert!(headers["x-request-id"][0].is_string(), "{headers}");
+    // What `Connection` names of the client's own is removed, and so is `Connection` itself.
+    assert!(headers.get("x-custom").is_none(), "{headers}");
+    assert!(headers.get("connection").is_none(), "{headers}");
+}
+
+#[tokio::test]
+async fn identity_headers_are_stripped_on_public_routes_too() {
+    // No token, so the gateway sets no identity: a client's copies must still go, or a backend
+    // trusting `X-User-Id` on a public route would believe them.
+    let gw = TestGateway::spawn().await;
+    let response = gw
+        .oneshot(
+            gw.get("/api/public/x")
+                .header("x-user-id", demo::admin::ID)
+                .header("X-USER-ROLE", "ADMIN"),
+        )
+        .await;
+    let (status, _, body) = parts(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["headers"].get("x-user-id").is_none(), "{body}");
+    assert!(body["headers"].get("x-user-role").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn hop_by_hop_headers_and_those_connection_names_never_reach_the_backend() {
+    // RFC 9110 §7.6.1: hop-by-hop fields are for one connection only. Over a raw socket, so
+    // hyper's client does not tidy them up first. `Proxy-Authorization` would hand a proxy
+    // credential to the backend (RFC 9110 §11.7.2).
+    let gw = TestGateway::serve().await;
+    let request = b"GET /api/public/x HTTP/1.1\r\nHost: gw\r\nConnection: close, X-Drop-Me\r\n\
+X-Drop-Me: secret\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nUpgrade: websocket\r\n\
+Proxy-Authorization: Basic dTpw\r\nProxy-Connection: keep-alive\r\nX-Keep-Me: 1\r\n\r\n";
+    let (status, body) = status_and_body(&send_raw(&gw, request).await);
+    assert_eq!(status, 200, "{body}");
+    let headers = &body["headers"];
+    for gone in [
+        "x-drop-me",
+        "keep-alive",
+        "te",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-connection",
+    ] {
+        assert!(
+            headers.get(gone).is_none(),
+            "{gone} reached the backend: {headers}"
+        );
+    }
+    assert_eq!(headers["x-keep-me"][0], "1");
 }

@@ -1,7 +1,7 @@
 //! Token attacks, through `GET /api/users/me` (a signed-in route) of the demo gateway (HS256
 //! with the demo secret) and of an RS256 gateway (a PEM public key, `kid = "key-a"`).
 
-use crate::helpers::{Echo, KEYS, TestGateway, claims, parts, test_config};
+use crate::helpers::{Echo, KEYS, TestGateway, claims, now, parts, test_config};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, crypto};
 use serde_json::{Value, json};
@@ -305,6 +305,54 @@ async fn hs256_gateway_refuses_every_forgery_with_its_reason() {
             reason: Some("issuer_mismatch"),
         },
         Case {
+            name: "expired an hour ago",
+            stands_for: "RFC 7519 §4.1.4 (exp)",
+            authorization: bearer(forge(
+                &hs,
+                &student(|c| {
+                    c["exp"] = json!(now() - 3600);
+                    c["iat"] = json!(now() - 4000);
+                }),
+                Sig::Hs256(SECRET),
+            )),
+            reason: Some("token_expired"),
+        },
+        Case {
+            name: "issued an hour in the future",
+            stands_for: "RFC 7519 §4.1.6 (iat); RFC 8725 §3.10 (validate every claim)",
+            authorization: bearer(forge(
+                &hs,
+                &student(|c| {
+                    c["iat"] = json!(now() + 3600);
+                    c["exp"] = json!(now() + 3900);
+                }),
+                Sig::Hs256(SECRET),
+            )),
+            reason: Some("token_issued_in_the_future"),
+        },
+        Case {
+            name: "valid for ten years",
+            stands_for: "OWASP JWT cheat sheet (token lifetime); a leaked key outliving rotation",
+            authorization: bearer(forge(
+                &hs,
+                &student(|c| c["exp"] = json!(now() + 10 * 365 * 86_400)),
+                Sig::Hs256(SECRET),
+            )),
+            reason: Some("token_lifetime_too_long"),
+        },
+        Case {
+            name: "not a JWT at all",
+            stands_for: "RFC 7519 §7.2 step 1 (at least one period)",
+            authorization: bearer("not-a-jwt".to_owned()),
+            reason: Some("token_malformed"),
+        },
+        Case {
+            name: "three parts that are not base64url JSON",
+            stands_for: "RFC 7519 §7.2 steps 2-4",
+            authorization: bearer("a.b.c".to_owned()),
+            reason: Some("token_malformed"),
+        },
+        Case {
             name: "a refresh token presented as an access token",
             stands_for: "RFC 8725 §2.8, §3.12 (one kind of token for another)",
             authorization: bearer(
@@ -403,4 +451,52 @@ async fn rs256_gateway_refuses_algorithm_confusion() {
         },
     ];
     run(&gw, cases).await;
+}
+
+#[tokio::test]
+async fn a_cached_token_does_not_vouch_for_its_look_alikes() {
+    // A good token is verified once and then answered from the token cache, which is looked up
+    // before the token's characters are checked. Only the exact bytes may hit: the same token
+    // with anything added is checked and refused as before (RFC 6750 §2.1: one b64token).
+    let gw = TestGateway::spawn().await;
+    let hs = json!({"alg": "HS256", "typ": "JWT"});
+    let genuine = forge(&hs, &student(|_| {}), Sig::Hs256(SECRET));
+    let mut tampered = genuine.clone().into_bytes();
+    let at = tampered.len() - 5;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let row = |name, authorization: String, reason| Case {
+        name,
+        stands_for: "the token cache keys on the exact bytes",
+        authorization,
+        reason,
+    };
+    run(
+        &gw,
+        vec![
+            row("the genuine token, verified", bearer(genuine.clone()), None),
+            row("the genuine token, cached", bearer(genuine.clone()), None),
+            row(
+                "cached token plus a comma",
+                bearer(format!("{genuine},x")),
+                Some("token_malformed"),
+            ),
+            row(
+                "cached token plus a space",
+                bearer(format!("{genuine} x")),
+                Some("token_malformed"),
+            ),
+            row(
+                "cached token plus a character",
+                bearer(format!("{genuine}!")),
+                Some("token_malformed"),
+            ),
+            row(
+                "one signature character changed",
+                bearer(tampered),
+                Some("bad_signature"),
+            ),
+        ],
+    )
+    .await;
 }

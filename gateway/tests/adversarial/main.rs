@@ -9,7 +9,8 @@
 //! - [`paths`]: one path, many spellings (RFC 3986 §6, the path-confusion class of
 //!   CVE-2021-41773).
 //! - [`identity`]: identity and forwarding headers a client must not choose.
-//! - [`framing`]: request smuggling and lax parsing over raw sockets (RFC 9112).
+//! - [`framing`]: request smuggling, lax parsing and size limits over raw sockets (RFC 9112).
+//! - [`slow`]: slow and silent clients, and one address hogging connections.
 //!
 //! The echo backend ([`helpers::Echo`]) records every request it receives; a refused row asserts
 //! it received none.
@@ -22,3 +23,4 @@ mod framing;
 mod identity;
 mod jwt;
 mod paths;
+mod slow;

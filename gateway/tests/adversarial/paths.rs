@@ -65,6 +65,44 @@ async fn every_spelling_is_canonical_or_refused() {
             "RFC 3986 §6.2.3 (empty segments)",
             Forwarded("/users/me"),
         ),
+        (
+            "/api/billing/%2e%2e/users/me",
+            "RFC 3986 §5.2.4 (encoded dots across routes)",
+            Forwarded("/users/me"),
+        ),
+        (
+            "/api/./users/me/",
+            "RFC 3986 §5.2.4 (`.` segment, trailing slash)",
+            Forwarded("/users/me"),
+        ),
+        // The ADMIN-only list (an exact route) under every spelling: the student is refused by
+        // role, and no spelling finds a weaker route.
+        ("/api/users", "control row", Refused(403, "role_required")),
+        (
+            "/api/users/",
+            "trailing slash (exact-route dodge)",
+            Refused(403, "role_required"),
+        ),
+        (
+            "//api/users//",
+            "RFC 3986 §6.2.3 (empty segments)",
+            Refused(403, "role_required"),
+        ),
+        (
+            "/api/users/me/..",
+            "RFC 3986 §5.2.4 (a final `..`)",
+            Refused(403, "role_required"),
+        ),
+        (
+            "/api/%75sers",
+            "RFC 3986 §6.2.2.2",
+            Refused(403, "role_required"),
+        ),
+        (
+            "/api/users/.",
+            "RFC 3986 §5.2.4 (a final `.`)",
+            Refused(403, "role_required"),
+        ),
         // A public prefix walked back onto the ADMIN list: the list's policy applies.
         (
             "/api/public/../users",
@@ -95,6 +133,26 @@ async fn every_spelling_is_canonical_or_refused() {
         (
             "/api/public/..\\users",
             "raw backslash",
+            Refused(400, "bad_path"),
+        ),
+        (
+            "/api/users%2fme",
+            "RFC 3986 §2.1 (escapes are case-insensitive)",
+            Refused(400, "bad_path"),
+        ),
+        (
+            "/api/users/..%2F..",
+            "encoded slash after dots",
+            Refused(400, "bad_path"),
+        ),
+        (
+            "/api/users/me%3Bx",
+            "an encoded `;` (decoded by some backends before matching)",
+            Refused(400, "bad_path"),
+        ),
+        (
+            "/api/users/caf\u{e9}",
+            "RFC 3986 §2 (a raw byte outside ASCII)",
             Refused(400, "bad_path"),
         ),
         (

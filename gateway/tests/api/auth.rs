@@ -81,69 +81,6 @@ async fn optional_routes_accept_none_or_a_valid_token_and_refuse_a_bad_one() {
 }
 
 #[tokio::test]
-async fn each_bad_token_is_refused_with_its_reason() {
-    let gw = TestGateway::spawn().await;
-
-    let mut expired = claims(Role::Student);
-    expired.exp = now() - 3600;
-    assert_401(&gw, &sign(&expired), "token_expired").await;
-
-    let wrong_key = sign_with(
-        &claims(Role::Student),
-        b"another-secret-that-is-long-enough!!",
-    );
-    assert_401(&gw, &wrong_key, "bad_signature").await;
-
-    let mut other_audience = claims(Role::Student);
-    other_audience.aud = "another-api".into();
-    assert_401(&gw, &sign(&other_audience), "audience_mismatch").await;
-
-    assert_401(&gw, "not-a-jwt", "token_malformed").await;
-    assert_401(&gw, "a.b.c", "token_malformed").await;
-
-    // `alg: none` with no signature: never accepted.
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(Role::Admin)).unwrap());
-    assert_401(
-        &gw,
-        &format!("{header}.{payload}."),
-        "algorithm_not_allowed",
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn a_cached_token_does_not_vouch_for_its_look_alikes() {
-    // A good token is verified once and then answered from the token cache, which is looked up
-    // before the token's characters are checked. Only the exact bytes may hit: the same token
-    // with anything added is checked and refused as before.
-    let gw = TestGateway::spawn().await;
-    let token = sign(&claims(Role::Student));
-    for _ in 0..2 {
-        let response = gw
-            .oneshot(
-                gw.get("/api/users/me")
-                    .header("authorization", bearer(&token)),
-            )
-            .await;
-        assert_eq!(response.status(), 200);
-    }
-    for look_alike in [
-        format!("{token},x"),
-        format!("{token} x"),
-        format!("{token}!"),
-    ] {
-        assert_401(&gw, &look_alike, "token_malformed").await;
-    }
-    // One signature character changed is a different token: verified in full, and refused.
-    let mut tampered = token.clone().into_bytes();
-    let at = tampered.len() - 5;
-    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
-    let tampered = String::from_utf8(tampered).unwrap();
-    assert_401(&gw, &tampered, "bad_signature").await;
-}
-
-#[tokio::test]
 async fn the_lectures_tamper_example_student_edited_to_admin_is_401() {
     let gw = TestGateway::spawn().await;
     let token = token(Role::Student);

@@ -256,7 +256,9 @@ impl TestGateway {
         Arc::clone(self.front_door.live())
     }
 
-    /// The listening address of a served gateway.
+    /// The listening address of a served gateway (for raw sockets: the adversarial suite,
+    /// which shares this file).
+    #[allow(dead_code)]
     pub fn addr(&self) -> SocketAddr {
         self.server
             .as_ref()

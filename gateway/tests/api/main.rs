@@ -1,5 +1,6 @@
 //! End-to-end tests of the gateway: an echo backend and the gateway, both on port 0, driven over
-//! real sockets (reqwest, and raw TCP where an HTTP client would tidy up the bytes we send).
+//! real sockets (reqwest). Attacks (raw bytes, forged tokens, spoofed headers, slow clients) are
+//! the adversarial suite's, in `tests/adversarial/`.
 
 mod aggregation;
 mod auth;
@@ -11,7 +12,6 @@ mod helpers;
 mod oauth_errors;
 mod observability;
 mod ratelimit;
-mod raw;
 mod redis;
 mod registration;
 mod reload;
