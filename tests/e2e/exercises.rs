@@ -4,9 +4,9 @@
 //! In an exercise, a fenced block whose info string is `sh check` is a command a student types;
 //! the `text expect` block right after it is the output the page promises. For each page the
 //! test starts a fresh demo on free ports, runs the page's checked blocks in order in one `bash`
-//! (so `TOKEN=…` set in one block is there in the next), with `localhost:8080`–`8083` and the
-//! admin listener's `localhost:9080` pointed at the test's ports and `jwt` meaning this
-//! package's `jwt` binary. Then each promised output is
+//! (so `TOKEN=…` set in one block is there in the next), with `$GW` (the gateway, which every
+//! command uses), `localhost:8080`–`8083` and the admin listener's `localhost:9080` pointed at
+//! the test's ports and `jwt` meaning this package's `jwt` binary. Then each promised output is
 //! compared with the real one:
 //!
 //! - every non-empty line of the promise (but `...`, which marks an elision) must appear, in
@@ -150,6 +150,8 @@ async fn run_page(demo: &TestDemo, steps: &[Step]) -> Vec<String> {
         .arg("-c")
         .arg(&script)
         .env("JWT_BIN", env!("CARGO_BIN_EXE_jwt"))
+        // The pages reach the gateway through `$GW`, set once per terminal (README).
+        .env("GW", a.gateway.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .kill_on_drop(true)
