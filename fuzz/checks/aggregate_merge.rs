@@ -3,22 +3,27 @@
 //! The dashboard (`/api/dashboard` in the demo configuration) merges three calls into one JSON
 //! object. Whatever each backend answers — any JSON, nothing, or a failure — the client gets:
 //!
-//! 1. no panic, and a body that is one JSON object;
+//! 1. no panic, and a body that is one JSON object (of valid JSON, though a section may hold
+//!    numbers no `f64` can hold: they are the backend's, passed on as written);
 //! 2. exactly one section per call, in the configured keys, plus `_meta`: a backend's JSON can
 //!    never add, remove or overwrite a section (not even one called `_meta`);
-//! 3. each section is the backend's JSON unchanged, or `null` when its call failed;
+//! 3. each section is the backend's JSON text byte for byte, or `null` when its call failed (the
+//!    first run found numbers changed on the way: `999999999999900000000000012439761` came out
+//!    as `9.999999999999001e32`; sections are now copied, never re-encoded);
 //! 4. `_meta.partial`, the `X-Gateway-Partial` header and `Cache-Control: no-store` all agree on
 //!    whether any call failed, and `_meta.calls.<key>.reason` names each failure.
 //!
 //! The input is split at `0xFF` bytes (never part of valid UTF-8, so never inside JSON) into one
-//! piece per call. A piece that parses as JSON is that call's answer, as `fetch` reads it with
-//! `serde_json`; any other piece is a failed call, its first byte choosing the failure.
+//! piece per call. A piece that is JSON is that call's answer, read as `fetch` reads it (a
+//! `RawValue`: checked, kept as written); any other piece is a failed call, its first byte
+//! choosing the failure.
 
 use gateway::aggregate::{CallFailure, Outcome, merge::merge};
 use gateway::{config::Config, state::Gateway};
 use http::StatusCode;
 use http_body_util::BodyExt;
-use serde_json::Value;
+use serde_json::{Value, value::RawValue};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -43,7 +48,7 @@ pub fn check(data: &[u8]) {
     let outcomes = (0..aggregate.calls.len())
         .map(|index| {
             let piece = pieces.next().unwrap_or_default();
-            let result = serde_json::from_slice::<Value>(piece).map_err(|_| {
+            let result = serde_json::from_slice::<Box<RawValue>>(piece).map_err(|_| {
                 let (status, reason) =
                     FAILURES[usize::from(piece.first().copied().unwrap_or(0)) % FAILURES.len()];
                 CallFailure {
@@ -78,18 +83,24 @@ pub fn check(data: &[u8]) {
         .block_on(response.into_body().collect())
         .expect("a merged body is in memory")
         .to_bytes();
-    let body: Value = serde_json::from_slice(&body).expect("the merged answer is JSON");
-    let object = body.as_object().expect("the merged answer is an object");
-
-    assert_eq!(object.len(), aggregate.calls.len() + 1, "sections: {body}");
-    let meta = &object["_meta"];
+    // Read as raw sections: a backend may send JSON that is valid but beyond what a client
+    // parses into numbers (`1e400`); the gateway passes it on as it came.
+    let sections: HashMap<String, Box<RawValue>> =
+        serde_json::from_slice(&body).expect("the merged answer is a JSON object");
+    assert_eq!(
+        sections.len(),
+        aggregate.calls.len() + 1,
+        "sections: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let meta: Value = serde_json::from_str(sections["_meta"].get()).expect("`_meta` is JSON");
     let failed = expected.iter().any(Option::is_none);
     for (call, section) in aggregate.calls.iter().zip(&expected) {
         let key: &str = &call.key;
         assert_eq!(
-            object.get(key),
-            Some(section.as_ref().unwrap_or(&Value::Null)),
-            "section {key}"
+            sections.get(key).map(|raw| raw.get()).unwrap_or_default(),
+            section.as_ref().map_or("null", |raw| raw.get()),
+            "section {key} changed on the way"
         );
         let reason = &meta["calls"][key]["reason"];
         assert_eq!(

@@ -10,8 +10,11 @@
 //!    matched: no segment decodes to `.` or `..`, or to anything holding `/`, `\`, `;` or NUL.
 //! 4. Every escape left is upper-case and encodes a byte that is *not* unreserved (those are
 //!    always decoded), so two spellings of one path always meet in one canonical form.
-//! 5. The canonical path is a valid URI path: `http` accepts it as the request target that goes
-//!    upstream.
+//! 5. When the input was a valid request target, so is the canonical path: `http` accepts it as
+//!    the target that goes upstream. (A raw string may hold bytes `http` refuses, such as a
+//!    backtick; `normalize` passes them through, which is harmless only because the gateway
+//!    never sees such a target — hyper refuses it first. The first fuzzing run found exactly
+//!    this, `/api/u`ers`, and the property now says so.)
 //!
 //! The input is tried twice: as a raw string (the function's own contract) and as the path of a
 //! request target `http` parsed first (what the gateway really hands it).
@@ -21,14 +24,14 @@ use gateway::normalize::normalize;
 /// Checks every property for `data`; panics (a fuzzer finding) when one fails.
 pub fn check(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        check_path(text);
+        check_path(text, false);
     }
     if let Ok(target) = http::uri::PathAndQuery::try_from(data) {
-        check_path(target.path());
+        check_path(target.path(), true);
     }
 }
 
-fn check_path(input: &str) {
+fn check_path(input: &str, valid_target: bool) {
     let Ok(canonical) = normalize(input) else {
         return;
     };
@@ -59,7 +62,7 @@ fn check_path(input: &str) {
         );
     }
     assert!(
-        http::uri::PathAndQuery::try_from(canonical).is_ok(),
+        !valid_target || http::uri::PathAndQuery::try_from(canonical).is_ok(),
         "{input:?} → {canonical:?}: not a valid request target"
     );
 }

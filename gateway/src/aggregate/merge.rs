@@ -8,15 +8,21 @@ use serde_json::{Map, Value, json};
 use std::time::Duration;
 
 /// Builds the 200 answer from every call's outcome.
+///
+/// The answer is written here, not built as a `serde_json::Value`: each section is the text its
+/// backend sent ([`serde_json::value::RawValue`]), copied in unchanged, so the gateway never
+/// alters a number or a string it passes on. Only the keys (from the configuration) and `_meta`
+/// are encoded here.
 pub fn merge(
     gateway: &Gateway,
     aggregate: &Aggregate,
     outcomes: Vec<Option<Outcome>>,
     elapsed: Duration,
 ) -> Response {
-    let mut body = Map::new();
+    let mut body = String::with_capacity(256);
     let mut calls = Map::new();
     let mut partial = false;
+    body.push('{');
     for (call, outcome) in aggregate.calls.iter().zip(outcomes) {
         let Some(outcome) = outcome else { continue };
         let mut meta = json!({
@@ -25,29 +31,36 @@ pub fn merge(
             "status": outcome.status,
             "latency_ms": millis(outcome.latency),
         });
-        let section = match outcome.result {
-            Ok(value) => value,
+        push_key(&mut body, &call.key);
+        match outcome.result {
+            Ok(section) => body.push_str(section.get()),
             Err(failure) => {
                 partial = true;
                 meta["reason"] = failure.reason.into();
                 meta["detail"] = failure.detail.into();
-                Value::Null
+                body.push_str("null");
             }
-        };
-        body.insert(call.key.to_string(), section);
+        }
+        body.push(',');
         calls.insert(call.key.to_string(), meta);
     }
-    body.insert(
-        "_meta".to_owned(),
-        json!({
+    push_key(&mut body, "_meta");
+    body.push_str(
+        &json!({
             "partial": partial,
             "latency_ms": millis(elapsed),
             "budget_ms": aggregate.budget.as_millis(),
             "calls": calls,
-        }),
+        })
+        .to_string(),
     );
-    let mut response = axum::Json(Value::Object(body)).into_response();
+    body.push('}');
+    let mut response = body.into_response();
     let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(
         X_GATEWAY_PARTIAL.clone(),
         HeaderValue::from_static(if partial { "true" } else { "false" }),
@@ -63,6 +76,12 @@ pub fn merge(
         }),
     );
     response
+}
+
+/// `"key":`, the key JSON-escaped.
+fn push_key(body: &mut String, key: &str) {
+    body.push_str(&Value::String(key.to_owned()).to_string());
+    body.push(':');
 }
 
 fn millis(d: Duration) -> f64 {

@@ -67,7 +67,7 @@ use crate::{
 use axum::{extract::Request, response::Response};
 use futures::stream::{FuturesUnordered, StreamExt};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use shared::request_id::X_REQUEST_ID;
 use std::time::{Duration, Instant};
 use table::Aggregate;
@@ -106,8 +106,9 @@ pub struct Outcome {
     pub status: Option<u16>,
     /// From the aggregate's start to this call's end.
     pub latency: Duration,
-    /// The section, or why there is none.
-    pub result: Result<Value, CallFailure>,
+    /// The section — the backend's JSON text, checked but never re-encoded — or why there is
+    /// none.
+    pub result: Result<Box<RawValue>, CallFailure>,
     /// Its upstream attempts, for the decision record.
     pub attempts: Vec<UpstreamCall>,
 }
