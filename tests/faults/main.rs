@@ -14,7 +14,7 @@
 //!
 //! ```sh
 //! cargo build -p gateway --bin gateway    # the soak and the drain run the real binary
-//! cargo test -p api-gateway-pattern --test faults -- --ignored --test-threads=1 --nocapture
+//! cargo test --workspace --test faults -- --ignored --test-threads=1 --nocapture
 //! ```
 //!
 //! `docs/faults.md` explains each run and how to run the soak longer.

@@ -24,7 +24,7 @@
 //! ```sh
 //! cargo build -p gateway --bin gateway
 //! FAULT_SOAK_SECS=1800 FAULT_SOAK_RATE=200 \
-//!   cargo test -p api-gateway-pattern --test faults soak -- --ignored --nocapture
+//!   cargo test --workspace --test faults soak -- --ignored --nocapture
 //! ```
 //!
 //! The demo's daily quota (10,000 requests per user) would end a run of half an hour; the soak
