@@ -261,11 +261,11 @@ impl Verifier {
         let result = self.inner.current.load().verify(token);
         match result {
             Err(TokenError::UnknownKid) if self.inner.jwks.is_some() => {
-                if self.inner.refetch(true).await {
-                    self.inner.current.load().verify(token)
-                } else {
-                    Err(TokenError::UnknownKid)
-                }
+                self.inner.refetch().await;
+                // Look again whether this request fetched or not: the first tokens after a start
+                // or a rotation arrive together, and the ones that waited for another request's
+                // fetch (and may not fetch again so soon) find the new keys in place.
+                self.inner.current.load().verify(token)
             }
             other => other,
         }
@@ -299,16 +299,16 @@ impl Verifier {
 
 impl Inner {
     /// A fetch triggered by an unknown `kid`: skipped when another fetch happened within
-    /// `min_refetch`. Returns true when new keys were installed.
-    async fn refetch(&self, rate_limited: bool) -> bool {
-        let Some(jwks) = &self.jwks else { return false };
+    /// `min_refetch` — including one that was under way, which this call waits for.
+    async fn refetch(&self) {
+        let Some(jwks) = &self.jwks else { return };
         {
             let last = jwks.last_attempt.lock().await;
-            if rate_limited && last.is_some_and(|at| at.elapsed() < jwks.min_refetch) {
-                return false;
+            if last.is_some_and(|at| at.elapsed() < jwks.min_refetch) {
+                return;
             }
         }
-        self.fetch_and_swap().await.is_ok()
+        let _ = self.fetch_and_swap().await;
     }
 
     async fn fetch_and_swap(&self) -> Result<usize, KeyError> {

@@ -396,6 +396,55 @@ async fn unknown_kids_do_not_flood_the_jwks_endpoint() {
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), after_first);
 }
 
+/// Found by the fault runs (`tests/faults/jwks_away.rs`): the first tokens after a start or a
+/// rotation arrive together. One fetches the JWKS; the others wait for that fetch and may not
+/// fetch again so soon — they must then find the key it brought, not answer `unknown_kid`.
+#[tokio::test]
+async fn tokens_that_wait_for_another_requests_jwks_fetch_verify_with_its_keys() {
+    use axum::{Json, Router, routing::get};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let set = JwkSet {
+        keys: vec![jwk("rsa-2048.pem", Algorithm::RS256, "key-a")],
+    };
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    // A slow JWKS endpoint: the second token arrives while the first one's fetch is under way.
+    let app = Router::new().route(
+        "/jwks.json",
+        get(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let set = set.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Json(set)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let verifier = VerifierConfig {
+        hs256_secret: None,
+        jwks_url: Some(url),
+        jwks_min_refetch_secs: 3600,
+        ..VerifierConfig::demo()
+    }
+    .build()
+    .unwrap();
+
+    let (first, second) = (
+        sign_rs256("rsa-2048.pem", "key-a"),
+        sign_rs256("rsa-2048.pem", "key-a"),
+    );
+    let (first, second) = tokio::join!(verifier.verify(&first), async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        verifier.verify(&second).await
+    });
+    assert_eq!(first.unwrap().role, Role::Student);
+    assert_eq!(second.unwrap().role, Role::Student);
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "one fetch served both");
+}
+
 #[tokio::test]
 async fn cached_keys_keep_working_when_the_jwks_endpoint_is_down() {
     let set = std::sync::Arc::new(std::sync::Mutex::new(JwkSet {

@@ -1,6 +1,7 @@
 //! Cluster-wide limits in a real Redis: each test starts its own `redis-server` (from `PATH`)
-//! on a free port in a temporary folder and kills it at the end. Without `redis-server` the tests
-//! say `skipping: redis-server not installed` — except in CI (`CI=true`), where they fail.
+//! on a free port in a temporary folder and kills it at the end ([`RedisServer`], shared with
+//! the fault runs in `tests/faults/`). Without `redis-server` the tests say `skipping:
+//! redis-server not installed` — except in CI (`CI=true`), where they fail.
 
 use crate::{
     helpers::{Echo, TestGateway, assert_problem, test_config},
@@ -8,84 +9,7 @@ use crate::{
 };
 use gateway::config::{AuthMode, Backend, KeyPart, OnRedisError, RedisConfig};
 use serde_json::Value;
-use std::{
-    net::SocketAddr,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
-
-/// A private `redis-server`, killed on drop.
-pub struct RedisServer {
-    pub addr: SocketAddr,
-    child: Child,
-    dir: PathBuf,
-}
-
-impl RedisServer {
-    /// Starts one, or returns `None` (after saying so) when `redis-server` is not installed.
-    pub async fn start() -> Option<RedisServer> {
-        let installed = Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !installed {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "redis-server is not installed, and CI needs these tests (scripts/install-redis.sh)"
-            );
-            println!("skipping: redis-server not installed");
-            return None;
-        }
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            probe.local_addr().unwrap().port()
-        };
-        let dir = std::env::temp_dir().join(format!("gw-redis-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        let server = RedisServer {
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            child,
-            dir,
-        };
-        // Readiness: poll until it accepts connections (this waits for a process, not for time
-        // logic, so a bounded poll is the right tool).
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(server.addr).await.is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Some(server)
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://{}", self.addr)
-    }
-
-    /// Stops the server now (the "Redis is down" half of a test).
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use test_support::redis::RedisServer;
 
 /// Two gateways with the same configuration: `backend` for a policy of 10 per minute (burst
 /// 10) shared by everyone on `/api/shared`.
