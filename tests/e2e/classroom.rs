@@ -203,3 +203,87 @@ async fn forty_students_behind_one_address_are_never_refused_while_a_guesser_is(
         started.elapsed().as_secs_f64()
     );
 }
+
+/// The launcher in classroom mode: a student logs in with their own account and finds their
+/// profile (seeded by both services from the same constants), and the gateway's login limit is
+/// the classroom's.
+#[tokio::test]
+async fn the_launchers_classroom_mode_seeds_accounts_and_profiles() {
+    let mut options = api_gateway_pattern::DemoOptions::new(api_gateway_pattern::Ports::ANY);
+    options.settings.classroom = true;
+    let demo = crate::helpers::TestDemo::start_with(options).await;
+    let student = classroom::student(7);
+    let response = demo
+        .client
+        .post(demo.gateway("/api/auth/login"))
+        .json(&json!({"email": student.email, "password": student.password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["ratelimit-policy"],
+        "\"login-ip\";q=600;w=60"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap();
+    let me: serde_json::Value = demo.get("/api/users/me", token).await.json().await.unwrap();
+    assert_eq!(
+        me,
+        json!({"id": "2100000007", "email": "student07@example.edu", "name": "Student 07", "role": "STUDENT"})
+    );
+}
+
+/// On an address the room can reach, the launcher refuses the public admin password and says
+/// which variable to set; with one set, `admin123` no longer works.
+#[tokio::test]
+async fn beyond_loopback_the_launcher_needs_the_instructors_admin_password() {
+    let settings = api_gateway_pattern::Settings::from_lookup(|name| match name {
+        "CLASSROOM" => Some("1".to_owned()),
+        "GATEWAY_HOST" => Some("0.0.0.0".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let mut options = api_gateway_pattern::DemoOptions::new(api_gateway_pattern::Ports::ANY);
+    options.settings = settings.clone();
+    let error = api_gateway_pattern::Demo::start_with(options)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(error.contains("DEMO_ADMIN_PASSWORD"), "{error}");
+    assert!(error.contains("admin123"), "{error}");
+
+    // With the instructor's password (and loopback, so the test reaches no other interface).
+    let mut options = api_gateway_pattern::DemoOptions::new(api_gateway_pattern::Ports::ANY);
+    options.settings = api_gateway_pattern::Settings {
+        admin_password: Some("correct horse battery".into()),
+        ..api_gateway_pattern::Settings::from_lookup(|name| {
+            (name == "CLASSROOM").then(|| "yes".to_owned())
+        })
+        .unwrap()
+    };
+    let demo = crate::helpers::TestDemo::start_with(options).await;
+    let login = |password: &'static str| {
+        demo.client
+            .post(demo.gateway("/api/auth/login"))
+            .json(&json!({"email": shared::demo::admin::EMAIL, "password": password}))
+            .send()
+    };
+    assert_eq!(login("admin123").await.unwrap().status(), 401);
+    assert_eq!(login("correct horse battery").await.unwrap().status(), 200);
+
+    // Values that do not parse are refused by name.
+    for (name, value) in [
+        ("CLASSROOM", "maybe"),
+        ("GATEWAY_HOST", "everywhere"),
+        ("ACCESS_TOKEN_TTL_SECS", "1m"),
+    ] {
+        let error =
+            api_gateway_pattern::Settings::from_lookup(|n| (n == name).then(|| value.to_owned()))
+                .err()
+                .expect("refused")
+                .to_string();
+        assert!(error.contains(name), "{error}");
+    }
+}
