@@ -281,8 +281,7 @@ async fn beyond_loopback_the_launcher_needs_the_instructors_admin_password() {
     ] {
         let error =
             api_gateway_pattern::Settings::from_lookup(|n| (n == name).then(|| value.to_owned()))
-                .err()
-                .expect("refused")
+                .expect_err("refused")
                 .to_string();
         assert!(error.contains(name), "{error}");
     }
