@@ -7,7 +7,9 @@
 #                    Cargo.toml/Cargo.lock do not change), then our own crates
 #   runtime          debian:bookworm-slim + an unprivileged user + the HTTP health probe
 #   auth-service, user-service, billing-service, gateway
-#                    runtime + one binary each: the targets docker-compose.yml builds
+#                    runtime + one binary each: the targets docker-compose.yml builds (the gateway
+#                    image also carries the students' `jwt` helper: `docker compose exec gateway
+#                    jwt decode …`, or `docker compose run --rm jwt decode …`)
 #   lb, redis        nginx and Redis from Debian's packages, for `--profile scale`
 #   postgres         PostgreSQL from Debian's packages, for `--profile postgres`
 #   prometheus       Prometheus from Debian's packages, for `--profile observability`
@@ -51,14 +53,17 @@ RUN set -eu; \
       target/release/.fingerprint/user-service-* target/release/.fingerprint/billing-service-* \
       target/release/.fingerprint/gateway-*
 
-# 2. Our own crates (the root package keeps its placeholder: the images do not need the demo
-#    launcher). The fingerprints removed above make cargo rebuild exactly these five crates. The
-#    same [[test]]/[[bench]]/[[example]] tables are dropped again: their files are not here.
+# 2. Our own crates (the root package keeps its placeholder lib and demo launcher: the images do
+#    not need the launcher). The fingerprints removed above make cargo rebuild exactly these five
+#    crates. The same [[test]]/[[bench]]/[[example]] tables are dropped again: their files are
+#    not here. Then the root package's `jwt` helper (src/bin/jwt.rs: base64 and serde_json only),
+#    so a student with Docker and no Rust can decode a token.
 COPY shared/ shared/
 COPY auth-service/ auth-service/
 COPY user-service/ user-service/
 COPY billing-service/ billing-service/
 COPY gateway/ gateway/
+COPY src/bin/jwt.rs src/bin/jwt.rs
 RUN set -eu; \
     for crate in shared auth-service user-service billing-service gateway; do \
       awk '/^\[\[(bench|test|example)\]\]/ { skip = 1; next } /^\[/ { skip = 0 } !skip' \
@@ -66,8 +71,9 @@ RUN set -eu; \
     done; \
     cargo build --release --locked \
       -p auth-service -p user-service -p billing-service -p gateway \
+ && cargo build --release --locked -p api-gateway-pattern --bin jwt \
  && mkdir -p /out \
- && for bin in auth-service user-service billing-service gateway; do \
+ && for bin in auth-service user-service billing-service gateway jwt; do \
       cp "target/release/$bin" /out/; \
     done \
  && strip /out/* \
@@ -120,6 +126,10 @@ ENTRYPOINT ["billing-service"]
 
 FROM runtime AS gateway
 COPY --from=builder /out/gateway /usr/local/bin/gateway
+# The students' token helper, for a class that has Docker but no Rust toolchain:
+#   docker compose exec gateway jwt decode "$TOKEN"
+#   docker compose run --rm jwt decode "$TOKEN"      (the `tools` profile's one-shot service)
+COPY --from=builder /out/jwt /usr/local/bin/jwt
 # The compose set-up (upstreams by service name, listening on every interface). docker-compose.yml
 # mounts the same file from docker/ over this copy, so an edit there needs only a restart.
 COPY docker/gateway.toml /etc/gateway/gateway.toml

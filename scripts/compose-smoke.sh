@@ -114,8 +114,7 @@ check_gateway_config "as the default gateway runs it"
 # The `scale` and `postgres` profiles' gateways change it through the environment.
 check_gateway_config "with the scale profile's Redis settings" \
   -e GATEWAY__REDIS__URL=redis://redis:6379 -e GATEWAY__RATE_LIMITS__0__BACKEND=redis \
-  -e GATEWAY__RATE_LIMITS__1__BACKEND=redis -e GATEWAY__RATE_LIMITS__2__BACKEND=redis \
-  -e GATEWAY__RATE_LIMITS__3__BACKEND=redis
+  -e GATEWAY__RATE_LIMITS__1__BACKEND=redis -e GATEWAY__RATE_LIMITS__2__BACKEND=redis
 check_gateway_config "with the postgres profile's auth upstream" \
   -e 'GATEWAY__UPSTREAMS__0__TARGETS=["http://auth-service-pg:8081"]'
 
@@ -279,6 +278,32 @@ if id=$(compose exec -T gateway id -u 2>/dev/null) && [ "${id//[$'\r\n']/}" != 0
   pass "the running gateway's uid is ${id//[$'\r\n']/}"
 else
   fail "the running gateway's uid is '${id:-?}'"
+fi
+
+# --- jwt: the students' token helper ships in the gateway image ---------------------------------------
+# (self-contained: its own token, its own checks; bounded by `timeout`)
+say "jwt decode from the gateway image"
+jwt_token=$(curl -s --max-time 10 -X POST "http://127.0.0.1:${GATEWAY_PORT}/api/auth/login" \
+  -H 'Content-Type: application/json' \
+  -d '{"email":"student@example.edu","password":"student123"}' \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin).get("access_token", ""))' 2>/dev/null || true)
+check_jwt_output() { # WHAT OUTPUT
+  if grep -qx 'header:  {"typ":"JWT","alg":"HS256"}' <<<"$2" \
+     && grep -q '^  "sub": "1905551042",$' <<<"$2" \
+     && grep -Eq '^signature: [A-Za-z0-9_-]{43} \(32 bytes: HMAC-SHA256 of `header.payload`' <<<"$2"; then
+    pass "$1: header in its own byte order, the payload, a 32-byte HS256 signature line"
+  else
+    fail "$1 printed: ${2:-nothing}"
+  fi
+}
+if [ -z "$jwt_token" ]; then
+  fail "jwt: no token to decode (the student's login failed)"
+else
+  jwt_out=$(timeout 60 "${COMPOSE[@]}" exec -T gateway jwt decode "$jwt_token" 2>&1 || true)
+  check_jwt_output "docker compose exec gateway jwt decode" "$jwt_out"
+  jwt_out=$(timeout 120 "${COMPOSE[@]}" --profile tools run --rm -T jwt decode "$jwt_token" 2>&1 \
+    || true)
+  check_jwt_output "docker compose run --rm jwt decode" "$jwt_out"
 fi
 
 echo

@@ -3,14 +3,22 @@
 //! Starts the gateway (:8080), auth-service (:8081), user-service (:8082) and billing-service
 //! (:8083) in one process, in demo mode, and prints what to try. Ctrl-C stops everything after
 //! in-flight requests finish.
+//!
+//! Environment: the ports (`GATEWAY_PORT`, …), and `CLASSROOM=1` (classroom mode: forty student
+//! accounts, limits for a room behind one address), `DEMO_ADMIN_PASSWORD` (required in classroom
+//! mode when `GATEWAY_HOST` is not loopback), `GATEWAY_HOST`, `PUBLIC_URL`,
+//! `ACCESS_TOKEN_TTL_SECS` — see `api_gateway_pattern::Settings` and `docs/classroom.md`.
 
-use api_gateway_pattern::{Demo, Ports};
+use api_gateway_pattern::{Demo, DemoOptions, Ports, Settings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     shared::telemetry::init("info");
-    let ports = Ports::from_env()?;
-    let demo = Demo::start(ports).await?;
+    let mut options = DemoOptions::new(Ports::from_env()?);
+    options.settings = Settings::from_env()?;
+    let classroom = options.settings.classroom;
+    let admin_password_set = options.settings.admin_password.is_some();
+    let demo = Demo::start_with(options).await?;
     let gateway = demo.addresses.gateway;
     println!(
         r#"
@@ -43,6 +51,17 @@ async fn main() -> anyhow::Result<()> {
         billing = demo.addresses.billing,
         admin = demo.addresses.admin,
     );
+    if classroom {
+        let admin = if admin_password_set {
+            "admin@example.edu / the DEMO_ADMIN_PASSWORD you set"
+        } else {
+            "admin@example.edu / admin123 (loopback only)"
+        };
+        println!(
+            "  Classroom mode: student01@example.edu / student01pw … student40@example.edu / \
+             student40pw (STUDENT)\n  Instructor: {admin}\n"
+        );
+    }
     shared::server::shutdown_signal().await;
     demo.shutdown().await
 }

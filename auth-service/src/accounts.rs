@@ -133,7 +133,15 @@ pub async fn register(
         .insert_user(&user, state.clock.unix_secs() as i64)
         .await
     {
-        Ok(()) => Ok((user.email, Registration::Created { user_id: user.id })),
+        Ok(()) => {
+            // The profile exists before the 201, so the new user's first `GET /api/users/me`
+            // finds it (a user-service that is down is logged; the first login retries).
+            state
+                .provisioner
+                .provision(&user, state.clock.unix_secs())
+                .await;
+            Ok((user.email, Registration::Created { user_id: user.id }))
+        }
         Err(InsertUserError::EmailTaken) => Ok((user.email, Registration::AlreadyExists)),
         Err(InsertUserError::Database(e)) => Err(e.into()),
     }
@@ -207,6 +215,9 @@ pub async fn authenticate_with_device(
             throttle.record_success(key);
             state.counters.login(LoginOutcome::Success);
             tracing::debug!(with_device_cookie = device.is_some(), "password accepted");
+            // Bring the profile at the user-service in line with the account (see
+            // `provisioning`): a failure there is logged and does not fail the login.
+            state.provisioner.provision(&user, now).await;
             Ok(Login {
                 device_cookie: state.devices.issue(&email, now),
                 user,
@@ -221,43 +232,81 @@ pub async fn authenticate_with_device(
 }
 
 /// Demo mode: creates the two demo accounts with their stable ids, unless they exist already
-/// (so a restart against a persistent database does not fail or duplicate them).
-pub async fn seed_demo(store: &Store, now: u64) -> anyhow::Result<()> {
+/// (so a restart against a persistent database does not fail or duplicate them). In classroom
+/// mode, also the forty classroom accounts, and the admin's password is the instructor's
+/// (`classroom.admin_password`) — set again on an admin account seeded earlier with the public
+/// one, so a persistent database cannot keep `admin123` alive.
+pub async fn seed_demo(
+    store: &Store,
+    now: u64,
+    classroom: &crate::config::ClassroomConfig,
+) -> anyhow::Result<()> {
     use shared::demo::{admin, student};
-    let accounts = [
+    let admin_password = match (classroom.admin_password(), classroom.enabled) {
+        (Some(password), true) => password.clone(),
+        _ => SecretString::from(admin::PASSWORD),
+    };
+    let mut accounts = vec![
         (
-            student::ID,
-            student::EMAIL,
-            student::NAME,
-            student::PASSWORD,
+            student::ID.to_owned(),
+            student::EMAIL.to_owned(),
+            student::NAME.to_owned(),
+            SecretString::from(student::PASSWORD),
             Role::Student,
         ),
         (
-            admin::ID,
-            admin::EMAIL,
-            admin::NAME,
-            admin::PASSWORD,
+            admin::ID.to_owned(),
+            admin::EMAIL.to_owned(),
+            admin::NAME.to_owned(),
+            admin_password.clone(),
             Role::Admin,
         ),
     ];
-    for (id, email, name, password, role) in accounts {
-        if store.user_by_id(id).await?.is_some() {
-            continue;
-        }
-        let user = User {
-            id: id.to_owned(),
-            email: email.to_owned(),
-            name: name.to_owned(),
-            role,
-            password_hash: passwords::hash(SecretString::from(password)).await?,
-        };
+    if classroom.enabled {
+        accounts.extend(shared::demo::classroom::students().map(|s| {
+            (
+                s.id,
+                s.email,
+                s.name,
+                SecretString::from(s.password),
+                Role::Student,
+            )
+        }));
+    }
+    // Hash them all at once: 42 argon2 hashes one after another would hold up the start.
+    let hashed = futures::future::try_join_all(accounts.into_iter().map(
+        |(id, email, name, password, role)| async move {
+            if store.user_by_id(&id).await?.is_some() {
+                return anyhow::Ok(None);
+            }
+            let password_hash = passwords::hash(password).await?;
+            Ok(Some(User {
+                id,
+                email,
+                name,
+                role,
+                password_hash,
+            }))
+        },
+    ))
+    .await?;
+    for user in hashed.into_iter().flatten() {
         match store.insert_user(&user, now as i64).await {
             // Someone registered the demo e-mail first; leave their account alone.
             Ok(()) | Err(InsertUserError::EmailTaken) => {}
             Err(InsertUserError::Database(e)) => return Err(e.into()),
         }
-        tracing::info!(%email, %role, "seeded demo account");
+        tracing::debug!(email = %user.email, role = %user.role, "seeded demo account");
     }
+    if classroom.enabled && classroom.admin_password().is_some() {
+        let hash = passwords::hash(admin_password).await?;
+        store.set_password_hash(admin::ID, &hash).await?;
+        tracing::info!("classroom mode: the admin account uses the instructor's password");
+    }
+    tracing::info!(
+        classroom = classroom.enabled,
+        "demo accounts seeded (those not there yet)"
+    );
     Ok(())
 }
 

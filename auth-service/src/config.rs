@@ -45,7 +45,10 @@ pub struct Config {
     pub issuer: String,
     /// The `aud` of every token.
     pub audience: String,
-    /// Access-token lifetime in seconds (the `expires_in` of a login).
+    /// Access-token lifetime in seconds (the `expires_in` of a login), from
+    /// [`MIN_ACCESS_TOKEN_TTL_SECS`] to [`MAX_ACCESS_TOKEN_TTL_SECS`]. The demo may shorten it
+    /// (`AUTH__ACCESS_TOKEN_TTL_SECS=60`, or `ACCESS_TOKEN_TTL_SECS=60` for `cargo run` and
+    /// compose) so a class can watch a token expire and be refreshed.
     pub access_token_ttl_secs: u64,
     /// Refresh-token lifetime in seconds.
     pub refresh_token_ttl_secs: u64,
@@ -59,6 +62,109 @@ pub struct Config {
     pub clients: Vec<ClientConfig>,
     /// `[metrics]`: who may read `GET /metrics`.
     pub metrics: MetricsConfig,
+    /// `[provisioning]`: the user-services to tell about accounts (see [`crate::provisioning`]).
+    pub provisioning: ProvisioningConfig,
+    /// `[classroom]`: classroom mode (see [`ClassroomConfig`] and `docs/classroom.md`).
+    pub classroom: ClassroomConfig,
+}
+
+/// Shortest access-token lifetime accepted: below this, clock skew between services (and the
+/// time a request spends in flight) would reject tokens that were just issued.
+pub const MIN_ACCESS_TOKEN_TTL_SECS: u64 = 10;
+/// Longest access-token lifetime accepted: an access token cannot be revoked before it expires
+/// (that is what "stateless" costs), and the verifiers refuse tokens that claim a longer life by
+/// default (the gateway's `[auth] max_token_lifetime_secs`, 3600): an hour at most.
+pub const MAX_ACCESS_TOKEN_TTL_SECS: u64 = 60 * 60;
+
+/// `[provisioning]`: where the auth-service creates profiles for its accounts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProvisioningConfig {
+    /// Base URLs of the user-service instances (`["http://user-service:8082"]`,
+    /// `AUTH__PROVISIONING__USER_SERVICE_URLS='["http://…"]'`). Each one is told about every
+    /// registration and every successful login. Empty (the default): nobody is told, and
+    /// accounts have profiles only if seeded.
+    pub user_service_urls: Vec<String>,
+}
+
+/// `[classroom]`: a demo for a room of students (needs `demo = true`).
+///
+/// - seeds forty accounts, `student01@example.edu` … `student40@example.edu` with the passwords
+///   `student01pw` … `student40pw` ([`shared::demo::classroom`]), so the room does not share
+///   (and lock) one account;
+/// - refuses the public demo admin password (`admin123`) when the service listens beyond
+///   loopback: the instructor sets `admin_password` (`AUTH__CLASSROOM__ADMIN_PASSWORD`; compose
+///   and `cargo run`: `DEMO_ADMIN_PASSWORD`).
+///
+/// The gateway's login and registration limits are sized for a room behind one address
+/// separately (compose's `docker/classroom/1.env`, the launcher's `CLASSROOM=1`).
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClassroomConfig {
+    /// Classroom mode on.
+    pub enabled: bool,
+    /// The admin account's password, replacing the public `admin123` (at least 12 bytes).
+    pub admin_password: Option<SecretString>,
+}
+
+impl std::fmt::Debug for ClassroomConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClassroomConfig")
+            .field("enabled", &self.enabled)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+/// Shortest instructor-chosen admin password.
+pub const MIN_ADMIN_PASSWORD_BYTES: usize = 12;
+
+impl ClassroomConfig {
+    /// The instructor's admin password, if one was given (an empty value — compose's
+    /// `DEMO_ADMIN_PASSWORD` left unset — counts as none).
+    pub fn admin_password(&self) -> Option<&SecretString> {
+        use secrecy::ExposeSecret;
+        self.admin_password
+            .as_ref()
+            .filter(|p| !p.expose_secret().is_empty())
+    }
+
+    /// Checks classroom mode's rules: demo mode on, and — when `exposed` (the demo listens on an
+    /// address other machines can reach) — an admin password that is not the public one. The
+    /// demo launcher calls it with the *gateway's* address; [`Config::validate`] with the
+    /// service's own.
+    pub fn check(&self, demo: bool, exposed: bool) -> Result<(), ConfigError> {
+        use secrecy::ExposeSecret;
+        if !self.enabled {
+            return Ok(());
+        }
+        if !demo {
+            return Err(ConfigError::new(
+                "key `classroom.enabled`: classroom mode seeds demo accounts and needs demo \
+                 mode; set `demo = true` (AUTH__DEMO=true) too, or turn classroom mode off",
+            ));
+        }
+        match self.admin_password().map(|p| p.expose_secret()) {
+            Some(password) if password == shared::demo::admin::PASSWORD => Err(ConfigError::new(
+                "key `classroom.admin_password`: the public demo password is refused in \
+                     classroom mode; choose your own (DEMO_ADMIN_PASSWORD, or \
+                     AUTH__CLASSROOM__ADMIN_PASSWORD for the auth-service alone)",
+            )),
+            Some(password) if password.len() < MIN_ADMIN_PASSWORD_BYTES => {
+                Err(ConfigError::new(format!(
+                    "key `classroom.admin_password`: at least {MIN_ADMIN_PASSWORD_BYTES} bytes, \
+                     please (DEMO_ADMIN_PASSWORD, or AUTH__CLASSROOM__ADMIN_PASSWORD)"
+                )))
+            }
+            None if exposed => Err(ConfigError::new(
+                "classroom mode listens beyond loopback, where everyone in the room could log \
+                 in as admin with the public demo password `admin123`: set \
+                 DEMO_ADMIN_PASSWORD=<a password of your own> (AUTH__CLASSROOM__ADMIN_PASSWORD \
+                 for the auth-service alone), or listen on 127.0.0.1 only",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Default for Config {
@@ -76,6 +182,8 @@ impl Default for Config {
             throttle: ThrottleConfig::default(),
             clients: Vec::new(),
             metrics: MetricsConfig::default(),
+            provisioning: ProvisioningConfig::default(),
+            classroom: ClassroomConfig::default(),
         }
     }
 }
@@ -89,7 +197,25 @@ impl ServiceConfig for Config {
     /// to read the key files).
     fn validate(&self) -> Result<(), ConfigError> {
         self.server.validate()?;
-        service_kit::settings::check_public_url("issuer", &self.issuer)
+        service_kit::settings::check_public_url("issuer", &self.issuer)?;
+        let ttl = self.access_token_ttl_secs;
+        if !(MIN_ACCESS_TOKEN_TTL_SECS..=MAX_ACCESS_TOKEN_TTL_SECS).contains(&ttl) {
+            return Err(ConfigError::new(format!(
+                "key `access_token_ttl_secs` (AUTH__ACCESS_TOKEN_TTL_SECS) is {ttl}: it must be \
+                 from {MIN_ACCESS_TOKEN_TTL_SECS} to {MAX_ACCESS_TOKEN_TTL_SECS} seconds (the \
+                 default is 900; 60 lets a class watch a token expire)"
+            )));
+        }
+        for url in &self.provisioning.user_service_urls {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/') {
+                return Err(ConfigError::new(format!(
+                    "key `provisioning.user_service_urls`: `{url}` must be a base URL such as \
+                     http://user-service:8082 (http or https, no trailing `/`)"
+                )));
+            }
+        }
+        let exposed = !self.server.listen.ip().is_loopback();
+        self.classroom.check(self.demo, exposed)
     }
 }
 

@@ -28,7 +28,9 @@
 //! - [`device`]: device cookies, so a browser that logged in before gets through while an
 //!   attacker keeps its account locked; failures with a cookie are throttled per device.
 //! - [`accounts`]: registration (enumeration-safe), login (throttle + device cookie +
-//!   constant-time unknown user), demo seed.
+//!   constant-time unknown user), demo and classroom seed.
+//! - [`provisioning`]: tells the user-service about accounts (`PUT /internal/profiles/{id}`) at
+//!   registration and login: profiles come from accounts, never from tokens.
 //! - [`store`]: users, refresh tokens and access-token records in SQLite or Postgres (sqlx
 //!   `Any`, one set of migrations).
 //! - [`routes`]: `auth` (JSON API), `oauth` (RFC 6749 `authorize` (login form) and `token`,
@@ -44,6 +46,7 @@
 //! A login travels: `shared::server` → `service_kit::stack` (request id, trace, panic guard,
 //! body limit) → `routes::auth::login` ([`shared::AppJson`] parses the body) →
 //! [`accounts::authenticate`] (throttle, store, argon2 on the blocking pool) →
+//! [`provisioning::Provisioner::provision`] (the profile at the user-service brought in line) →
 //! [`refresh::start_session`] (refresh token stored as a hash, bound to the first-party client) →
 //! [`access::issue`] ([`tokens::TokenIssuer::issue`] signs with the newest key; the `jti` is
 //! recorded) → 200 with `Cache-Control: no-store`.
@@ -74,6 +77,13 @@
 //! kid = "2025-01"
 //! alg = "RS256"                      # HS256 | RS256 | EdDSA
 //! private_key_file = "keys/rsa.pem"  # PKCS#8 PEM (RS256, EdDSA); HS256 uses `secret = "…"`
+//!
+//! [provisioning]                     # user-services told about registrations and logins
+//! user_service_urls = ["http://127.0.0.1:8082"]
+//!
+//! [classroom]                        # needs demo = true; docs/classroom.md
+//! enabled = false                    # seeds student01..student40@example.edu
+//! admin_password = "…"               # replaces admin123; required when listening beyond loopback
 //!
 //! [throttle]
 //! max_failures = 5
@@ -119,6 +129,7 @@ pub mod error;
 pub mod keys;
 pub mod passwords;
 pub mod pkce;
+pub mod provisioning;
 pub mod redirect_uris;
 pub mod refresh;
 pub mod routes;
@@ -187,6 +198,8 @@ pub struct AppState {
     pub counters: Counters,
     /// Signs the login form's CSRF tokens (random per process).
     pub csrf: Arc<csrf::CsrfKey>,
+    /// Creates the accounts' profiles at the user-service (registration, login).
+    pub provisioner: provisioning::Provisioner,
 }
 
 impl FromRef<AppState> for Verifier {
@@ -205,6 +218,9 @@ impl AppState {
     /// Builds the state from `config`: loads and checks keys, opens and migrates the database,
     /// checks the OAuth clients, seeds the demo accounts and adds the demo clients in demo mode.
     pub async fn new(config: &Config, clock: SharedClock) -> anyhow::Result<AppState> {
+        // `load` validated a file's configuration already; a `Config` built in code (the demo
+        // launcher, tests) is checked here, so no way of starting skips the rules.
+        shared::service_kit::ServiceConfig::validate(config)?;
         let verifier_settings = VerifierSettings {
             // Its own tokens live `access_token_ttl_secs`; never refuse one for its length.
             max_lifetime: Duration::from_secs(config.access_token_ttl_secs)
@@ -222,7 +238,7 @@ impl AppState {
         let clients = Registry::load(config).await?;
         let store = Store::connect(&config.database).await?;
         if config.demo {
-            accounts::seed_demo(&store, clock.unix_secs()).await?;
+            accounts::seed_demo(&store, clock.unix_secs(), &config.classroom).await?;
         }
         let mut scopes_supported = config.user_scopes.clone();
         for scope in clients.iter().flat_map(|c| &c.scopes) {
@@ -240,6 +256,15 @@ impl AppState {
                 .answered_by(routes::oauth::too_large),
         };
         let metrics = ServiceMetrics::new(&config.metrics);
+        let provisioner = provisioning::Provisioner::new(
+            config.provisioning.user_service_urls.clone(),
+            TokenIssuer::new(
+                Arc::clone(&keys),
+                config.issuer.clone(),
+                config.audience.clone(),
+                shared::provisioning::TOKEN_TTL_SECS,
+            ),
+        )?;
         Ok(AppState {
             counters: Counters::new(&metrics),
             metrics,
@@ -262,6 +287,7 @@ impl AppState {
             clients: Arc::new(clients),
             settings: Arc::new(settings),
             csrf: Arc::new(csrf::CsrfKey::random()),
+            provisioner,
         })
     }
 }

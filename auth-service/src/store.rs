@@ -175,6 +175,17 @@ impl Store {
         }
     }
 
+    /// Replaces a user's password hash (classroom mode: the instructor's admin password replaces
+    /// the public demo one on an account seeded earlier). `false` when no user has this id.
+    pub async fn set_password_hash(&self, id: &str, hash: &str) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     /// The user with this (lower-case) e-mail.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, sqlx::Error> {
         let row =

@@ -43,3 +43,62 @@ pub mod admin {
     /// Display name.
     pub const NAME: &str = "Ada Admin";
 }
+
+/// Classroom mode's seeded accounts: `student01@example.edu` … `student40@example.edu`, one per
+/// student, so a room does not share (and lock) one account. Seeded only when classroom mode is
+/// on (`AUTH__CLASSROOM__ENABLED=true` and `USERS__CLASSROOM=true`, or `CLASSROOM=1` for the
+/// demo launcher and compose); see `docs/classroom.md`.
+///
+/// The passwords follow one public pattern (`student01pw` …): like the demo's own, they are
+/// printed in the docs, so the accounts are for a classroom on a private network, not for
+/// anything that matters.
+pub mod classroom {
+    /// How many student accounts classroom mode seeds.
+    pub const STUDENTS: u32 = 40;
+
+    /// One seeded classroom account.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Student {
+        /// Stable id (`sub`): `2100000001` … `2100000040`.
+        pub id: String,
+        /// `studentNN@example.edu`.
+        pub email: String,
+        /// `studentNNpw`.
+        pub password: String,
+        /// `Student NN`.
+        pub name: String,
+    }
+
+    /// Student `n` (1-based, `1..=STUDENTS`).
+    pub fn student(n: u32) -> Student {
+        Student {
+            id: format!("21{n:08}"),
+            email: format!("student{n:02}@example.edu"),
+            password: format!("student{n:02}pw"),
+            name: format!("Student {n:02}"),
+        }
+    }
+
+    /// Every classroom student, in order.
+    pub fn students() -> impl Iterator<Item = Student> {
+        (1..=STUDENTS).map(student)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_forty_students_have_distinct_documented_names() {
+            let all: Vec<Student> = students().collect();
+            assert_eq!(all.len(), 40);
+            assert_eq!(all[0].email, "student01@example.edu");
+            assert_eq!(all[0].password, "student01pw");
+            assert_eq!(all[0].id, "2100000001");
+            assert_eq!(all[39].email, "student40@example.edu");
+            assert_eq!(all[39].id, "2100000040");
+            let ids: std::collections::HashSet<_> = all.iter().map(|s| &s.id).collect();
+            assert_eq!(ids.len(), 40);
+        }
+    }
+}

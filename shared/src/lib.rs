@@ -20,7 +20,10 @@
 //! - [`trace_context`]: W3C `traceparent` / `tracestate`: one trace id across every service a
 //!   request crosses, each hop with its own span id; error bodies and logs quote the trace id.
 //! - [`json`]: [`AppJson`], a JSON extractor whose rejections are problem+json too.
-//! - [`demo`]: the demo's public constants (accounts, ids, issuer, audience, demo secret).
+//! - [`demo`]: the demo's public constants (accounts, ids, issuer, audience, demo secret), and the
+//!   classroom's seeded student accounts.
+//! - [`provisioning`]: how the auth-service creates a user's profile at the user-service (the
+//!   path, the scope, the body): profiles come from accounts, never from token claims.
 //! - [`clock`]: where "now" comes from: one injectable clock per service (monotonic and wall).
 //! - [`config`]: loading a service's TOML file with environment overrides.
 //! - [`connection_guard`]: a deadline from accept to the first request, and a cap on the
@@ -49,6 +52,7 @@ pub mod json;
 pub mod key_source;
 pub mod metric_labels;
 pub mod problem;
+pub mod provisioning;
 pub mod request_id;
 pub mod server;
 #[cfg(feature = "service-kit")]

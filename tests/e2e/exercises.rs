@@ -11,8 +11,8 @@
 //!
 //! - every non-empty line of the promise (but `...`, which marks an elision) must appear, in
 //!   order, inside the real output's lines;
-//! - tokens, UUIDs, trace ids, refresh tokens, the `exp`/`iat`/`nbf` timestamps and measured latencies are masked on both sides first, since they
-//!   differ on every run.
+//! - tokens, UUIDs, trace ids, refresh tokens, signatures, the `exp`/`iat`/`nbf` timestamps and
+//!   measured latencies are masked on both sides first, since they differ on every run.
 //!
 //! Change the behaviour without updating the page, and this test fails, naming the page, the
 //! block and the missing line.
@@ -95,6 +95,11 @@ static MASKS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             "${1}<time>",
         ),
         (Regex::new(r#"("latency_ms":)[0-9.]+"#).unwrap(), "${1}<ms>"),
+        // `jwt decode`'s signature line: the base64url of the signature differs per token.
+        (
+            Regex::new(r"(signature: )[A-Za-z0-9_-]+").unwrap(),
+            "${1}<signature>",
+        ),
         (
             Regex::new(r#"("trace_id":\s*)"[0-9a-f]{32}""#).unwrap(),
             r#"${1}"<trace-id>""#,

@@ -5,11 +5,13 @@
 
 mod aggregation;
 mod bench_smoke;
+mod classroom;
 mod exercises;
 mod helpers;
 mod lecture;
 mod metrics;
 mod module_graph;
+mod profiles;
 mod public_url;
 mod ratelimit;
 mod resilience;

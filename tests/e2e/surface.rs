@@ -34,7 +34,7 @@ async fn register_login_refresh_reuse_and_logout_through_the_gateway() {
     assert_eq!(response.status(), 201);
     assert_eq!(response.json::<Value>().await.unwrap(), registered);
 
-    // Log in, and the profile is served from the token's identity.
+    // Log in: the profile the auth-service provisioned at registration is there.
     let pair = demo.login("new@example.edu", "a long passphrase").await;
     let access = pair["access_token"].as_str().unwrap();
     let me: Value = demo

@@ -31,6 +31,10 @@ pub type ServerConfig = service_kit::ServerConfig<UserServer>;
 pub struct Config {
     /// Demo mode: seeds the demo profiles and, when `[auth]` is absent, trusts the demo secret.
     pub demo: bool,
+    /// Classroom mode (needs `demo`): also seeds the profiles of the forty classroom accounts
+    /// `student01…student40@example.edu` (`USERS__CLASSROOM=true`; the auth-service seeds the
+    /// accounts themselves). See `docs/classroom.md`.
+    pub classroom: bool,
     /// `[server]`: where to listen, the body limit, `[server.limits]`.
     pub server: ServerConfig,
     /// `[database]`: the profile store (SQLite).
@@ -53,12 +57,19 @@ impl ServiceConfig for Config {
         // how it is checked.
         let Config {
             demo,
+            classroom,
             server,
             database: _,
             auth,
             toggles,
             metrics: _,
         } = self;
+        if *classroom && !*demo {
+            return Err(ConfigError::new(
+                "key `classroom`: classroom mode seeds demo profiles and needs demo mode; set \
+                 `demo = true` (USERS__DEMO=true) too, or turn `classroom` off",
+            ));
+        }
         settings::check_backend(server, toggles, auth.as_ref(), *demo)
     }
 }

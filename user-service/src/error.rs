@@ -17,6 +17,13 @@ pub enum UserError {
     /// 403 `not_owner`: a non-ADMIN asked for someone else's profile.
     #[error("not the caller's own record")]
     NotOwner,
+    /// 404 `profile_not_found`: the token is valid, but its `sub` has no profile here (profiles
+    /// come from the auth-service's accounts, never from a token).
+    #[error("the caller has no profile")]
+    ProfileNotFound,
+    /// 403 `role_required`: the stored profile is not an ADMIN's (whatever the token says).
+    #[error("not an admin")]
+    AdminRequired,
 }
 
 impl From<UserError> for Problem {
@@ -30,6 +37,17 @@ impl From<UserError> for Problem {
             UserError::NotOwner => Problem::forbidden(
                 "not_owner",
                 "you may read only your own profile; ADMIN may read any",
+            ),
+            UserError::ProfileNotFound => Problem::new(
+                StatusCode::NOT_FOUND,
+                "profile_not_found",
+                "your token is valid, but no profile exists for its subject: profiles are \
+                 created from the auth-service's accounts (at registration and at login), \
+                 never from a token",
+            ),
+            UserError::AdminRequired => Problem::forbidden(
+                "role_required",
+                "this endpoint needs the ADMIN role (as stored in your profile)",
             ),
         }
     }

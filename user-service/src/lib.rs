@@ -14,18 +14,23 @@
 //! | `GET /users/{id}` | owner or ADMIN | one profile; another's id → 403 `not_owner` |
 //! | `GET /users` | ADMIN | every profile; a STUDENT gets 403 `role_required` |
 //! | `GET`/`PUT /admin/toggles` | ADMIN | the teaching toggles (latency, error rate) |
+//! | `PUT /internal/profiles/{id}` | the auth-service | create or update a profile from an account |
 //! | `GET /healthz`, `/readyz` | public | liveness; readiness (the database answers) |
 //!
-//! Profiles are created from the verified token the first time a user is seen, and follow their
-//! token's role and name afterwards (unless they renamed themself): the auth-service owns
-//! registration, and the two services never call each other.
+//! The stored profile is the source of truth; a token only says who calls. Profiles come from the
+//! auth-service's accounts: seeded from the same constants in demo and classroom mode, and
+//! provisioned by the auth-service (`PUT /internal/profiles/{id}`, [`provisioning`]) at
+//! registration and at each login. A token never writes a profile: a valid token whose `sub` has
+//! no profile gets 404 `profile_not_found`, and ADMIN rules read the stored role, so a forged or
+//! stale `"role":"ADMIN"` changes nothing (see `docs/tokens.md`).
 //!
 //! # Layout
 //!
 //! - [`config`]: [`Config`] (file + `USERS__…` environment: `[server]`, `[database]`, `[auth]`,
 //!   `[toggles]`), [`Config::demo`].
 //! - [`state`]: [`AppState`] — pool, verifier, toggles — built by [`AppState::from_config`].
-//! - [`caller`]: the [`caller::Caller`] extractor: token verified, profile created or synced.
+//! - [`caller`]: the [`caller::Caller`] extractor: token verified, stored profile read.
+//! - [`provisioning`]: `PUT /internal/profiles/{id}`, the auth-service's way in.
 //! - [`routes`]: the `/users/*` handlers and their authorisation rules.
 //! - [`profiles`]: the SQL, behind typed functions. [`seed`]: demo data.
 //! - [`error`]: [`error::UserError`], the user-service's own failures; [`error::ApiError`] adds
@@ -37,12 +42,13 @@
 //! A request travels: [`shared::server`] → `service_kit::stack` (request id, trace, panic
 //! guard, body limit) → `service_kit::fault_injection` (business routes only) →
 //! [`routes`] handler → [`caller::Caller`] ([`shared::Authenticated`], then
-//! [`profiles::sync_from_claims`]) → the handler's rule → [`profiles`] → JSON or a problem.
+//! [`profiles::find`]) → the handler's rule → [`profiles`] → JSON or a problem.
 
 pub mod caller;
 pub mod config;
 pub mod error;
 pub mod profiles;
+pub mod provisioning;
 pub mod routes;
 pub mod seed;
 pub mod state;
@@ -69,6 +75,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
 /// The user-service's HTTP surface: `/users/*` inside the teaching toggles, `/admin/toggles`, and
 /// the kit's health probes and middleware. A function of its own so unit tests can `oneshot` it.
 pub fn router(state: AppState) -> Router {
-    let routes = fault_injection::toggled(routes::router(), state.faults.clone());
+    let routes = fault_injection::toggled(routes::router(), state.faults.clone())
+        .merge(provisioning::router());
     service_kit::router(routes, state.clone(), state.body_limit)
 }

@@ -1,45 +1,48 @@
 //! The profile store: every SQL statement of the service, behind small typed functions.
 //!
-//! Profiles are created and kept in sync *from the verified token*: the auth-service owns
-//! registration, and this service learns about a user the first time their token arrives. No
-//! call between the two services is needed, so either can be down without breaking the other.
+//! The stored profile is the source of truth for what the API shows about a user. It is written
+//! only by [`provision`] (from the auth-service's account store: at registration, seeding and
+//! each login — see [`shared::provisioning`]), [`insert_if_absent`] (seeding) and [`rename`] (the
+//! user's own name). A token's claims never write it: a forged or stale token saying
+//! `"role":"ADMIN"` must not change what every admin sees in the user list.
 
 use serde::Serialize;
-use shared::Claims;
+use shared::provisioning::ProfileRecord;
 use sqlx::SqlitePool;
 
 /// A user's profile as the API shows it: `{"id","email","name","role"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Profile {
-    /// The token's `sub`.
+    /// The account's id (a token's `sub`).
     pub id: String,
-    /// `null` until a token carries an `email` claim.
+    /// The account's e-mail (`null` only for rows stored before it was known).
     pub email: Option<String>,
-    /// Display name: the token's, unless the user renamed themself.
+    /// Display name: the account's, unless the user renamed themself.
     pub name: String,
-    /// `STUDENT`, `ADMIN` or `SERVICE`, always the latest token's.
+    /// `STUDENT` or `ADMIN`, as the account store says.
     pub role: String,
 }
 
-/// Creates the caller's profile on first sight, or brings it in line with their current token:
-/// the role and e-mail always follow the token (an admin promoted at the auth-service is an admin
-/// here on their next request), the name only while the user has not chosen their own.
-///
-/// This writes on every call. For a stand-in backend that is the simple, obviously-correct
-/// choice; a busy service would compare first and write only when something changed.
-pub async fn sync_from_claims(pool: &SqlitePool, claims: &Claims) -> Result<Profile, sqlx::Error> {
+/// Creates or updates the profile of account `id` from the account store's record: e-mail and
+/// role always follow the account (a role changes only there); the name only while the user has
+/// not chosen their own.
+pub async fn provision(
+    pool: &SqlitePool,
+    id: &str,
+    record: &ProfileRecord,
+) -> Result<Profile, sqlx::Error> {
     sqlx::query_as(
         "INSERT INTO users (id, email, name, role) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (id) DO UPDATE SET
-             email = COALESCE(excluded.email, users.email),
+             email = excluded.email,
              role  = excluded.role,
              name  = CASE WHEN users.name_is_custom = 1 THEN users.name ELSE excluded.name END
          RETURNING id, email, name, role",
     )
-    .bind(&claims.sub)
-    .bind(&claims.email)
-    .bind(&claims.name)
-    .bind(claims.role.as_str())
+    .bind(id)
+    .bind(&record.email)
+    .bind(&record.name)
+    .bind(record.role.as_str())
     .fetch_one(pool)
     .await
 }

@@ -1,5 +1,5 @@
-//! The `/users/*` handlers. Each one starts from a [`Caller`] (token verified, profile synced)
-//! and decides *authorisation* itself: own record, or ADMIN.
+//! The `/users/*` handlers. Each one starts from a [`Caller`] (token verified, stored profile
+//! read) and decides *authorisation* itself: own record, or ADMIN by the stored role.
 
 use crate::{
     caller::Caller,
@@ -15,7 +15,6 @@ use axum::{
 };
 use serde::Deserialize;
 use shared::AppJson;
-use shared::service_kit::roles::require_admin;
 
 /// Longest display name, in characters (not bytes: "María" is 5 characters, 6 bytes).
 pub const MAX_NAME_CHARS: usize = 100;
@@ -78,7 +77,9 @@ async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<AppJson<Vec<Profile>>, ApiError> {
-    require_admin(&caller.claims)?;
+    if !caller.is_admin() {
+        return Err(UserError::AdminRequired.into());
+    }
     Ok(AppJson(profiles::list(&state.db).await?))
 }
 

@@ -1,6 +1,8 @@
 //! Demo data (demo mode only): the two demo accounts' profiles, plus a few customers so that an
 //! ADMIN's `GET /users` shows a realistic list. The extra customers exist only here — they have
-//! no password at the auth-service, so nobody can log in as them.
+//! no password at the auth-service, so nobody can log in as them. In classroom mode, also the
+//! forty classroom accounts' profiles ([`shared::demo::classroom`]): the auth-service seeds the
+//! accounts from the same constants, so both agree before anyone logs in.
 
 use crate::profiles::{self, Profile};
 use shared::demo;
@@ -53,5 +55,23 @@ pub async fn seed(pool: &SqlitePool) -> Result<(), sqlx::Error> {
         profiles::insert_if_absent(pool, &profile).await?;
     }
     tracing::info!(profiles = PROFILES.len(), "demo profiles seeded");
+    Ok(())
+}
+
+/// Inserts the classroom students' profiles that are not there yet.
+pub async fn seed_classroom(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    for student in demo::classroom::students() {
+        let profile = Profile {
+            id: student.id,
+            email: Some(student.email),
+            name: student.name,
+            role: "STUDENT".to_owned(),
+        };
+        profiles::insert_if_absent(pool, &profile).await?;
+    }
+    tracing::info!(
+        profiles = demo::classroom::STUDENTS,
+        "classroom profiles seeded"
+    );
     Ok(())
 }

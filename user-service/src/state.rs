@@ -12,7 +12,7 @@ use sqlx::SqlitePool;
 /// static, so two services in one process (the demo, the tests) never share state by accident.
 #[derive(Debug, Clone, FromRef)]
 pub struct AppState {
-    /// The profiles, one row per user ever seen.
+    /// The profiles, one row per account (seeded or provisioned by the auth-service).
     pub db: SqlitePool,
     /// Checks the bearer token of every `/users/*` request ([`shared::Authenticated`]).
     pub verifier: Verifier,
@@ -33,6 +33,9 @@ impl AppState {
         let db = db::open(&config.database, &sqlx::migrate!("./migrations")).await?;
         if config.demo {
             seed::seed(&db).await?;
+        }
+        if config.demo && config.classroom {
+            seed::seed_classroom(&db).await?;
         }
         Ok(AppState {
             verifier: settings::resolve_auth(config.auth.as_ref(), config.demo)?.build()?,

@@ -3,6 +3,7 @@
 
 mod authorize;
 mod bad_input;
+mod classroom;
 mod demo;
 mod device_cookie;
 mod discovery;

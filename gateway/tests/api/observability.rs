@@ -312,8 +312,13 @@ async fn a_decision_record_holds_no_token_secret_password_or_e_mail() {
     let echo = Echo::spawn().await;
     let mut config = test_config(echo.addr).await;
     // Every route limited by the login account: the limiter reads the e-mail from the body.
+    config.rate_limits.push(gateway::config::RateLimitConfig {
+        name: "by-account".into(),
+        key: vec![gateway::config::KeyPart::Account],
+        ..config.rate_limits[0].clone()
+    });
     for route in &mut config.routes {
-        route.rate_limits = vec!["login-account".into()];
+        route.rate_limits = vec!["by-account".into()];
     }
     let gw = AdminGateway::start_with(echo, config).await;
     let token = token(Role::Student);

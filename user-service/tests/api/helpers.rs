@@ -70,7 +70,7 @@ pub const ADMIN: User = User {
     role: Role::Admin,
 };
 
-/// A user no seed knows: their profile appears on first contact.
+/// A user no seed knows: no profile until the auth-service provisions one.
 pub const NEWCOMER: User = User {
     id: "7700000001",
     name: "Putu Newcomer",
@@ -97,4 +97,34 @@ pub fn recording_injector(toggles: Toggles) -> (FaultInjector, Arc<RecordingSlee
     let sleeper = Arc::new(RecordingSleeper::default());
     let injector = FaultInjector::with_parts(toggles, Arc::new(ThreadRngDice), sleeper.clone());
     (injector, sleeper)
+}
+
+/// The token the auth-service signs for itself to provision profiles.
+pub fn provisioning_token() -> String {
+    let mut claims = claims_for(
+        shared::provisioning::SUBJECT,
+        shared::provisioning::SUBJECT,
+        Role::Service,
+        None,
+    );
+    claims.scope = Some(shared::provisioning::SCOPE.to_owned());
+    sign(&claims)
+}
+
+/// Provisions `user`'s profile as the auth-service does; returns the stored profile.
+pub async fn provision(app: &TestApp, user: &User) -> serde_json::Value {
+    let response = app
+        .client
+        .put(app.url(&shared::provisioning::path(user.id)))
+        .bearer_auth(provisioning_token())
+        .json(&serde_json::json!({
+            "email": user.email.unwrap_or("none@example.edu"),
+            "name": user.name,
+            "role": user.role,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "provisioning {}", user.id);
+    response.json().await.unwrap()
 }
