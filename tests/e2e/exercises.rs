@@ -94,7 +94,10 @@ static MASKS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             Regex::new(r#"("(?:exp|iat|nbf)":\s*)[0-9]+"#).unwrap(),
             "${1}<time>",
         ),
-        (Regex::new(r#"("latency_ms":)[0-9.]+"#).unwrap(), "${1}<ms>"),
+        (
+            Regex::new(r#"("(?:latency|started)_ms":)[0-9.]+"#).unwrap(),
+            "${1}<ms>",
+        ),
         (
             Regex::new(r#"("trace_id":\s*)"[0-9a-f]{32}""#).unwrap(),
             r#"${1}"<trace-id>""#,
