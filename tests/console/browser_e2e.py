@@ -17,8 +17,8 @@ Checks, one line each:
 
 - the student flow: log in, read the decoded role (STUDENT), change it to ADMIN in the payload
   editor, send GET /api/users with the edited token: 401 `bad_signature`, and the decision record
-  on the page with the `signature` check failed and highlighted; nothing blocked by the page's
-  Content-Security-Policy;
+  on the page with the `signature` check failed and highlighted; no horizontal scrolling at
+  1024x768 or at a phone's 390 px; nothing blocked by the page's Content-Security-Policy;
 - the dashboard: both backends' sections and a timeline bar per call; then as the admin, the
   latency switch on (300 ms), the dashboard again: the calls overlap on the timeline; switched
   back off;
@@ -216,6 +216,14 @@ def student_flow(page: Page):
     expect(passed and passed[0].value_of_css_property("color") != colour,
            "the failed check looks like the others")
     page.shot("02-role-admin-refused")
+    # Usable on a projector and on a phone: nothing wider than the window at either size.
+    for width, height in ((1024, 768), (390, 844)):
+        page.driver.set_window_size(width, height)
+        overflow = page.driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        expect(overflow <= 0, f"the page is {overflow}px wider than a {width}px window")
+    page.driver.save_screenshot(str(SHOTS / "10-phone.png"))
+    page.driver.set_window_size(1024, 768)
     violations = page.csp_violations()
     expect(not violations, f"blocked by the CSP: {violations}")
     return f"{status}, bad_signature, decision record fails at 'signature'"
