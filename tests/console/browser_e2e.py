@@ -19,6 +19,8 @@ Checks, one line each:
   editor, send GET /api/users with the edited token: 401 `bad_signature`, and the decision record
   on the page with the `signature` check failed and highlighted; no horizontal scrolling at
   1024x768 or at a phone's 390 px; nothing blocked by the page's Content-Security-Policy;
+- the expiry: with the page's clock moved past `exp`, the countdown says expired and the refresh
+  button trades the refresh token for a new pair;
 - the dashboard: both backends' sections and a timeline bar per call; then as the admin, the
   latency switch on (300 ms), the dashboard again: the calls overlap on the timeline; switched
   back off;
@@ -229,6 +231,28 @@ def student_flow(page: Page):
     return f"{status}, bad_signature, decision record fails at 'signature'"
 
 
+def expiry_flow(page: Page):
+    """The countdown reaching zero and the refresh button, with the page's clock moved 16 minutes
+    on (a demo token lives 15): the gateway's own `token_expired` needs the real wait, and is
+    tested on the server side (gateway/tests/api/auth.rs)."""
+    page.driver.execute_script(
+        "window.realNow = Date.now; Date.now = function () { return window.realNow() + 16 * 60e3; };")
+    try:
+        page.wait_for(lambda: page.text("token-expiry").startswith("Expired"), "the expiry")
+        page.wait_for(lambda: page.find("refresh").is_displayed(), "the refresh button")
+        expect("token_expired" in page.text("token-expiry"), page.text("token-expiry"))
+        page.shot("11-expired")
+    finally:
+        page.driver.execute_script("Date.now = window.realNow;")
+    before = page.text("token-payload")
+    page.find("refresh").click()
+    page.wait_for(lambda: "Refreshed" in page.text("login-status"), "the refreshed token")
+    expect(page.text("token-payload") != before, "the same token after a refresh")
+    page.wait_for(lambda: page.text("token-expiry").startswith("Expires in 1"), "a new countdown")
+    expect(not page.find("refresh").is_displayed(), "the refresh button stays")
+    return page.text("token-expiry")
+
+
 def dashboard_flow(page: Page):
     # Still signed in as the student: the explore buttons use the token as issued.
     page.find("call-dashboard").click()
@@ -384,6 +408,8 @@ def main() -> int:
             page = Page(driver, base)
             checks.run("student: role edited to ADMIN → 401 bad_signature, decision record",
                        lambda: student_flow(page))
+            checks.run("expiry: the countdown reaches zero, the refresh button gets a new pair",
+                       lambda: expiry_flow(page))
             checks.run("dashboard: both backends, the timeline, the latency switch",
                        lambda: dashboard_flow(page))
             checks.run("watch: the live feed lists the requests", lambda: watch_flow(page))
