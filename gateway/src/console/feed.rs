@@ -12,8 +12,10 @@
 //! - **Nothing secret.** An event is built from the finished [decision record](crate::decision),
 //!   which already holds no token, no header, no body and no query, and writes a path segment
 //!   holding `@` as `{redacted}`. The event copies six of its fields and nothing else.
-//! - **Free when nobody watches.** [`Feed::publish`] returns at once when no stream is open: the
-//!   event is not even built. When one is, it is serialised once and shared by every stream.
+//! - **Free when nobody watches.** [`Feed::publish`] returns at once when no stream is open (one
+//!   atomic load: the stream count's free places, not the channel's receiver count, which takes
+//!   a lock every request would share); the event is not even built. When a stream is open, it
+//!   is serialised once and shared by every stream.
 //! - **Bounded.** A [`tokio::sync::broadcast`] channel of [`CHANNEL`] events: a stream too slow
 //!   to keep up skips what it missed (and is told how many) instead of holding memory for it;
 //!   at most [`MAX_STREAMS`] streams are open at once, so a classroom cannot pin the gateway's
@@ -40,6 +42,7 @@ pub struct Feed {
     events: broadcast::Sender<Arc<str>>,
     closed: watch::Sender<bool>,
     streams: Arc<Semaphore>,
+    max_streams: usize,
 }
 
 impl Default for Feed {
@@ -68,12 +71,15 @@ impl Feed {
             events,
             closed,
             streams: Arc::new(Semaphore::new(max_streams)),
+            max_streams,
         }
     }
 
     /// Sends the finished `record`'s summary to every open stream (nothing when none is open).
     pub fn publish(&self, record: &Record) {
-        if self.events.receiver_count() == 0 {
+        // Every place free: no stream is open. (A stream opening at this instant may miss this
+        // one event; it asked for what happens after it opened.)
+        if self.streams.available_permits() == self.max_streams {
             return;
         }
         let event = json!({
