@@ -299,3 +299,54 @@ async fn shutdown_ends_the_live_feeds_instead_of_waiting_for_them() {
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn the_latency_switch_reaches_each_backends_toggles_for_an_admin_only() {
+    let gw = TestGateway::spawn().await;
+    let body = serde_json::json!({"latency_ms": 300, "error_rate": 0.0});
+    let student = bearer(&token(Role::Student));
+    let refused = gw
+        .oneshot(
+            gw.http
+                .put(gw.url("/api/demo/toggles/users"))
+                .header("authorization", &student)
+                .json(&body),
+        )
+        .await;
+    assert_problem(refused, 403, "role_required").await;
+    assert!(gw.echo.seen().is_empty(), "a STUDENT's request never left");
+
+    let admin = bearer(&token(Role::Admin));
+    for backend in ["users", "billing"] {
+        let (status, _, echoed) = parts(
+            gw.oneshot(
+                gw.http
+                    .put(gw.url(&format!("/api/demo/toggles/{backend}")))
+                    .header("authorization", &admin)
+                    .json(&body),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{echoed}");
+        assert_eq!(echoed["method"], "PUT");
+        assert_eq!(
+            echoed["uri"], "/admin/toggles",
+            "the backend's own endpoint"
+        );
+        assert_eq!(
+            echoed["headers"]["authorization"][0],
+            admin.as_str(),
+            "the token goes on: the backend checks the role again"
+        );
+    }
+    // Nothing under it: exact routes.
+    let deeper = gw
+        .oneshot(
+            gw.http
+                .put(gw.url("/api/demo/toggles/users/extra"))
+                .header("authorization", &admin),
+        )
+        .await;
+    assert_problem(deeper, 404, "no_route").await;
+}
