@@ -9,8 +9,11 @@
 # 3. builds the images, validates the gateway's TOML with the gateway image's `check-config`;
 # 4. brings the default profile up and waits until every service is healthy (with a deadline);
 # 5. runs the lecture's flow against the published gateway port: login, a routed call, 403, a
-#    tampered token (401 bad_signature), the dashboard; then stops billing-service and checks the
-#    gateway degrades (partial dashboard, 502 for billing, users still served);
+#    tampered token (401 bad_signature), the dashboard; the console in headless Chromium
+#    (tests/console/browser_e2e.py: the student's tampered token and its decision record, the
+#    dashboard's timeline, OAuth with PKCE with and without crypto.subtle); then stops
+#    billing-service and checks the gateway degrades (partial dashboard, 502 for billing, users
+#    still served);
 #    then starts the `observability` profile's Prometheus and waits until it scrapes all four
 #    services (the gateway's admin listener and each service's /metrics, with the demo token);
 # 6. checks the images run as non-root and that our own layers are small; prints the timings;
@@ -18,13 +21,17 @@
 #
 # Settings: SMOKE_PORT (published gateway port, default 18080, so a demo on 8080 can keep
 # running), SMOKE_HEALTH_DEADLINE (seconds, default 240), COMPOSE_PROJECT_NAME (default
-# apigw-smoke, so the classroom's own stack is never touched).
+# apigw-smoke, so the classroom's own stack is never touched). The browser step needs Debian's
+# chromium and chromedriver (`bash .ci/run` installs them); it makes its own virtualenv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-apigw-smoke}"
 export GATEWAY_PORT="${SMOKE_PORT:-18080}"
 export GATEWAY_BIND=127.0.0.1
+# The public URL follows the published port, as a teacher would set it: the console's OAuth login
+# comes back to `<public URL>/console/callback`, so it must be where the browser finds the gateway.
+export PUBLIC_URL="http://localhost:${GATEWAY_PORT}"
 DEADLINE="${SMOKE_HEALTH_DEADLINE:-240}"
 SERVICES=(auth-service user-service billing-service gateway)
 DEMO_SECRET="demo-only-hs256-secret-do-not-use-in-production"   # DEMO ONLY (shared::demo)
@@ -229,6 +236,25 @@ if [ "$status" = 404 ]; then
 else
   dashboard=yes
   expect "GET /api/dashboard" 200 "all(d.get(k) is not None for k in ('profile','invoices','summary'))" True
+fi
+
+# The console, in a real browser, through the published port: the same flow as `.ci/run`'s
+# console step (it sets the backends' latency and back to 0, before billing is stopped below).
+say "the console in headless Chromium at ${PUBLIC_URL}/console"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  fail "console browser flow: chromium and chromedriver are not installed (apt-get install --no-install-recommends chromium chromium-driver)"
+else
+  if [ ! -x target/console-venv/bin/python ]; then
+    python3 -m venv target/console-venv
+    target/console-venv/bin/pip install -q --disable-pip-version-check -r tests/console/requirements.txt
+  fi
+  t_browser=$(date +%s)
+  if CONSOLE_SCREENSHOTS=target/console-screenshots/compose timeout 600 \
+      target/console-venv/bin/python tests/console/browser_e2e.py "$PUBLIC_URL"; then
+    pass "console browser flow in $(( $(date +%s) - t_browser ))s (screenshots: target/console-screenshots/compose/)"
+  else
+    fail "console browser flow (see the lines above)"
+  fi
 fi
 
 say "stopping billing-service: the gateway must degrade, not fail"

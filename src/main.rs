@@ -25,6 +25,7 @@ async fn main() -> anyhow::Result<()> {
   API Gateway demo is running (demo mode: public demo secret, seeded accounts, in-memory data)
 
     gateway          {public_url}   <- the only address a client needs (tokens' issuer)
+    console          {public_url}/console   <- in a browser: see a JWT, break it, watch the gateway
     auth-service     http://{auth}
     user-service     http://{users}
     billing-service  http://{billing}

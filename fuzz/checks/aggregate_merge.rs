@@ -11,7 +11,8 @@
 //!    first run found numbers changed on the way: `999999999999900000000000012439761` came out
 //!    as `9.999999999999001e32`; sections are now copied, never re-encoded);
 //! 4. `_meta.partial`, the `X-Gateway-Partial` header and `Cache-Control: no-store` all agree on
-//!    whether any call failed, and `_meta.calls.<key>.reason` names each failure.
+//!    whether any call failed, `_meta.calls.<key>.reason` names each failure, and each call's
+//!    `started_ms` is the offset it was given.
 //!
 //! The input is split at `0xFF` bytes (never part of valid UTF-8, so never inside JSON) into one
 //! piece per call. A piece that is JSON is that call's answer, read as `fetch` reads it (a
@@ -68,7 +69,10 @@ pub fn check(data: &[u8]) {
         })
         .collect();
 
-    let response = merge(gateway, aggregate, outcomes, Duration::from_millis(7));
+    let began: Vec<Duration> = (0..aggregate.calls.len())
+        .map(|index| Duration::from_micros(index as u64))
+        .collect();
+    let response = merge(gateway, aggregate, outcomes, &began, Duration::from_millis(7));
     let header = |name: &str| {
         response
             .headers()
@@ -103,6 +107,12 @@ pub fn check(data: &[u8]) {
             "section {key} changed on the way"
         );
         let reason = &meta["calls"][key]["reason"];
+        let expected_start = (index_of(aggregate, key) as f64) / 1000.0;
+        assert_eq!(
+            meta["calls"][key]["started_ms"].as_f64(),
+            Some(expected_start),
+            "started_ms of {key}: {meta}"
+        );
         assert_eq!(
             section.is_none(),
             reason.is_string(),
@@ -112,6 +122,14 @@ pub fn check(data: &[u8]) {
     assert_eq!(meta["partial"], Value::Bool(failed), "{meta}");
     assert_eq!(partial_header, if failed { "true" } else { "false" });
     assert_eq!(cache_control == "no-store", failed, "{cache_control}");
+}
+
+fn index_of(aggregate: &gateway::aggregate::table::Aggregate, key: &str) -> usize {
+    aggregate
+        .calls
+        .iter()
+        .position(|call| &*call.key == key)
+        .expect("a configured key")
 }
 
 /// The demo configuration's gateway, compiled once (inside a runtime, as the server does).

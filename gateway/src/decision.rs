@@ -310,7 +310,9 @@ impl Record {
             let failed_at = usize::from(self.token_failed_at);
             for (i, step) in TOKEN_STEPS.iter().enumerate() {
                 checks.push(match i.cmp(&failed_at) {
-                    std::cmp::Ordering::Less if i == 0 => {
+                    // `verified` (or `verified (cached)`) belongs to a token that passed every
+                    // step; a failed one's detail is its reason, on the step that failed.
+                    std::cmp::Ordering::Less if i == 0 && failed_at == TOKEN_STEPS.len() => {
                         entry(step, Outcome::Pass, c.detail.as_ref())
                     }
                     std::cmp::Ordering::Less => entry(step, Outcome::Pass, None),
@@ -500,6 +502,10 @@ mod tests {
             ]
         );
         assert_eq!(json["checks"][2]["detail"], "token_expired");
+        assert!(
+            json["checks"][0].get("detail").is_none(),
+            "the reason is the failed step's, not the passed `token` step's: {json}"
+        );
     }
 
     #[test]

@@ -24,7 +24,8 @@
 //! The decision record gets the route here (or why none matched) and the check that refused
 //! the request when it is not one of admission's (which records its own checks, in order); the
 //! upstream layer adds its attempts. A refused request's answer carries `X-Gateway-Decision`,
-//! the record's id, and in demo mode a `Link` to the record on the public port.
+//! the record's id, and in demo mode a `Link` to the record on the public port. With the
+//! console on, the finished record's summary also goes to its live feed.
 
 use crate::{
     access_log::{self, Trace},
@@ -60,7 +61,7 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
     let request_id = Arc::clone(caller.request_id.id());
     let trace_id = caller.trace.trace_id();
     let mut trace = Trace::new(Record::new(id, request_id, trace_id, &method));
-    if gateway.demo {
+    if gateway.explains_to_callers() {
         // Who may read this record on the public port: whoever sends the same credentials.
         let credentials = request.headers().get(header::AUTHORIZATION);
         trace.decision.owner = credentials.map(|c| gateway.decisions.owner_of(c.as_bytes()));
@@ -95,8 +96,9 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
     gateway
         .metrics
         .request(trace.route, &method, response.status(), reason, elapsed);
-    if error.is_some() || gateway.demo {
-        label(&mut response, gateway.demo, &id.to_string());
+    let explains = gateway.explains_to_callers();
+    if error.is_some() || explains {
+        label(&mut response, explains, &id.to_string());
     }
     access_log::write(&access_log::Entry {
         latency: elapsed,
@@ -123,20 +125,25 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
     }
     let mut record = trace.decision;
     record.finish(&path, response.status(), reason, elapsed);
+    if gateway.console {
+        // The console's live feed: a few fields of the finished record, nothing when no page
+        // watches ([`crate::console::feed`]).
+        gateway.feed.publish(&record);
+    }
     gateway.decisions.store(record);
     response
 }
 
-/// Names the decision record on the response; in demo mode, links to it (RFC 8288
-/// `describedby`), readable on the public port by the same caller.
-fn label(response: &mut Response, demo: bool, id: &str) {
+/// Names the decision record on the response; in demo mode (or with the console), links to it
+/// (RFC 8288 `describedby`), readable on the public port by the same caller.
+fn label(response: &mut Response, explains: bool, id: &str) {
     let refused = response.status().is_client_error() || response.status().is_server_error();
     if let Ok(value) = HeaderValue::from_str(id) {
         response
             .headers_mut()
             .insert(X_GATEWAY_DECISION.clone(), value);
     }
-    if demo
+    if explains
         && refused
         && let Ok(link) = HeaderValue::from_str(&format!(
             "<{DECISIONS_PATH}{id}>; rel=\"describedby\"; type=\"application/json\""

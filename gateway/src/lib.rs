@@ -17,6 +17,7 @@
 //! ```text
 //! lib (wiring: build, App), explain (`gateway explain-route`), watch (reload triggers)
 //!  └─ front_door, own_endpoints      the server's handler; /healthz, /readyz
+//!     console                        the JWT console's page and live feed at /console
 //!     admin                          the admin listener: /metrics, /routes, /decisions/{id}, …
 //!      └─ live                       the gateway in use, swapped by a reload
 //!      └─ handler                    the pipeline, in one file
@@ -27,7 +28,7 @@
 //!                          └─ error   the one place a failure becomes an answer
 //!                              └─ leaves: config, normalize, limits, forwarded, routing, oauth_errors,
 //!                                 token_cache, context, access_log, otlp, metrics, decision,
-//!                                 security_headers,
+//!                                 security_headers, console::feed,
 //!                                 upstream::{failure, breaker, balancer, …},
 //!                                 ratelimit::{policy, gcra, headers}
 //! ```
@@ -45,6 +46,8 @@
 //! - [`metrics`]: the Prometheus metrics (names, bounded labels, the handles the steps bump).
 //! - [`decision`]: the explained decision of each request (route, checks, upstream attempts)
 //!   and the bounded ring of recent ones.
+//! - [`console::feed`]: the console's live feed of finished requests (bounded, closed on
+//!   shutdown).
 //! - [`error`]: every gateway error with its status, reason and side (downstream/upstream).
 //! - [`oauth_errors`]: on the OAuth endpoints, the gateway's errors also in RFC 6749's words.
 //! - [`auth`] (who is calling), [`policy`] (may they), [`identity`] (tell the backend),
@@ -63,6 +66,8 @@
 //! - [`handler`]: the pipeline, in one place.
 //! - [`front_door`]: [`FrontDoor`], what the server runs per request (and what tests drive
 //!   without a socket); [`own_endpoints`]: the gateway's own endpoints.
+//! - [`console`]: the JWT console (demo mode, or `[console] enabled`): a page embedded in the
+//!   binary where a student sees a token, breaks it and watches the gateway decide.
 //! - [`admin`]: the admin listener, on its own port.
 //! - [`watch`]: what triggers a reload: `SIGHUP`, and a changed file with `[reload] watch`.
 //! - [`explain`]: which route a request would take and what applies to it, from the
@@ -77,6 +82,7 @@ pub mod admission;
 pub mod aggregate;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod context;
 pub mod decision;
 pub mod error;
@@ -216,6 +222,13 @@ impl App {
         self,
         shutdown: F,
     ) -> std::io::Result<()> {
+        // The console's live feeds never end by themselves: they are closed the moment the
+        // signal arrives, so the drain waits for real requests only. The feed outlives reloads.
+        let feed = Arc::clone(&self.front_door.live().current().feed);
+        let shutdown = async move {
+            shutdown.await;
+            feed.close();
+        };
         let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
         let (public, admin) = tokio::join!(
             self.server.run_until(shutdown.clone()),

@@ -8,15 +8,21 @@
 //!   connection now) and with its circuit not open. A refusal names the upstreams and the state
 //!   of their targets, never their addresses: those are for the admin listener's `/readyz`
 //!   ([`crate::admin`]);
-//! - in demo mode, `GET /gateway/decisions/{id}` — the caller's own decision record: the one
-//!   made for a request that carried the same `Authorization` header ([`crate::decision`]).
-//!   The console uses it to show a student *why*; everyone else asks the admin listener.
+//! - in demo mode (or with the console on), `GET /gateway/decisions/{id}` — the caller's own
+//!   decision record: the one made for a request that carried the same `Authorization` header
+//!   ([`crate::decision`]). The console uses it to show a student *why*; everyone else asks the
+//!   admin listener;
+//! - with the console on, `/console` and the paths under it ([`crate::console`]).
+//!
+//! A path or method under these that does not exist is answered with problem+json, like every
+//! other refusal.
 //!
 //! They are served by a small axum [`Router`]; every other request skips it (see
 //! [`crate::front_door`]).
 
 use crate::{
-    admin, context::DECISIONS_PATH, decision::DecisionId, live::Live, state::Gateway, upstream,
+    admin, console, context::DECISIONS_PATH, decision::DecisionId, live::Live, state::Gateway,
+    upstream,
 };
 use axum::{
     Json, Router,
@@ -28,23 +34,53 @@ use http::{HeaderMap, StatusCode, header};
 use shared::{Problem, request_id};
 use std::sync::Arc;
 
-/// The paths answered here (besides the demo's decision records).
+/// The paths answered here (besides the decision records and the console).
 pub const PATHS: [&str; 2] = ["/healthz", "/readyz"];
 
 /// The router of the own endpoints, with the request-id middleware every answer gets. The
-/// decision path is only reached in demo mode ([`answers`] reads the configuration in use).
+/// decision and console paths are only reached when they are on ([`answers`] reads the
+/// configuration in use).
 pub fn router(live: Arc<Live>) -> Router {
     Router::new()
         .route(PATHS[0], get(healthz))
         .route(PATHS[1], get(readyz))
         .route(&format!("{DECISIONS_PATH}{{id}}"), get(own_decision))
+        .merge(console::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(live)
 }
 
 /// True for the paths of [`router`] on `gateway`.
 pub fn answers(gateway: &Gateway, path: &str) -> bool {
-    PATHS.contains(&path) || (gateway.demo && path.starts_with(DECISIONS_PATH))
+    PATHS.contains(&path)
+        || (gateway.explains_to_callers() && path.starts_with(DECISIONS_PATH))
+        || (gateway.console && console::serves(path))
+}
+
+/// 404 `no_route` for a path under the own endpoints that is none of them.
+async fn not_found() -> Response {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        "the gateway has no endpoint at this path",
+    )
+    .into_response()
+}
+
+/// 405 `method_not_allowed`: the own endpoints are read with GET.
+async fn method_not_allowed() -> Response {
+    let mut response = Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint of the gateway answers GET only",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, http::HeaderValue::from_static("GET, HEAD"));
+    response
 }
 
 /// 200 `{"status":"ok"}`.
@@ -92,15 +128,15 @@ pub async fn readyz(State(live): State<Arc<Live>>) -> Response {
     .into_response()
 }
 
-/// The caller's own decision record (demo mode): 404 unless it was made for a request with the
-/// same `Authorization` header.
+/// The caller's own decision record (demo mode, or the console on): 404 unless it was made for
+/// a request with the same `Authorization` header.
 async fn own_decision(
     State(live): State<Arc<Live>>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     let gateway = live.current();
-    if !gateway.demo {
+    if !gateway.explains_to_callers() {
         return admin::not_kept();
     }
     let owner = headers

@@ -14,6 +14,7 @@ use crate::{
     aggregate::table::Aggregates,
     auth::Checker,
     config::{Config, UpstreamConfig},
+    console::feed::Feed,
     decision::Ring,
     forwarded::TrustedProxies,
     metrics::Metrics,
@@ -61,6 +62,12 @@ pub struct Gateway {
     pub decisions: Arc<Ring>,
     /// Demo mode: a caller may read their own decision records on the public port.
     pub demo: bool,
+    /// The console is served (`[console] enabled`, on in demo mode): `/console`, the caller's
+    /// own decision records and the live feed on the public port.
+    pub console: bool,
+    /// The console's live feed of finished requests ([`crate::console::feed`]); shared across
+    /// reloads, so open pages keep their streams.
+    pub feed: Arc<Feed>,
     /// The configuration this was compiled from (the admin listener shows it, redacted; a
     /// reload compares against it).
     pub config: Arc<Config>,
@@ -127,6 +134,7 @@ impl Gateway {
                 limiter,
                 metrics,
                 decisions: Arc::default(),
+                feed: Arc::default(),
                 generation,
                 clock,
                 otlp: otlp_exporter(config)?.map(Arc::new),
@@ -159,6 +167,7 @@ impl Gateway {
                 limiter,
                 metrics,
                 decisions: Arc::clone(&self.decisions),
+                feed: Arc::clone(&self.feed),
                 generation,
                 clock: Arc::clone(&self.clock),
                 // The same collector keeps its exporter (and the spans it is batching).
@@ -180,6 +189,7 @@ impl Gateway {
             mut limiter,
             metrics,
             decisions,
+            feed,
             generation,
             clock,
             otlp,
@@ -212,11 +222,20 @@ impl Gateway {
             metrics,
             decisions,
             demo: config.demo,
+            console: config.console_enabled(),
+            feed,
             config: Arc::new(config.clone()),
             generation,
             accept_incoming_trace: config.tracing.accept_incoming,
             otlp,
         }
+    }
+
+    /// Whether a caller may read their own decision records on the public port
+    /// (`/gateway/decisions/{id}`, named by `X-Gateway-Decision` on every answer): in demo mode,
+    /// and wherever the console is served, since that is how it shows a student *why*.
+    pub fn explains_to_callers(&self) -> bool {
+        self.demo || self.console
     }
 
     /// How this request's token is checked: the verifier, its cache, and now.
@@ -236,6 +255,7 @@ struct Parts {
     limiter: Limiter,
     metrics: Metrics,
     decisions: Arc<Ring>,
+    feed: Arc<Feed>,
     generation: Generation,
     clock: SharedClock,
     otlp: Option<Arc<Exporter>>,

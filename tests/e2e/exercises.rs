@@ -94,7 +94,10 @@ static MASKS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             Regex::new(r#"("(?:exp|iat|nbf)":\s*)[0-9]+"#).unwrap(),
             "${1}<time>",
         ),
-        (Regex::new(r#"("latency_ms":)[0-9.]+"#).unwrap(), "${1}<ms>"),
+        (
+            Regex::new(r#"("(?:latency|started)_ms":)[0-9.]+"#).unwrap(),
+            "${1}<ms>",
+        ),
         // `jwt decode`'s signature line: the base64url of the signature differs per token.
         (
             Regex::new(r"(signature: )[A-Za-z0-9_-]+").unwrap(),

@@ -7,7 +7,8 @@ use http::{HeaderValue, header};
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
-/// Builds the 200 answer from every call's outcome.
+/// Builds the 200 answer from every call's outcome; `began[i]` is when call `i` started, from
+/// the aggregate's start (`started_ms`).
 ///
 /// The answer is written here, not built as a `serde_json::Value`: each section is the text its
 /// backend sent ([`serde_json::value::RawValue`]), copied in unchanged, so the gateway never
@@ -17,18 +18,20 @@ pub fn merge(
     gateway: &Gateway,
     aggregate: &Aggregate,
     outcomes: Vec<Option<Outcome>>,
+    began: &[Duration],
     elapsed: Duration,
 ) -> Response {
     let mut body = String::with_capacity(256);
     let mut calls = Map::new();
     let mut partial = false;
     body.push('{');
-    for (call, outcome) in aggregate.calls.iter().zip(outcomes) {
+    for ((call, outcome), began) in aggregate.calls.iter().zip(outcomes).zip(began) {
         let Some(outcome) = outcome else { continue };
         let mut meta = json!({
             "upstream": &*gateway.upstreams[call.upstream].name,
             "required": call.required,
             "status": outcome.status,
+            "started_ms": millis(*began),
             "latency_ms": millis(outcome.latency),
         });
         push_key(&mut body, &call.key);

@@ -12,9 +12,9 @@
 //!   "_meta": {
 //!     "partial": true, "latency_ms": 12.3, "budget_ms": 3000,
 //!     "calls": {
-//!       "profile":  {"upstream": "users", "status": 200, "latency_ms": 4.1},
-//!       "invoices": {"upstream": "billing", "status": null, "latency_ms": 1.2,
-//!                    "reason": "upstream_unavailable", "detail": "…"},
+//!       "profile":  {"upstream": "users", "status": 200, "started_ms": 0.02, "latency_ms": 4.1},
+//!       "invoices": {"upstream": "billing", "status": null, "started_ms": 0.03,
+//!                    "latency_ms": 1.2, "reason": "upstream_unavailable", "detail": "…"},
 //!       …
 //!     }
 //!   }
@@ -24,6 +24,9 @@
 //! Rules, in the order they apply:
 //!
 //! - **Concurrency**: every call starts at once, so the aggregate costs about its slowest call.
+//!   `_meta` shows it: each call's `started_ms` (when it really began, from the aggregate's
+//!   start) and `latency_ms` (when it ended, from the same start) are the two ends of its bar on
+//!   a timeline — the console draws exactly that.
 //! - **Budget**: each call has its own timeout, never beyond the aggregate's `timeout_ms`; a call
 //!   still running at its deadline fails with `upstream_timeout`. Nothing waits longer.
 //! - **Required calls fail fast**: the first required call to fail ends the request at once with
@@ -157,7 +160,7 @@ pub async fn serve<'g>(
         .iter()
         .enumerate()
         .map(|(index, call)| {
-            fetch::run_call(
+            let call = fetch::run_call(
                 gateway,
                 aggregate,
                 index,
@@ -166,11 +169,18 @@ pub async fn serve<'g>(
                 sub.as_deref(),
                 caller.trace,
                 started,
-            )
+            );
+            // Its start offset is taken when the call is first polled, i.e. when it really
+            // begins: proof on the timeline that the calls overlap, not an assumption.
+            async move {
+                let began = started.elapsed();
+                (began, call.await)
+            }
         })
         .collect();
     let mut outcomes: Vec<Option<Outcome>> = (0..aggregate.calls.len()).map(|_| None).collect();
-    while let Some(mut outcome) = running.next().await {
+    let mut began = vec![Duration::ZERO; aggregate.calls.len()];
+    while let Some((started_at, mut outcome)) = running.next().await {
         let call = &aggregate.calls[outcome.index];
         let calls = &mut trace.decision.upstream_calls;
         calls.append(&mut outcome.attempts);
@@ -189,13 +199,14 @@ pub async fn serve<'g>(
             });
         }
         let index = outcome.index;
+        began[index] = started_at;
         outcomes[index] = Some(outcome);
     }
     let partial = outcomes
         .iter()
         .any(|o| o.as_ref().is_none_or(|o| o.result.is_err()));
     gateway.metrics.aggregate(&aggregate.name, partial);
-    let mut response = merge::merge(gateway, aggregate, outcomes, started.elapsed());
+    let mut response = merge::merge(gateway, aggregate, outcomes, &began, started.elapsed());
     admitted.verdict.annotate(response.headers_mut());
     Ok(response)
 }

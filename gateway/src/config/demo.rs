@@ -6,8 +6,8 @@
 //! addresses; `tests/demo.rs` keeps the three in step.
 
 use super::{
-    AdminConfig, AggregateConfig, AuthMode, CallConfig, Config, ReloadConfig, RouteConfig,
-    ServerConfig, TracingConfig, UpstreamConfig,
+    AdminConfig, AggregateConfig, AuthMode, CallConfig, Config, ConsoleConfig, ReloadConfig,
+    RouteConfig, ServerConfig, TracingConfig, UpstreamConfig,
     rate_limits::{Backend, KeyPart, OnRedisError, Per, QuotaConfig, QuotaPer, RateLimitConfig},
 };
 use shared::VerifierConfig;
@@ -76,6 +76,8 @@ impl Config {
             },
             reload: ReloadConfig::default(),
             tracing: TracingConfig::default(),
+            // On, as in every demo: `console.enabled` unset follows `demo`.
+            console: ConsoleConfig::default(),
             upstreams: vec![
                 upstream("auth", 8081),
                 upstream("users", 8082),
@@ -224,6 +226,35 @@ impl Config {
                         AuthMode::Public,
                     )
                 },
+                // The console's latency switch (docs/console.md): each backend's teaching
+                // toggles, published through the gateway for ADMINs only, so a class can slow
+                // both backends down and watch the dashboard's calls overlap. Compose does not
+                // publish the backends' own ports; these two routes are the only way in, and
+                // the backends check the ADMIN role again themselves.
+                limited(RouteConfig {
+                    exact: true,
+                    methods: vec!["GET".to_owned(), "PUT".to_owned()],
+                    roles: vec!["ADMIN".to_owned()],
+                    ..route(
+                        "demo-toggles-users",
+                        "/api/demo/toggles/users",
+                        "users",
+                        Some("/admin/toggles"),
+                        AuthMode::Required,
+                    )
+                }),
+                limited(RouteConfig {
+                    exact: true,
+                    methods: vec!["GET".to_owned(), "PUT".to_owned()],
+                    roles: vec!["ADMIN".to_owned()],
+                    ..route(
+                        "demo-toggles-billing",
+                        "/api/demo/toggles/billing",
+                        "billing",
+                        Some("/admin/toggles"),
+                        AuthMode::Required,
+                    )
+                }),
             ],
             // The lecture's aggregation: the profile is essential, the billing parts are not.
             aggregates: vec![AggregateConfig {

@@ -110,6 +110,16 @@ pub struct Config {
     /// W3C trace context: whether a client's `traceparent` is continued (`[tracing]`).
     #[serde(default)]
     pub tracing: TracingConfig,
+    /// The JWT console at `/console` (`[console]`): on in demo mode unless switched off.
+    #[serde(default)]
+    pub console: ConsoleConfig,
+}
+
+impl Config {
+    /// Whether the gateway serves the console: `[console] enabled`, or demo mode when unset.
+    pub fn console_enabled(&self) -> bool {
+        self.console.enabled.unwrap_or(self.demo)
+    }
 }
 
 /// `[reload]`: the gateway reads its file again on `SIGHUP` always, and also when the file
@@ -167,6 +177,26 @@ impl Default for TracingConfig {
             otlp_endpoint: None,
         }
     }
+}
+
+/// `[console]`: the JWT console, a teaching page the gateway serves itself at `/console`
+/// (`docs/console.md`).
+///
+/// ```toml
+/// [console]
+/// enabled = true   # default: on in demo mode, off otherwise
+/// ```
+///
+/// With it on, the public port also serves each caller their own decision records
+/// (`/gateway/decisions/{id}`, read with the same `Authorization` header) and a live feed of
+/// recent requests (`/console/events`: method, path, route, status, reason, latency — never a
+/// token or a query). That is what a classroom wants to see and what a production gateway's
+/// clients have no need for, hence off outside demo mode unless asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// `true` or `false`; unset follows `demo`.
+    pub enabled: Option<bool>,
 }
 
 /// `[admin]`: the operators' listener (`/metrics`, `/routes`, `/upstreams`, `/decisions/{id}`,

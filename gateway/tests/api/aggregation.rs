@@ -99,6 +99,32 @@ async fn every_call_fills_its_section_with_the_callers_identity_and_request_id()
 }
 
 #[tokio::test]
+async fn each_call_reports_when_it_started_so_a_timeline_shows_the_overlap() {
+    // Two calls that each take 150 ms at the backend.
+    let gw = gateway_with(vec![
+        call("profile", "users", "/users/sleep-150", true, None),
+        call("invoices", "billing", "/billing/sleep-150", false, None),
+    ])
+    .await;
+    let (status, _, body) = parts(get_agg(&gw).await).await;
+    assert_eq!(status, 200, "{body}");
+    let calls = &body["_meta"]["calls"];
+    let span = |key: &str| {
+        let started = calls[key]["started_ms"].as_f64().expect("started_ms");
+        let ended = calls[key]["latency_ms"].as_f64().expect("latency_ms");
+        (started, ended)
+    };
+    let (profile, invoices) = (span("profile"), span("invoices"));
+    for (started, ended) in [profile, invoices] {
+        assert!(started >= 0.0 && started < ended, "{calls}");
+        assert!(ended >= 150.0, "each call waited for its backend: {calls}");
+    }
+    // Run at once: each started before the other ended (one after the other, the second
+    // would start at ~150 ms, after the first ended).
+    assert!(profile.0 < invoices.1 && invoices.0 < profile.1, "{calls}");
+}
+
+#[tokio::test]
 async fn a_failed_optional_call_gives_a_partial_uncacheable_200_with_the_reason() {
     let gw = gateway_with(vec![
         call("profile", "users", "/users/me", true, None),

@@ -276,6 +276,18 @@ impl TestGateway {
     /// Sends the request built by `request` through the gateway's pipeline in-process (no
     /// client socket) and returns the answer as the client would read it.
     pub async fn oneshot(&self, request: reqwest::RequestBuilder) -> reqwest::Response {
+        let response = self.oneshot_streaming(request).await;
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        reqwest::Response::from(http::Response::from_parts(parts, bytes))
+    }
+
+    /// [`TestGateway::oneshot`] without reading the body: for an answer that streams (the
+    /// console's live feed), which the test may hold open.
+    pub async fn oneshot_streaming(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> http::Response<axum::body::Body> {
         let request = http::Request::try_from(request.build().unwrap()).unwrap();
         let (mut parts, body) = request.into_parts();
         // As a server hands it over: origin-form target, `Host` from the URL.
@@ -291,15 +303,11 @@ impl TestGateway {
         let bytes = body.as_bytes().map(bytes::Bytes::copy_from_slice);
         let request =
             http::Request::from_parts(parts, axum::body::Body::from(bytes.unwrap_or_default()));
-        let response = self
-            .front_door
+        self.front_door
             .clone()
             .oneshot(request)
             .await
-            .unwrap_or_else(|never| match never {});
-        let (parts, body) = response.into_parts();
-        let bytes = body.collect().await.unwrap().to_bytes();
-        reqwest::Response::from(http::Response::from_parts(parts, bytes))
+            .unwrap_or_else(|never| match never {})
     }
 
     pub fn url(&self, path: &str) -> String {

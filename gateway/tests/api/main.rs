@@ -5,6 +5,7 @@
 mod aggregation;
 mod auth;
 mod cli;
+mod console;
 mod explain;
 mod failures;
 mod headers;
