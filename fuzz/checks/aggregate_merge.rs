@@ -72,7 +72,13 @@ pub fn check(data: &[u8]) {
     let began: Vec<Duration> = (0..aggregate.calls.len())
         .map(|index| Duration::from_micros(index as u64))
         .collect();
-    let response = merge(gateway, aggregate, outcomes, &began, Duration::from_millis(7));
+    let response = merge(
+        gateway,
+        aggregate,
+        outcomes,
+        &began,
+        Duration::from_millis(7),
+    );
     let header = |name: &str| {
         response
             .headers()
