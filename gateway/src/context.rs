@@ -41,3 +41,12 @@ pub static X_GATEWAY_DECISION: HeaderName = HeaderName::from_static("x-gateway-d
 /// Where a caller reads their own decision records on the public port, in demo mode
 /// (`/gateway/decisions/{id}`); the admin listener serves every record at `/decisions/{id}`.
 pub const DECISIONS_PATH: &str = "/gateway/decisions/";
+
+/// In demo mode (or with the console), on every answer to a forwarded request: who answered it,
+/// `gateway` for an answer the gateway made itself (a refusal, an aggregate) or the upstream's
+/// name for one a service wrote. A gateway's 401 and a backend's 401 look alike otherwise.
+pub static X_ANSWERED_BY: HeaderName = HeaderName::from_static("x-answered-by");
+/// In demo mode (or with the console), on an answer a service wrote: the path and query the
+/// gateway forwarded to it, after normalising and rewriting the prefix (`/users/me` for
+/// `/api/users/me`), so the rewrite a route makes can be seen.
+pub static X_UPSTREAM_PATH: HeaderName = HeaderName::from_static("x-upstream-path");

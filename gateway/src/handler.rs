@@ -31,7 +31,7 @@ use crate::{
     access_log::{self, Trace},
     admission::{self, Guard},
     aggregate,
-    context::{Caller, DECISIONS_PATH, X_GATEWAY_DECISION},
+    context::{Caller, DECISIONS_PATH, X_ANSWERED_BY, X_GATEWAY_DECISION, X_UPSTREAM_PATH},
     decision::{Outcome, Record},
     error::GatewayError,
     limits,
@@ -99,6 +99,13 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
     let explains = gateway.explains_to_callers();
     if error.is_some() || explains {
         label(&mut response, explains, &id.to_string());
+    }
+    if explains {
+        // Whatever the pipeline did not mark as a service's answer, the gateway wrote.
+        response
+            .headers_mut()
+            .entry(X_ANSWERED_BY.clone())
+            .or_insert(HeaderValue::from_static("gateway"));
     }
     access_log::write(&access_log::Entry {
         latency: elapsed,
@@ -251,5 +258,24 @@ async fn pipeline<'g>(
     .await?;
     admitted.verdict.annotate(response.headers_mut());
     security_headers::cache(route.cache, response.headers_mut());
+    if gateway.explains_to_callers() {
+        show_upstream(response.headers_mut(), &upstream.name, &forward_path, query);
+    }
     Ok(response)
+}
+
+/// Demo mode's view of step 6: which upstream wrote this answer and what path it was asked
+/// for. Set by the gateway, over anything the service sent under these names.
+fn show_upstream(headers: &mut http::HeaderMap, upstream: &str, path: &str, query: Option<&str>) {
+    if let Ok(name) = HeaderValue::from_str(upstream) {
+        headers.insert(X_ANSWERED_BY.clone(), name);
+    }
+    let forwarded = match query {
+        Some(query) => HeaderValue::from_str(&format!("{path}?{query}")),
+        None => HeaderValue::from_str(path),
+    };
+    match forwarded {
+        Ok(value) => headers.insert(X_UPSTREAM_PATH.clone(), value),
+        Err(_) => headers.remove(&X_UPSTREAM_PATH),
+    };
 }
