@@ -167,6 +167,8 @@ pub struct Settings {
     /// Largest request body (`[server] max_body_bytes`), answered in the OAuth error format on
     /// `/oauth/*`.
     pub body_limit: BodyLimit,
+    /// Demo mode: serves `POST /admin/reset` ([`routes::admin`]).
+    pub demo: bool,
 }
 
 /// Everything a handler needs. Cheap to clone: every field is a handle.
@@ -254,6 +256,7 @@ impl AppState {
             dummy_hash: passwords::dummy_hash().await?,
             body_limit: BodyLimit::new(config.server.max_body_bytes)
                 .answered_by(routes::oauth::too_large),
+            demo: config.demo,
         };
         let metrics = ServiceMetrics::new(&config.metrics);
         let provisioner = provisioning::Provisioner::new(
@@ -306,6 +309,11 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::auth::router())
         .merge(routes::oauth::router())
         .merge(routes::well_known::router());
+    let routes = if state.settings.demo {
+        routes.merge(routes::admin::router())
+    } else {
+        routes
+    };
     service_kit::router(routes, state.clone(), state.settings.body_limit)
 }
 

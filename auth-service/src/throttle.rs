@@ -78,6 +78,15 @@ impl Throttle {
         }
     }
 
+    /// Forgets every record, ending every lock; returns how many records there were. The demo's
+    /// reset (`POST /admin/reset`) uses it so a class can go on after the lock-out exercise.
+    pub fn clear(&self) -> usize {
+        let mut records = self.records.lock().expect("throttle lock poisoned");
+        let cleared = records.len();
+        records.clear();
+        cleared
+    }
+
     /// A successful login clears the record.
     pub fn record_success(&self, key: &str) {
         self.records

@@ -12,7 +12,10 @@
 //!   decision record: the one made for a request that carried the same `Authorization` header
 //!   ([`crate::decision`]). The console uses it to show a student *why*; everyone else asks the
 //!   admin listener;
-//! - with the console on, `/console` and the paths under it ([`crate::console`]).
+//! - with the console on, `/console` and the paths under it ([`crate::console`]);
+//! - in demo mode, `POST /gateway/reset` (an ADMIN's bearer token): every local rate-limit
+//!   allowance full again, so a class can go on after an exercise that used them up
+//!   (`scripts/class reset`, which also resets each service through its demo route).
 //!
 //! A path or method under these that does not exist is answered with problem+json, like every
 //! other refusal.
@@ -21,21 +24,23 @@
 //! [`crate::front_door`]).
 
 use crate::{
-    admin, console, context::DECISIONS_PATH, decision::DecisionId, live::Live, state::Gateway,
-    upstream,
+    admin, auth, config::AuthMode, console, context::DECISIONS_PATH, decision::DecisionId,
+    error::GatewayError, live::Live, routing::RoleSet, state::Gateway, upstream,
 };
 use axum::{
     Json, Router,
     extract::{Path, State},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use http::{HeaderMap, StatusCode, header};
-use shared::{Problem, request_id};
+use shared::{Problem, Role, request_id};
 use std::sync::Arc;
 
 /// The paths answered here (besides the decision records and the console).
 pub const PATHS: [&str; 2] = ["/healthz", "/readyz"];
+/// The demo's reset of the gateway's own state (demo mode only).
+pub const RESET_PATH: &str = "/gateway/reset";
 
 /// The router of the own endpoints, with the request-id middleware every answer gets. The
 /// decision and console paths are only reached when they are on ([`answers`] reads the
@@ -45,6 +50,7 @@ pub fn router(live: Arc<Live>) -> Router {
         .route(PATHS[0], get(healthz))
         .route(PATHS[1], get(readyz))
         .route(&format!("{DECISIONS_PATH}{{id}}"), get(own_decision))
+        .route(RESET_PATH, post(reset))
         .merge(console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -57,6 +63,7 @@ pub fn answers(gateway: &Gateway, path: &str) -> bool {
     PATHS.contains(&path)
         || (gateway.explains_to_callers() && path.starts_with(DECISIONS_PATH))
         || (gateway.console && console::serves(path))
+        || (gateway.demo && path == RESET_PATH)
 }
 
 /// 404 `no_route` for a path under the own endpoints that is none of them.
@@ -150,4 +157,25 @@ async fn own_decision(
         Some(record) => admin::pretty(&record),
         None => admin::not_kept(),
     }
+}
+
+/// `POST /gateway/reset` (demo mode): an ADMIN refills every local rate-limit allowance. The
+/// token is checked as on any `required` route with the ADMIN role: 401 with the token's reason,
+/// 403 `role_required` for anyone else.
+async fn reset(State(live): State<Arc<Live>>, headers: HeaderMap) -> Response {
+    let gateway = live.current();
+    if !gateway.demo {
+        return not_found().await;
+    }
+    let claims = match auth::authenticate(AuthMode::Required, &headers, gateway.checker()).await {
+        Ok(Some(verified)) => verified.claims,
+        Ok(None) => return GatewayError::Token(shared::TokenError::Missing).into_response(),
+        Err(e) => return GatewayError::Token(e).into_response(),
+    };
+    if claims.role != Role::Admin {
+        return GatewayError::RoleRequired(RoleSet::parse(&["ADMIN".to_owned()])).into_response();
+    }
+    let keys = gateway.limiter.reset_local();
+    tracing::warn!(admin = %claims.sub, keys, "rate-limit allowances reset");
+    Json(serde_json::json!({ "rate_limit_keys": keys })).into_response()
 }

@@ -7,8 +7,10 @@
 //! | `GET`, `POST /oauth/authorize` | [`oauth`] (`authorize`: `request`, `page`) |
 //! | `POST /oauth/token`, `/oauth/revoke`, `/oauth/introspect` | [`oauth`] (`token`, `revoke`, `introspect`; `client_auth`, `form`) |
 //! | `GET /.well-known/jwks.json`, `/.well-known/oauth-authorization-server`, `/.well-known/openid-configuration` | [`well_known`] |
+//! | `POST /admin/reset` (demo mode, ADMIN) | [`admin`] |
 //! | `GET /healthz`, `/readyz` | `shared::service_kit::health` |
 
+pub mod admin;
 pub mod auth;
 pub mod oauth;
 pub mod well_known;

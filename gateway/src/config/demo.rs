@@ -255,6 +255,45 @@ impl Config {
                         AuthMode::Required,
                     )
                 }),
+                // The class reset (`scripts/class reset`, docs/instructor/README.md): each
+                // service's `POST /admin/reset` — the backends' toggles back to their start, the
+                // auth-service's login locks lifted — for ADMINs only, like the toggles.
+                limited(RouteConfig {
+                    exact: true,
+                    methods: vec!["POST".to_owned()],
+                    roles: vec!["ADMIN".to_owned()],
+                    ..route(
+                        "demo-reset-auth",
+                        "/api/demo/reset/auth",
+                        "auth",
+                        Some("/admin/reset"),
+                        AuthMode::Required,
+                    )
+                }),
+                limited(RouteConfig {
+                    exact: true,
+                    methods: vec!["POST".to_owned()],
+                    roles: vec!["ADMIN".to_owned()],
+                    ..route(
+                        "demo-reset-users",
+                        "/api/demo/reset/users",
+                        "users",
+                        Some("/admin/reset"),
+                        AuthMode::Required,
+                    )
+                }),
+                limited(RouteConfig {
+                    exact: true,
+                    methods: vec!["POST".to_owned()],
+                    roles: vec!["ADMIN".to_owned()],
+                    ..route(
+                        "demo-reset-billing",
+                        "/api/demo/reset/billing",
+                        "billing",
+                        Some("/admin/reset"),
+                        AuthMode::Required,
+                    )
+                }),
             ],
             // The lecture's aggregation: the profile is essential, the billing parts are not.
             aggregates: vec![AggregateConfig {

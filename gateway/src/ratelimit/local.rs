@@ -63,6 +63,22 @@ impl LocalStore {
         outcome
     }
 
+    /// Forgets every key — every client's allowance is full again — and returns how many there
+    /// were (the demo's reset, [`crate::own_endpoints`]).
+    pub fn clear(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| {
+                let mut map = shard
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let held = map.len();
+                map.clear();
+                held
+            })
+            .sum()
+    }
+
     /// How many keys are held (tests, diagnostics).
     pub fn len(&self) -> usize {
         self.shards

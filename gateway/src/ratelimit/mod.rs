@@ -207,6 +207,12 @@ impl Limiter {
         self.redis.is_some()
     }
 
+    /// Refills every local policy's allowance for every key (the demo's reset) and returns how
+    /// many keys were held. Policies kept in Redis are shared with other replicas and left alone.
+    pub fn reset_local(&self) -> usize {
+        self.local.clear()
+    }
+
     /// Keys held by the local backend.
     pub fn local_keys(&self) -> usize {
         self.local.len()

@@ -153,6 +153,19 @@ async fn outside_demo_mode_the_console_is_off_unless_enabled() {
 }
 
 #[tokio::test]
+async fn outside_demo_mode_the_reset_is_not_the_gateways_even_with_the_console_on() {
+    // Demo mode's `POST /gateway/reset` refills every rate-limit allowance: a production
+    // gateway must not answer it, console or not. Here it is forwarded like any path.
+    let echo = Echo::spawn().await;
+    let config = not_demo(&echo, Some(true)).await;
+    let gw = TestGateway::spawn_with(echo, config).await;
+    let request = gw.http.post(gw.url("/gateway/reset"));
+    let (status, _, body) = parts(gw.oneshot(request).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["uri"], "/gateway/reset", "reached the backend: {body}");
+}
+
+#[tokio::test]
 async fn the_console_reads_the_decision_of_a_tampered_token_with_the_same_credentials() {
     // With the console enabled outside demo mode too: that is what the page needs.
     let echo = Echo::spawn().await;

@@ -1,4 +1,6 @@
-//! `GET`/`PUT /admin/toggles`: read and change the teaching toggles at run time. ADMIN only.
+//! `GET`/`PUT /admin/toggles`: read and change the teaching toggles at run time; `POST
+//! /admin/reset`: put back the ones the service started with (what a class resets between
+//! exercises, `scripts/class reset`). ADMIN only.
 //!
 //! These routes sit outside the fault injection on purpose: with `error_rate = 1.0` every
 //! business request fails, and the teacher still needs a way to switch it off.
@@ -8,7 +10,7 @@ use crate::{AppJson, Authenticated, Problem, Verifier};
 use axum::{
     Router,
     extract::{FromRef, State},
-    routing::get,
+    routing::{get, post},
 };
 use http::StatusCode;
 use serde::Deserialize;
@@ -31,7 +33,9 @@ where
     FaultInjector: FromRef<S>,
     Verifier: FromRef<S>,
 {
-    Router::new().route("/admin/toggles", get(show).put(update))
+    Router::new()
+        .route("/admin/toggles", get(show).put(update))
+        .route("/admin/reset", post(reset))
 }
 
 async fn show(
@@ -60,6 +64,21 @@ async fn update(
         latency_ms = toggles.latency_ms,
         error_rate = toggles.error_rate,
         "teaching toggles changed"
+    );
+    Ok(AppJson(toggles))
+}
+
+async fn reset(
+    State(injector): State<FaultInjector>,
+    Authenticated(claims): Authenticated,
+) -> Result<AppJson<Toggles>, Problem> {
+    require_admin(&claims)?;
+    let toggles = injector.reset();
+    tracing::warn!(
+        admin = %claims.sub,
+        latency_ms = toggles.latency_ms,
+        error_rate = toggles.error_rate,
+        "teaching toggles reset"
     );
     Ok(AppJson(toggles))
 }

@@ -166,6 +166,8 @@ pub struct FaultInjector {
 struct Inner {
     // A std lock is right here: it is held for a copy of 16 bytes, never across an `.await`.
     toggles: RwLock<Toggles>,
+    /// The toggles the service started with: what `POST /admin/reset` restores.
+    initial: Toggles,
     dice: Arc<dyn Dice>,
     sleeper: Arc<dyn Sleeper>,
 }
@@ -189,6 +191,7 @@ impl FaultInjector {
         FaultInjector {
             inner: Arc::new(Inner {
                 toggles: RwLock::new(toggles),
+                initial: toggles,
                 dice,
                 sleeper,
             }),
@@ -213,6 +216,17 @@ impl FaultInjector {
             .write()
             .unwrap_or_else(PoisonError::into_inner) = toggles;
         Ok(())
+    }
+
+    /// Puts back the toggles the service started with (its configuration's) and returns them.
+    pub fn reset(&self) -> Toggles {
+        let initial = self.inner.initial;
+        *self
+            .inner
+            .toggles
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = initial;
+        initial
     }
 
     /// Decides the fate of one request. The dice are rolled only when failures are switched on,
