@@ -5,6 +5,7 @@
 
 mod aggregation;
 mod bench_smoke;
+mod class_script;
 mod classroom;
 mod exercises;
 mod helpers;
