@@ -64,7 +64,7 @@ async fn echo(request: Request, log: Arc<Mutex<Vec<String>>>) -> impl IntoRespon
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     // Path segments script the answer: `status-N` answers N, `text` answers text/plain,
-    // `big-N` pads the JSON with N bytes.
+    // `big-N` pads the JSON with N bytes (and `spoof`, below, sets the demo's own headers).
     let scripted = |prefix: &str| {
         parts
             .uri
@@ -100,6 +100,11 @@ async fn echo(request: Request, log: Arc<Mutex<Vec<String>>>) -> impl IntoRespon
     h.insert("keep-alive", "timeout=99".parse().unwrap());
     h.insert("proxy-authenticate", "Basic".parse().unwrap());
     h.insert("x-echo", "yes".parse().unwrap());
+    // `spoof`: the backend claims the headers the gateway owns in demo mode.
+    if parts.uri.path().split('/').any(|s| s == "spoof") {
+        h.insert("x-answered-by", "gateway".parse().unwrap());
+        h.insert("x-upstream-path", "/not/what/was/asked".parse().unwrap());
+    }
     response
 }
 

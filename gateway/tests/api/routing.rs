@@ -95,3 +95,48 @@ async fn health_endpoints_answer() {
         "only the failing upstream is named: {detail}"
     );
 }
+
+/// Demo mode names who wrote each answer and what the service was asked for — the gateway's
+/// own values, whatever the service claims — and a production gateway adds neither.
+#[tokio::test]
+async fn demo_mode_names_who_answered_and_the_forwarded_path() {
+    let gw = TestGateway::spawn().await;
+    let student = bearer(&token(Role::Student));
+    for sent in ["/api/users/7?expand=a&x=%2F", "/api/users/spoof?q=1"] {
+        let (status, headers, body) = parts(
+            gw.oneshot(gw.get(sent).header("authorization", &student))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(headers["x-answered-by"], "users", "{sent}");
+        // Exactly what the backend received.
+        assert_eq!(
+            headers["x-upstream-path"],
+            body["uri"].as_str().unwrap(),
+            "{sent}"
+        );
+        assert_eq!(headers.get_all("x-answered-by").iter().count(), 1);
+    }
+    // A refusal is the gateway's own, and nothing was forwarded.
+    for sent in ["/api/nowhere", "/api/users/7"] {
+        let response = gw.oneshot(gw.get(sent)).await;
+        assert_eq!(response.headers()["x-answered-by"], "gateway", "{sent}");
+        assert!(
+            response.headers().get("x-upstream-path").is_none(),
+            "{sent}"
+        );
+    }
+
+    let echo = Echo::spawn().await;
+    let mut config = test_config(echo.addr).await;
+    config.demo = false;
+    config.auth.hs256_secret = Some("a-test-secret-that-is-long-enough-for-hs256".into());
+    let gw = TestGateway::spawn_with(echo, config).await;
+    let response = gw.oneshot(gw.get("/api/public/a")).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("x-answered-by").is_none());
+    assert!(response.headers().get("x-upstream-path").is_none());
+    let response = gw.oneshot(gw.get("/api/nowhere")).await;
+    assert!(response.headers().get("x-answered-by").is_none());
+}
