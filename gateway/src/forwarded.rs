@@ -104,6 +104,8 @@ pub struct Peer {
     for_value: HeaderValue,
     /// This hop's `Forwarded` element up to its `host` parameter: `for=192.0.2.7;proto=http`.
     element: String,
+    /// How the client reached the gateway: `http`, or `https` over the gateway's own TLS.
+    proto: HeaderValue,
 }
 
 impl Peer {
@@ -131,7 +133,15 @@ impl Peer {
             trusted,
             for_value: HeaderValue::try_from(text).expect("an address is a valid header value"),
             element,
+            proto: HeaderValue::from_static("http"),
         }
+    }
+
+    /// The same peer, connected over TLS that the gateway terminated: `proto=https`.
+    pub fn over_tls(mut self) -> Peer {
+        self.element = self.element.replace(";proto=http", ";proto=https");
+        self.proto = HeaderValue::from_static("https");
+        self
     }
 
     /// The peer's IP address (an IPv4-mapped IPv6 address as IPv4).
@@ -191,7 +201,7 @@ pub fn apply(headers: &mut HeaderMap, peer: &Peer, host: Option<HeaderValue>) {
     );
     headers.insert(
         X_FORWARDED_PROTO.clone(),
-        proto.unwrap_or(HeaderValue::from_static("http")),
+        proto.unwrap_or_else(|| peer.proto.clone()),
     );
     set(headers, &X_FORWARDED_HOST, fwd_host.or(host));
 }

@@ -76,10 +76,20 @@ impl FrontDoor {
     /// This front door as it serves a connection from `peer`. Whether the peer is a trusted
     /// proxy is decided once, by the configuration in use when the connection opens.
     pub fn for_peer(&self, peer: SocketAddr) -> FrontDoor {
+        self.with_peer(|gateway| Peer::new(peer, &gateway.trusted_proxies))
+    }
+
+    /// [`FrontDoor::for_peer`] for a connection over the gateway's own TLS: the backends are
+    /// told `proto=https`.
+    pub fn for_tls_peer(&self, peer: SocketAddr) -> FrontDoor {
+        self.with_peer(|gateway| Peer::new(peer, &gateway.trusted_proxies).over_tls())
+    }
+
+    fn with_peer(&self, peer: impl FnOnce(&Gateway) -> Peer) -> FrontDoor {
         let gateway = self.live.current();
         FrontDoor {
             connection: Arc::new(Connection {
-                peer: Peer::new(peer, &gateway.trusted_proxies),
+                peer: peer(&gateway),
                 _open: Some(OpenConnection::new(&gateway.metrics.connections_open)),
             }),
             ..self.clone()
@@ -136,6 +146,10 @@ impl Handler for FrontDoor {
 
     fn for_connection(&self, peer: SocketAddr) -> FrontDoor {
         self.for_peer(peer)
+    }
+
+    fn for_tls_connection(&self, peer: SocketAddr) -> FrontDoor {
+        self.for_tls_peer(peer)
     }
 
     // A trusted proxy (the scale profile's load balancer) carries many clients' connections:

@@ -176,6 +176,17 @@ impl App {
                     })?
             }
         };
+        // TLS termination: the certificate was checked by validation; loaded here for use, and
+        // watched for a replacement from now on.
+        let server = match &config.server.tls {
+            Some(tls) => {
+                let certificates = shared::tls::Certificates::new(tls.clone())
+                    .map_err(|e| anyhow::anyhow!("`server.tls`: {e}"))?;
+                certificates.watch();
+                server.with_tls(certificates.server_config())
+            }
+            None => server,
+        };
         let admin_router = admin::router(Arc::clone(&live), config);
         let admin = Admin::bind(live, config).await?;
         Ok(App {

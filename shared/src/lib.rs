@@ -30,6 +30,8 @@
 //!   connections one address may hold (the silent and the greedy client).
 //! - [`server`]: the accept loop every service runs: header-read timeout, connection cap, graceful
 //!   shutdown that drains in-flight requests.
+//! - [`tls`]: TLS termination for the gateway: the certificate checked when loaded, reloaded
+//!   without a restart when its files change.
 //! - `service_kit` (feature `service-kit`): the frame the auth-service and both backends are
 //!   built on — the `App` wrapper, the `[server]` section and configuration loading, the
 //!   middleware stack, the database pool, health probes and the backends' teaching toggles. The
@@ -58,6 +60,7 @@ pub mod server;
 #[cfg(feature = "service-kit")]
 pub mod service_kit;
 pub mod telemetry;
+pub mod tls;
 pub mod token_rules;
 pub mod trace_context;
 pub mod verifier;

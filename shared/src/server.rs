@@ -11,7 +11,10 @@
 //!   and PING liveness for HTTP/2, so silent or greedy clients cannot hold every connection
 //!   ([`crate::connection_guard`]);
 //! - graceful shutdown: when the shutdown future resolves we stop accepting, let in-flight
-//!   requests finish (up to a drain timeout), then return.
+//!   requests finish (up to a drain timeout), then return;
+//! - optionally TLS ([`Server::with_tls`], [`crate::tls`]): the handshake happens in the
+//!   connection's own task, within the same first-request deadline, so a client that opens a
+//!   connection and never says hello is closed like one that never sends a request.
 //!
 //! The peer address is put in each request's extensions as axum's `ConnectInfo`, so handlers can
 //! read it; a [`Handler`] may instead take it once per connection (the gateway does, for its
@@ -31,6 +34,7 @@ use hyper_util::{
 use serde::Deserialize;
 use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::Semaphore};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// Connection-level limits. The defaults suit a public gateway; services inherit them.
@@ -100,6 +104,12 @@ pub trait Handler: Clone + Send + Sync + 'static {
         self.clone()
     }
 
+    /// [`Handler::for_connection`] for a connection whose TLS this server terminated (the
+    /// gateway then tells its backends `proto=https`). The same by default.
+    fn for_tls_connection(&self, peer: SocketAddr) -> Self {
+        self.for_connection(peer)
+    }
+
     /// Whether connections from `peer` are exempt from `max_connections_per_address`: a proxy
     /// that carries many clients' connections (the gateway exempts its trusted proxies). None
     /// by default.
@@ -134,6 +144,7 @@ pub struct Server<H = Router> {
     listener: TcpListener,
     handler: H,
     limits: ServerLimits,
+    tls: Option<TlsAcceptor>,
 }
 
 impl Server {
@@ -161,7 +172,14 @@ impl<H: Handler> Server<H> {
             listener,
             handler,
             limits,
+            tls: None,
         }
+    }
+
+    /// Terminates TLS on every accepted connection with `config` ([`crate::tls`]).
+    pub fn with_tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(TlsAcceptor::from(config));
+        self
     }
 
     /// The address actually bound (with the real port when 0 was asked for).
@@ -180,6 +198,7 @@ impl<H: Handler> Server<H> {
             listener,
             handler,
             limits,
+            tls,
         } = self;
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
@@ -237,7 +256,11 @@ impl<H: Handler> Server<H> {
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            let handler = handler.for_connection(peer);
+            let handler = if tls.is_some() {
+                handler.for_tls_connection(peer)
+            } else {
+                handler.for_connection(peer)
+            };
             let first_request = FirstRequest::default();
             let arrived = first_request.clone();
             let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
@@ -248,31 +271,43 @@ impl<H: Handler> Server<H> {
                 let response = handler.clone().call(request);
                 async move { Ok::<_, Infallible>(response.await) }
             });
-            let connection = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .into_owned();
-            let connection = graceful.watch(connection);
-            tokio::spawn(async move {
-                tokio::pin!(connection);
-                let outcome = tokio::select! {
-                    outcome = &mut connection => Some(outcome),
-                    () = tokio::time::sleep(first_request_timeout) => None,
-                };
-                let outcome = match outcome {
-                    Some(outcome) => outcome,
-                    // Past the deadline with a request seen: hyper's own timers rule from here.
-                    None if first_request.has_arrived() => connection.await,
-                    None => {
-                        tracing::debug!(%peer, "connection closed: no request head within the first-request deadline");
-                        Ok(())
-                    }
-                };
-                if let Err(error) = outcome {
-                    tracing::debug!(%peer, error = %error, "connection ended with an error");
+            let deadline = tokio::time::Instant::now() + first_request_timeout;
+            let watcher = graceful.watcher();
+            match &tls {
+                None => {
+                    let connection = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                        .into_owned();
+                    tokio::spawn(async move {
+                        drive(watcher.watch(connection), deadline, &first_request, peer).await;
+                        drop(permit);
+                        drop(place);
+                    });
                 }
-                drop(permit);
-                drop(place);
-            });
+                Some(acceptor) => {
+                    let handshake = acceptor.accept(stream);
+                    let builder = builder.clone();
+                    tokio::spawn(async move {
+                        match tokio::time::timeout_at(deadline, handshake).await {
+                            Ok(Ok(stream)) => {
+                                let connection = builder
+                                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                                    .into_owned();
+                                drive(watcher.watch(connection), deadline, &first_request, peer)
+                                    .await;
+                            }
+                            Ok(Err(error)) => {
+                                tracing::debug!(%peer, %error, "TLS handshake failed");
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "connection closed: no TLS handshake within the first-request deadline");
+                            }
+                        }
+                        drop(permit);
+                        drop(place);
+                    });
+                }
+            }
         }
 
         drop(listener);
@@ -287,6 +322,32 @@ impl<H: Handler> Server<H> {
             );
         }
         Ok(())
+    }
+}
+
+/// Serves one connection to its end, but closes it at `deadline` if no request head has arrived
+/// by then; past the deadline with a request seen, hyper's own timers rule.
+async fn drive<E: std::fmt::Display>(
+    connection: impl Future<Output = Result<(), E>>,
+    deadline: tokio::time::Instant,
+    first_request: &FirstRequest,
+    peer: SocketAddr,
+) {
+    tokio::pin!(connection);
+    let outcome = tokio::select! {
+        outcome = &mut connection => Some(outcome),
+        () = tokio::time::sleep_until(deadline) => None,
+    };
+    let outcome = match outcome {
+        Some(outcome) => outcome,
+        None if first_request.has_arrived() => connection.await,
+        None => {
+            tracing::debug!(%peer, "connection closed: no request head within the first-request deadline");
+            Ok(())
+        }
+    };
+    if let Err(error) = outcome {
+        tracing::debug!(%peer, error = %error, "connection ended with an error");
     }
 }
 

@@ -17,6 +17,8 @@
 //! - [`problem`]: [`assert_problem`], reading an RFC 9457 problem+json answer as a user sees it.
 //! - [`logs`]: [`logs::CapturedLogs`], a log writer a test reads back; and
 //!   [`prometheus_sample`], one value from a `/metrics` page.
+//! - [`certs`]: a test CA and the leaf certificates it signs ([`certs::TestCa`]), written to
+//!   temporary PEM files ([`certs::Files`]) for TLS tests.
 //! - [`redis`]: [`redis::RedisServer`], a private `redis-server` on a free port that a test can
 //!   stop and restart on the same port.
 //! - [`tokens`]: minting the tokens the auth-service would issue ([`tokens::sign_hs256`],
@@ -29,6 +31,7 @@
 //! let body = assert_problem(response, StatusCode::UNAUTHORIZED, "token_missing").await;
 //! ```
 
+pub mod certs;
 pub mod logs;
 pub mod problem;
 pub mod redis;

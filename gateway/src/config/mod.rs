@@ -239,6 +239,9 @@ pub struct ServerConfig {
     pub max_body_bytes: u64,
     /// Connection-level limits: header-read timeout, header size, connection cap, drain time.
     pub limits: ServerLimits,
+    /// `[server.tls]`: terminate TLS with this certificate and key (PEM files), reloaded when
+    /// they change ([`shared::tls`]). None: plain HTTP, as in the demo.
+    pub tls: Option<shared::tls::TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -248,6 +251,7 @@ impl Default for ServerConfig {
             max_uri_bytes: 8 * 1024,
             max_body_bytes: 1024 * 1024,
             limits: ServerLimits::default(),
+            tls: None,
         }
     }
 }

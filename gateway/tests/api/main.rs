@@ -21,3 +21,4 @@ mod routing;
 mod scopes;
 mod security_headers;
 mod startup;
+mod tls;

@@ -1,4 +1,6 @@
-//! `[server]`: the limits on what one client may send must leave room for a real request.
+//! `[server]`: the limits on what one client may send must leave room for a real request, and a
+//! `[server.tls]` certificate must load: a file that is missing, holds no certificate or key,
+//! pairs a key with another certificate, or is expired is refused before the gateway starts.
 //! `[reload]`: a file watched too often is read for nothing.
 
 use super::report::Report;
@@ -20,6 +22,26 @@ pub fn check(config: &Config, report: &mut Report<'_, '_>) {
             "a zero body limit refuses every request with a body",
             "set a positive size in bytes, e.g. 1048576",
         );
+    }
+    if let Some(tls) = &config.server.tls {
+        let at = server.field("tls");
+        if let Err(error) = shared::tls::load(tls) {
+            let key = match &error {
+                shared::tls::TlsError::Unreadable { path, .. } if *path == tls.key_file => {
+                    "key_file"
+                }
+                shared::tls::TlsError::NoKey(..) | shared::tls::TlsError::KeyMismatch { .. } => {
+                    "key_file"
+                }
+                _ => "cert_file",
+            };
+            report.push(
+                &at.field(key),
+                error.to_string(),
+                "point `cert_file` at the PEM chain (certificate first) and `key_file` at its \
+                 own private key, valid today; see docs/tls.md",
+            );
+        }
     }
 }
 
