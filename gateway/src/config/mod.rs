@@ -262,7 +262,8 @@ impl Default for ServerConfig {
 pub struct UpstreamConfig {
     /// Name routes refer to.
     pub name: String,
-    /// One or more `http://host:port` base URLs; requests are spread round-robin.
+    /// One or more `http://host:port` or `https://host:port` base URLs; requests are spread
+    /// round-robin.
     pub targets: Vec<String>,
     /// Time allowed to open a TCP connection (milliseconds); past it → 502 `upstream_unavailable`.
     #[serde(default = "default_connect_timeout_ms")]
@@ -283,6 +284,27 @@ pub struct UpstreamConfig {
     /// Retries of idempotent, bodiless requests (`[upstreams.retry]`).
     #[serde(default)]
     pub retry: RetryConfig,
+    /// How `https://` targets are reached (`[upstreams.tls]`): which CAs to trust (the
+    /// system's unless `ca_file`), and a client certificate for mutual TLS.
+    #[serde(default)]
+    pub tls: Option<UpstreamTlsConfig>,
+}
+
+/// `[upstreams.tls]`: TLS to an upstream's `https://` targets ([`crate::upstream::tls`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamTlsConfig {
+    /// PEM certificates of the CAs that may sign the targets' certificates; without it, the
+    /// system's trusted CAs.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// PEM certificate chain the gateway presents to the targets (mutual TLS), with
+    /// `client_key_file`.
+    #[serde(default)]
+    pub client_cert_file: Option<std::path::PathBuf>,
+    /// The private key of `client_cert_file`.
+    #[serde(default)]
+    pub client_key_file: Option<std::path::PathBuf>,
 }
 
 impl UpstreamConfig {
@@ -297,6 +319,7 @@ impl UpstreamConfig {
             health_check: None,
             breaker: BreakerConfig::default(),
             retry: RetryConfig::default(),
+            tls: None,
         }
     }
 }

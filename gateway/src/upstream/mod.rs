@@ -31,6 +31,7 @@ pub mod pool;
 pub mod probe;
 pub mod retry;
 pub mod target;
+pub mod tls;
 
 pub use target::{MAX_TARGETS, Target};
 
@@ -96,6 +97,8 @@ impl Upstream {
     /// gateway's one clock, which tests move by hand).
     pub fn new(config: &UpstreamConfig, clock: SharedClock) -> Upstream {
         let connect_timeout = Duration::from_millis(config.connect_timeout_ms);
+        // One TLS client configuration for the upstream, made only when a target needs it.
+        let mut tls_client = None;
         Upstream {
             name: config.name.as_str().into(),
             targets: config
@@ -103,11 +106,20 @@ impl Upstream {
                 .iter()
                 .map(|t| {
                     let target = Target::parse(t).expect("validation checked every target URL");
+                    let tls = target.https.then(|| {
+                        let client = tls_client.get_or_insert_with(|| {
+                            tls::client_config(config.tls.as_ref())
+                                .expect("validation loaded the upstream's TLS files")
+                        });
+                        tls::connect_to(client, target.authority.host())
+                            .expect("validation checked the target's host")
+                    });
                     let pool = ConnectionPool::new(
                         target.authority.host(),
-                        target.authority.port_u16().unwrap_or(80),
+                        target.port(),
                         connect_timeout,
-                    );
+                    )
+                    .with_tls(tls);
                     TargetState {
                         target,
                         breaker: Breaker::new(

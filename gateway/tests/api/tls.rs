@@ -7,7 +7,7 @@
 use crate::helpers::*;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use shared::tls::{Certificates, TlsConfig};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use test_support::certs::{Files, TestCa};
@@ -291,4 +291,156 @@ async fn a_bad_replacement_is_refused_and_the_certificate_in_use_stays() {
     }
     let stream = handshake(&connector(&ca, &[]), served).await.unwrap();
     assert_eq!(presented(&stream), renewed.der);
+}
+
+// --- HTTPS to upstreams ------------------------------------------------------------------------
+
+/// An HTTPS backend on a free port, with `leaf` as its certificate; when `clients` is given, it
+/// asks for a client certificate signed by that CA and refuses a handshake without one.
+async fn https_backend(leaf: &test_support::certs::Leaf, clients: Option<&TestCa>) -> SocketAddr {
+    let chain = vec![CertificateDer::from(leaf.der.clone())];
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match clients {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(CertificateDer::from(ca.der.clone())).unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = Arc::new(builder.with_single_cert(chain, key).unwrap());
+    let app = axum::Router::new().fallback(|uri: http::Uri| async move {
+        axum::Json(serde_json::json!({ "over": "https", "uri": uri.to_string() }))
+    });
+    let server = shared::server::Server::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        app,
+        shared::server::ServerLimits::default(),
+    )
+    .await
+    .unwrap()
+    .with_tls(config);
+    let addr = server.local_addr();
+    tokio::spawn(server.run_until(std::future::pending()));
+    addr
+}
+
+/// The test configuration with `users` on `https://localhost:<port>` and `tls` for it.
+async fn via_https(backend: SocketAddr, tls: gateway::config::UpstreamTlsConfig) -> TestGateway {
+    let echo = Echo::spawn().await;
+    let mut config = test_config(echo.addr).await;
+    let users = config
+        .upstreams
+        .iter_mut()
+        .find(|u| u.name == "users")
+        .unwrap();
+    users.targets = vec![format!("https://localhost:{}", backend.port())];
+    users.tls = Some(tls);
+    TestGateway::spawn_with(echo, config).await
+}
+
+fn trust(ca_file: &std::path::Path) -> gateway::config::UpstreamTlsConfig {
+    gateway::config::UpstreamTlsConfig {
+        ca_file: Some(ca_file.to_owned()),
+        client_cert_file: None,
+        client_key_file: None,
+    }
+}
+
+#[tokio::test]
+async fn an_https_upstream_is_reached_with_its_ca_and_refused_with_another() {
+    let ca = TestCa::new("backend CA");
+    let files = Files::new(&ca.leaf());
+    let ca_file = files.cert.with_file_name("ca.pem");
+    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let backend = https_backend(&ca.leaf(), None).await;
+
+    let gw = via_https(backend, trust(&ca_file)).await;
+    let (status, _, body) = parts(gw.oneshot(gw.get("/api/public/a?b=1")).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["over"], "https");
+    assert_eq!(body["uri"], "/a?b=1");
+
+    // A CA that did not sign the backend's certificate: the handshake fails, nothing is sent.
+    let stranger = TestCa::new("stranger CA");
+    let stranger_file = files.cert.with_file_name("stranger.pem");
+    std::fs::write(&stranger_file, &stranger.pem).unwrap();
+    let gw = via_https(backend, trust(&stranger_file)).await;
+    let response = gw.oneshot(gw.get("/api/public/a")).await;
+    assert_problem(response, 502, "upstream_unavailable").await;
+}
+
+#[tokio::test]
+async fn mutual_tls_the_backend_refuses_a_gateway_without_its_client_certificate() {
+    let ca = TestCa::new("backend CA");
+    let clients = TestCa::new("client CA");
+    let files = Files::new(&clients.leaf());
+    let ca_file = files.cert.with_file_name("ca.pem");
+    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let backend = https_backend(&ca.leaf(), Some(&clients)).await;
+
+    let gw = via_https(backend, trust(&ca_file)).await;
+    let response = gw.oneshot(gw.get("/api/public/a")).await;
+    assert_problem(response, 502, "upstream_unavailable").await;
+
+    let gw = via_https(
+        backend,
+        gateway::config::UpstreamTlsConfig {
+            client_cert_file: Some(files.cert.clone()),
+            client_key_file: Some(files.key.clone()),
+            ..trust(&ca_file)
+        },
+    )
+    .await;
+    let (status, _, body) = parts(gw.oneshot(gw.get("/api/public/a")).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["over"], "https");
+}
+
+/// A change to the `users` upstream's configuration.
+type Adjust = fn(&mut gateway::config::UpstreamConfig, &Files);
+
+#[tokio::test]
+async fn upstream_tls_settings_that_cannot_work_are_located_errors() {
+    let ca = TestCa::new("backend CA");
+    let files = Files::new(&ca.leaf());
+    let echo = Echo::spawn().await;
+    let cases: [(&str, Adjust); 3] = [
+        ("every target is `http://`", |u, files| {
+            u.tls = Some(trust(&files.cert));
+        }),
+        ("set both or neither", |u, files| {
+            u.targets = vec!["https://localhost:1".into()];
+            u.tls = Some(gateway::config::UpstreamTlsConfig {
+                client_cert_file: Some(files.cert.clone()),
+                ..trust(&files.cert)
+            });
+        }),
+        ("cannot be read", |u, files| {
+            u.targets = vec!["https://localhost:1".into()];
+            u.tls = Some(trust(&files.cert.with_file_name("missing.pem")));
+        }),
+    ];
+    for (words, adjust) in cases {
+        let mut config = test_config(echo.addr).await;
+        let users = config
+            .upstreams
+            .iter_mut()
+            .find(|u| u.name == "users")
+            .unwrap();
+        adjust(users, &files);
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("upstreams[1].tls"), "{error}");
+        assert!(error.contains(words), "{words}: {error}");
+    }
 }

@@ -7,7 +7,10 @@ use super::{
 };
 use crate::{
     config::{Config, UpstreamConfig, location::KeyPath},
-    upstream::target::{MAX_TARGETS, Target},
+    upstream::{
+        target::{MAX_TARGETS, Target},
+        tls,
+    },
 };
 
 /// Checks every upstream.
@@ -30,15 +33,23 @@ pub fn check(config: &Config, report: &mut Report<'_, '_>) {
                 "add at least one URL, e.g. targets = [\"http://127.0.0.1:8082\"]",
             );
         }
+        let mut https = Vec::new();
         for (t, target) in upstream.targets.iter().enumerate() {
-            if let Err(e) = Target::parse(target) {
-                report.push(
+            match Target::parse(target) {
+                Ok(parsed) => {
+                    if parsed.https {
+                        https.push((t, parsed));
+                    }
+                }
+                Err(e) => report.push(
                     &path.field("targets").index(t),
                     format!("`{target}` is not a usable upstream URL: {e}"),
-                    "write `http://host:port` with no path, query or credentials",
-                );
+                    "write `http://host:port` or `https://host:port` with no path, query or \
+                     credentials",
+                ),
             }
         }
+        check_tls(upstream, &https, &path, report);
         for (key, value) in [
             ("connect_timeout_ms", upstream.connect_timeout_ms),
             ("request_timeout_ms", upstream.request_timeout_ms),
@@ -52,6 +63,45 @@ pub fn check(config: &Config, report: &mut Report<'_, '_>) {
             }
         }
         check_resilience(upstream, &path, report);
+    }
+}
+
+/// `[upstreams.tls]`: its files load, and it is there for an `https://` target.
+fn check_tls(
+    upstream: &UpstreamConfig,
+    https: &[(usize, Target)],
+    path: &KeyPath,
+    report: &mut Report<'_, '_>,
+) {
+    if https.is_empty() {
+        if upstream.tls.is_some() {
+            report.push(
+                &path.field("tls"),
+                "`tls` is set, but every target is `http://`",
+                "write the targets as `https://host:port`, or remove `[upstreams.tls]`",
+            );
+        }
+        return;
+    }
+    match tls::client_config(upstream.tls.as_ref()) {
+        Err(e) => report.push(
+            &path.field("tls"),
+            e,
+            "point `ca_file` at the PEM certificate of the CA that signs the targets' \
+             certificates, and `client_cert_file`/`client_key_file` at a matching pair; see \
+             docs/tls.md",
+        ),
+        Ok(client) => {
+            for (t, target) in https {
+                if let Err(e) = tls::connect_to(&client, target.authority.host()) {
+                    report.push(
+                        &path.field("targets").index(*t),
+                        e,
+                        "name the target by the host its certificate carries",
+                    );
+                }
+            }
+        }
     }
 }
 
