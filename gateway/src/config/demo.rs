@@ -43,6 +43,10 @@ impl Config {
                 oauth_errors: false,
                 rate_limits: Vec::new(),
                 cache: None,
+                cors: None,
+                headers: None,
+                split: None,
+                response_cache: None,
             };
         let scoped = |scopes: &[&str], route: RouteConfig| RouteConfig {
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
