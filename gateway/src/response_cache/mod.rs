@@ -117,11 +117,16 @@ impl Entry {
                 .headers_mut()
                 .insert(header::AGE, HeaderValue::from(age));
         }
-        response
-            .headers_mut()
-            .insert(X_GATEWAY_CACHE.clone(), outcome.header());
+        mark(&mut response, outcome);
         response
     }
+}
+
+/// `X-Gateway-Cache` on an answer.
+fn mark(response: &mut Response, outcome: Outcome) {
+    response
+        .headers_mut()
+        .insert(X_GATEWAY_CACHE.clone(), outcome.header());
 }
 
 /// The loader's answer was not stored (its waiters ask the upstream themselves).
@@ -189,7 +194,9 @@ impl ResponseCache {
     {
         let asked = Asked::of(request);
         if asked.no_store {
-            return Ok((fetch().await?, Outcome::Bypass));
+            let mut response = fetch().await?;
+            mark(&mut response, Outcome::Bypass);
+            return Ok((response, Outcome::Bypass));
         }
         if let Some(entry) = self.store.get(&key).await {
             if !asked.no_cache && entry.fresh(now()) && entry.matches(request) {
@@ -235,11 +242,11 @@ impl ResponseCache {
             // The answer this one waited for was not stored, or varies: ask for its own.
             (_, None) => match fetch.take() {
                 Some(fetch) => {
-                    let response = fetch().await?;
-                    Ok((
-                        response,
-                        Outcome::Miss("not stored: waited for an answer that was not kept"),
-                    ))
+                    let mut response = fetch().await?;
+                    let outcome =
+                        Outcome::Miss("not stored: waited for an answer that was not kept");
+                    mark(&mut response, outcome);
+                    Ok((response, outcome))
                 }
                 None => unreachable!("a loader always leaves its answer"),
             },
@@ -256,9 +263,7 @@ impl ResponseCache {
         had_authorization: bool,
     ) -> Kept {
         let mut response = response;
-        response
-            .headers_mut()
-            .insert(X_GATEWAY_CACHE.clone(), Outcome::Miss("").header());
+        mark(&mut response, Outcome::Miss(""));
         let fresh_for_ms = match directives::storable(
             response.status(),
             response.headers(),
