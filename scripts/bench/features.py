@@ -70,12 +70,12 @@ targets = ["http://127.0.0.1:{backend_port}"]
 allow_origins = ["https://shop.example.edu"]
 allow_headers = ["Authorization"]''')}
 {route("headers", '''[routes.headers.request]
-set = {{ "X-Api-Version" = "2" }}
+set = { "X-Api-Version" = "2" }
 remove = ["Cookie"]
 [routes.headers.response]
-set = {{ "X-Frame-Options" = "DENY" }}''')}
+set = { "X-Frame-Options" = "DENY" }''')}
 {route("split", '''[routes.split]
-weights = [{{ upstream = "backend", weight = 90 }}, {{ upstream = "backend-2", weight = 10 }}]''')}
+weights = [{ upstream = "backend", weight = 90 }, { upstream = "backend-2", weight = 10 }]''')}
 {route("cache", '''[routes.response_cache]
 ttl_ms = 600000''')}
 """
@@ -102,7 +102,7 @@ def main() -> int:
     if args.smoke:
         args.rounds, args.seconds, args.rate_seconds, args.rate = 1, 1, 1, 300
 
-    bin_dir = Path(args.bin_dir)
+    bin_dir = Path(args.bin_dir).resolve()
     gateway_bin, bench_bin = bin_dir / "gateway", bin_dir / "examples" / "bench"
     cores = sorted(os.sched_getaffinity(0))
     server_core, load_core = (cores[-1], cores[0]) if len(cores) >= 2 else (None, None)
