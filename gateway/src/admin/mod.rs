@@ -110,8 +110,20 @@ async fn require_token(token: Option<Arc<SecretString>>, request: Request, next:
 async fn set_split(
     State(admin): State<AdminState>,
     Path(name): Path<String>,
+    headers: http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    let tokenless = admin.live.current().config.admin.token.is_none();
+    if tokenless && !loopback_host(&headers) {
+        // Without a token the listener trusts its loopback address; a page whose host name
+        // resolves to 127.0.0.1 (DNS rebinding) must not be able to move traffic through it.
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            "admin_host_refused",
+            "without [admin] token, changes are taken only from `Host: localhost` or a loopback address",
+        )
+        .into_response();
+    }
     let split: SplitConfig = match serde_json::from_slice(&body) {
         Ok(split) => split,
         Err(e) => {
@@ -149,6 +161,23 @@ async fn set_split(
         .into_response(),
         Err(error) => Problem::bad_request("split_refused", format!("{error:#}")).into_response(),
     }
+}
+
+/// True when `Host` names this machine: `localhost`, `127.0.0.1` or `[::1]`, with any port.
+fn loopback_host(headers: &http::HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Prometheus's text format (version 0.0.4), with the health and circuit gauges read now.

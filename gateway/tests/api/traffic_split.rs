@@ -103,3 +103,88 @@ async fn the_decision_record_names_the_chosen_version() {
         .expect("a split check");
     assert_eq!(split["detail"], "v2: weight 1 of 1, by count");
 }
+
+/// The admin listener's problem+json: its status and reason (it sets no request id).
+async fn admin_problem(
+    response: reqwest::Response,
+    status: u16,
+    reason: &str,
+) -> serde_json::Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["reason"], reason, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn the_admin_listener_changes_a_split_as_a_reload_and_refuses_a_wrong_one() {
+    use crate::observability::AdminGateway;
+    let v2 = Echo::spawn().await;
+    let v1 = Echo::spawn().await;
+    let mut config = test_config(v1.addr).await;
+    config.upstreams.push(UpstreamConfig::new(
+        "v2",
+        vec![format!("http://{}", v2.addr)],
+    ));
+    config.routes.push(RouteConfig {
+        split: Some(split(false, 1, 0)),
+        ..route("canary", "/api/canary", "users", AuthMode::Optional)
+    });
+    let gw = AdminGateway::start_with(v1, config).await;
+    let put = |body: &'static str, host: &'static str| {
+        gw.http
+            .put(format!("http://{}/routes/canary/split", gw.admin_addr))
+            .header("host", host)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let all_to_v2 = r#"{"sticky": false, "weights": [{"upstream": "users", "weight": 0}, {"upstream": "v2", "weight": 1}]}"#;
+    let answer = put(all_to_v2, "localhost:9080").await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["version"], 2);
+    for _ in 0..3 {
+        gw.get("/api/canary/x").send().await.unwrap();
+    }
+    assert_eq!(v2.seen().len(), 3);
+
+    // Every weight 0: refused with the located message; the split in use stays.
+    let zero = r#"{"sticky": false, "weights": [{"upstream": "users", "weight": 0}, {"upstream": "v2", "weight": 0}]}"#;
+    let refused = put(zero, "127.0.0.1:9080").await.unwrap();
+    let problem = admin_problem(refused, 400, "split_refused").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("split.weights`: every weight is 0"),
+        "{problem}"
+    );
+    // Not JSON, an unknown route, a host name that is not this machine's (DNS rebinding).
+    admin_problem(
+        put("weights=1", "localhost").await.unwrap(),
+        400,
+        "bad_split",
+    )
+    .await;
+    let unknown = gw
+        .http
+        .put(format!("http://{}/routes/nope/split", gw.admin_addr))
+        .body(all_to_v2)
+        .send()
+        .await
+        .unwrap();
+    admin_problem(unknown, 404, "no_such_route").await;
+    admin_problem(
+        put(all_to_v2, "evil.example:9080").await.unwrap(),
+        403,
+        "admin_host_refused",
+    )
+    .await;
+    gw.get("/api/canary/x").send().await.unwrap();
+    assert_eq!(v2.seen().len(), 4, "the accepted split is still in use");
+}
