@@ -313,14 +313,16 @@ async fn pipeline<'g>(
             let asked = parts.headers.clone();
             let attempts = &mut trace.decision.upstream_calls;
             let clock = &gateway.clock;
-            let (response, outcome) = cache
-                .serve(
-                    key,
-                    &asked,
-                    || clock.now_ms(),
-                    || forward(parts, admitted.body, attempts),
-                )
-                .await?;
+            // Boxed: the cache's future (a lookup, a coalesced load) is large, and inline it
+            // would make every request's future larger — and moved, memcpy by memcpy, on routes
+            // that never cache. On the heap it costs one allocation where it is used.
+            let (response, outcome) = Box::pin(cache.serve(
+                key,
+                &asked,
+                || clock.now_ms(),
+                || forward(parts, admitted.body, attempts),
+            ))
+            .await?;
             let outcome_detail = outcome.detail();
             trace
                 .decision
