@@ -188,7 +188,7 @@ def main() -> int:
     summary = {}
     for t in targets:
         s = {k: med(t[k]) for k in ("rps", "cpu_us", "p50", "p99")}
-        summary[t["name"]] = s
+        summary[t["name"]] = {**s, "rounds": {k: t[k] for k in ("rps", "cpu_us", "p50", "p99")}}
         ratio = s["rps"] / med(plain["rps"])
         rows.append(f"| {t['name']} | {s['rps']:.0f} | {ratio:.2f} | {s['cpu_us']:.1f} | "
                     f"{s['p50']:.0f} | {s['p99']:.0f} |")
