@@ -57,6 +57,9 @@ async fn every_answer_names_the_release_that_made_it() {
         ..config(false)
     })
     .await;
-    let message = format!("{:#}", zero.err().expect("version 0 is refused"));
+    let Err(error) = zero else {
+        panic!("version 0 is refused")
+    };
+    let message = format!("{error:#}");
     assert!(message.contains("`version` must be 1 or more"), "{message}");
 }
