@@ -118,6 +118,8 @@ pub enum Service {
     ExtraUsers(usize),
     /// billing-service.
     Billing,
+    /// billing-service version 2, the canary of the `billing` route's split (on a free port).
+    BillingV2,
     /// The gateway.
     Gateway,
 }
@@ -349,11 +351,14 @@ impl Demo {
             .chain(extra.iter().map(user_service::App::local_addr))
             .collect();
 
-        let billing = build_billing(loopback(ports.billing), &verifier)
+        let billing = build_billing(loopback(ports.billing), &verifier, 1)
             .await
             .with_context(|| {
                 bind_hint("billing-service", loopback(ports.billing), "BILLING_PORT")
             })?;
+
+        // The billing-service's next release, drained until a canary rollout (exercise 17).
+        let billing_v2 = build_billing(loopback(0), &verifier, 2).await?;
 
         let mut auth_config = auth_service::Config::demo();
         auth_config.server.listen = loopback(ports.auth);
@@ -382,6 +387,7 @@ impl Demo {
                     .map(|addr| format!("http://{addr}"))
                     .collect(),
                 "billing" => vec![format!("http://{}", billing.local_addr())],
+                "billing-v2" => vec![format!("http://{}", billing_v2.local_addr())],
                 other => {
                     anyhow::bail!("the demo gateway config names an unknown upstream `{other}`")
                 }
@@ -424,6 +430,7 @@ impl Demo {
             demo.spawn(Service::ExtraUsers(i), |s| app.run_until(s));
         }
         demo.spawn(Service::Billing, |s| billing.run_until(s));
+        demo.spawn(Service::BillingV2, |s| billing_v2.run_until(s));
         demo.spawn(Service::Gateway, |s| gateway.run_until(s));
         Ok(demo)
     }
@@ -471,7 +478,7 @@ impl Demo {
             anyhow::bail!("{service:?} is already running");
         }
         if service == Service::Billing {
-            let app = build_billing(addr, &verifier).await?;
+            let app = build_billing(addr, &verifier, 1).await?;
             self.spawn(service, |s| app.run_until(s));
         } else {
             let app = build_users(addr, &verifier, self.classroom).await?;
@@ -510,8 +517,10 @@ async fn build_users(
 async fn build_billing(
     listen: SocketAddr,
     verifier: &VerifierConfig,
+    version: u16,
 ) -> anyhow::Result<billing_service::App> {
     let mut config = billing_service::Config::demo();
+    config.version = version;
     config.server.listen = listen;
     config.auth = Some(verifier.clone());
     billing_service::build(config).await

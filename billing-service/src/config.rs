@@ -43,6 +43,10 @@ pub struct Config {
     pub toggles: Toggles,
     /// `[metrics]`: who may read `GET /metrics`.
     pub metrics: MetricsConfig,
+    /// Which release of the service this is (`BILLING__VERSION=2`), named on every answer in
+    /// `X-Billing-Version`: the demo runs a second instance as version 2, the canary that the
+    /// gateway's traffic split sends a share of the requests to (docs/exercises/17-canary.md).
+    pub version: u16,
 }
 
 impl Default for Config {
@@ -55,6 +59,7 @@ impl Default for Config {
             auth: None,
             toggles: Toggles::default(),
             metrics: MetricsConfig::default(),
+            version: 1,
         }
     }
 }
@@ -75,6 +80,11 @@ impl ServiceConfig for Config {
 
     /// The billing-service's own key, `default_currency`, then the checks every backend needs.
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.version == 0 {
+            return Err(ConfigError::new(
+                "key `version` must be 1 or more: it names the release on every answer",
+            ));
+        }
         if !is_currency_code(&self.default_currency) {
             return Err(ConfigError::new(
                 "key `default_currency` must be an ISO 4217 code: three capital letters, e.g. \"USD\"",

@@ -21,7 +21,8 @@
 //! # Layout
 //!
 //! - [`config`]: [`Config`] (file + `BILLING__…` environment: `[server]`, `[database]`,
-//!   `[auth]`, `[toggles]`, `default_currency`), [`Config::demo`].
+//!   `[auth]`, `[toggles]`, `default_currency`, `version`), [`Config::demo`]. Every answer
+//!   names the `version` in `X-Billing-Version` (the demo's canary runs as version 2).
 //! - [`state`]: [`AppState`] — pool, verifier, toggles, the clock, [`AppState::today`].
 //! - [`routes`]: the `/billing/*` handlers and their authorisation rules.
 //! - [`validation`]: the rules a new invoice must meet (all broken ones reported at once).
@@ -50,7 +51,10 @@ pub mod validation;
 pub use config::Config;
 pub use state::AppState;
 
-use axum::Router;
+use axum::{
+    Router,
+    http::{HeaderName, HeaderValue},
+};
 use shared::clock::{SharedClock, SystemClock};
 use shared::service_kit::{self, fault_injection};
 
@@ -77,5 +81,19 @@ pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Res
 /// `/admin/toggles`, and the kit's health probes and middleware (unit tests can `oneshot` it).
 pub fn router(state: AppState) -> Router {
     let business = fault_injection::toggled(routes::router(), state.faults.clone());
+    let version = HeaderValue::from(state.version);
     service_kit::router(business, state.clone(), state.body_limit)
+        // Every answer names the release that made it, so a traffic split is visible.
+        .layer(axum::middleware::map_response(
+            move |mut response: axum::response::Response| {
+                let version = version.clone();
+                async move {
+                    response.headers_mut().insert(X_BILLING_VERSION, version);
+                    response
+                }
+            },
+        ))
 }
+
+/// The header naming the release (`version`) on every answer.
+pub const X_BILLING_VERSION: HeaderName = HeaderName::from_static("x-billing-version");

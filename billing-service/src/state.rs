@@ -31,6 +31,9 @@ pub struct AppState {
     /// `[server] max_body_bytes`: a `POST /billing/invoices` body larger than this gets 413.
     #[from_ref(skip)]
     pub body_limit: BodyLimit,
+    /// `version`: the release named in every answer's `X-Billing-Version`.
+    #[from_ref(skip)]
+    pub version: u16,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             metrics: ServiceMetrics::new(&config.metrics),
             default_currency: Arc::from(config.default_currency.as_str()),
             body_limit: BodyLimit::new(config.server.max_body_bytes),
+            version: config.version,
             clock,
             db,
         })

@@ -59,6 +59,10 @@ fn fifty_routes() -> RouteTable {
             oauth_errors: false,
             rate_limits: Vec::new(),
             cache: None,
+            cors: None,
+            headers: None,
+            split: None,
+            response_cache: None,
         });
     }
     config.validate().unwrap();

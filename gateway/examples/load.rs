@@ -62,6 +62,10 @@ async fn main() {
         oauth_errors: false,
         rate_limits: Vec::new(),
         cache: None,
+        cors: None,
+        headers: None,
+        split: None,
+        response_cache: None,
     });
     let app = gateway::build(config).await.unwrap();
     let gateway_addr = app.local_addr();

@@ -8,8 +8,8 @@
 //! was I refused?" is answered by grepping one request id. The token and the `Authorization`
 //! header are never logged.
 
-use crate::decision::Record;
-use http::{Method, StatusCode};
+use crate::{cors::Cors, decision::Record};
+use http::{HeaderValue, Method, StatusCode};
 use shared::trace_context::TraceId;
 use std::time::Duration;
 
@@ -27,6 +27,9 @@ pub struct Trace<'a> {
     pub oauth_errors: bool,
     /// The decision record: each check and upstream attempt, for `GET /decisions/{id}`.
     pub decision: Record,
+    /// The matched route's CORS policy and the request's `Origin`: every answer, the
+    /// gateway's refusals too, gets its CORS headers from them ([`crate::cors`]).
+    pub cors: Option<(&'a Cors, Option<HeaderValue>)>,
 }
 
 impl Trace<'_> {
@@ -38,6 +41,7 @@ impl Trace<'_> {
             user: None,
             oauth_errors: false,
             decision,
+            cors: None,
         }
     }
 }

@@ -110,7 +110,8 @@ impl Outcome {
 #[derive(Debug, Clone)]
 pub struct Check {
     /// Which check: `route`, `token`, `signature`, `expiry`, `issuer`, `audience`, `claims`,
-    /// `role`, `scope`, `identity`, `rate_limit`.
+    /// `role`, `scope`, `identity`, `rate_limit`; on routes with those features, `cors` (a
+    /// preflight), `split` (the upstream chosen) and `cache` (hit, miss and why, bypass).
     pub check: &'static str,
     /// Its outcome.
     pub outcome: Outcome,

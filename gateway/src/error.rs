@@ -12,6 +12,7 @@
 
 use crate::{
     context::X_GATEWAY_FAILED_CALL,
+    cors,
     limits::HeadError,
     normalize::PathError,
     ratelimit::headers::Refusal,
@@ -62,6 +63,10 @@ pub enum GatewayError {
     /// 400 `bad_path`: the path breaks a normalisation rule.
     #[error("{}", .0.detail())]
     BadPath(PathError),
+    /// 403 `cors_refused`: a CORS preflight from an origin, for a method or with a header the
+    /// route does not allow; the answer carries no CORS header, so the browser stops.
+    #[error("{}", .0.detail())]
+    CorsRefused(cors::Refusal),
     /// 404 `no_route`: no route's prefix matches the path.
     #[error("no route matches this path")]
     NoRoute,
@@ -166,6 +171,7 @@ impl GatewayError {
             GatewayError::HeadersTooLarge { .. } => "headers_too_large",
             GatewayError::BadHost => "bad_host",
             GatewayError::BadPath(_) => "bad_path",
+            GatewayError::CorsRefused(_) => "cors_refused",
             GatewayError::NoRoute => "no_route",
             GatewayError::MethodNotAllowed(_) => "method_not_allowed",
             GatewayError::Token(e) => e.reason(),
@@ -216,6 +222,10 @@ impl GatewayError {
                 ),
             GatewayError::Token(e) => Problem::from(e.clone()),
             GatewayError::RoleRequired(_) => Problem::forbidden(self.reason(), detail),
+            // Not a token's shortfall: no Bearer challenge.
+            GatewayError::CorsRefused(_) => {
+                Problem::new(StatusCode::FORBIDDEN, self.reason(), detail)
+            }
             GatewayError::InsufficientScope { scopes } => {
                 let challenge = challenge("insufficient_scope", Some(scopes), &detail);
                 Problem::new(StatusCode::FORBIDDEN, self.reason(), detail)

@@ -150,7 +150,71 @@ pub fn explain(config: &Config, method: &str, path: &str) -> (String, bool) {
         );
     }
     cache_line(&mut out, route.cache);
+    if let Some(configured) = config.routes.iter().find(|r| *r.name == *route.name) {
+        features(&mut out, configured);
+    }
     (out, true)
+}
+
+/// The route's optional sections, one line each (docs/route-features.md).
+fn features(out: &mut String, route: &crate::config::RouteConfig) {
+    let line = |out: &mut String, key: &str, value: &str| {
+        let _ = writeln!(out, "  {key:<12} {value}");
+    };
+    if let Some(cors) = &route.cors {
+        let what = format!(
+            "origins {}; methods {}; preflights answered by the gateway",
+            cors.allow_origins.join(", "),
+            cors.allow_methods.join(", ")
+        );
+        line(out, "cors", &what);
+    }
+    if let Some(headers) = &route.headers {
+        let names = |r: &crate::config::HeaderRewrites| {
+            let mut parts = Vec::new();
+            if !r.remove.is_empty() {
+                parts.push(format!("remove {}", r.remove.join(", ")));
+            }
+            for (verb, map) in [("set", &r.set), ("add", &r.add)] {
+                if !map.is_empty() {
+                    let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+                    parts.push(format!("{verb} {}", keys.join(", ")));
+                }
+            }
+            if parts.is_empty() {
+                "-".to_owned()
+            } else {
+                parts.join("; ")
+            }
+        };
+        let what = format!(
+            "request: {}; response: {}",
+            names(&headers.request),
+            names(&headers.response)
+        );
+        line(out, "headers", &what);
+    }
+    if let Some(split) = &route.split {
+        let weights: Vec<String> = split
+            .weights
+            .iter()
+            .map(|w| format!("{} {}", w.upstream, w.weight))
+            .collect();
+        let how = if split.sticky {
+            "sticky per user"
+        } else {
+            "by count"
+        };
+        line(out, "split", &format!("{} ({how})", weights.join(", ")));
+    }
+    if let Some(cache) = &route.response_cache {
+        let whose = if cache.shared { "shared" } else { "per user" };
+        let what = format!(
+            "GET answers kept {} ms, {whose} (X-Gateway-Cache)",
+            cache.ttl_ms
+        );
+        line(out, "cached", &what);
+    }
 }
 
 /// The `Cache-Control` the answers get (`crate::security_headers`).

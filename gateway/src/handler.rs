@@ -6,16 +6,22 @@
 //! 2. **normalise** — one canonical path, or 400 `bad_path` ([`crate::normalize`]);
 //! 3. **route** — an aggregate's exact path first ([`crate::aggregate`], which admits the request
 //!    as below and then runs its calls), else the longest segment prefix, then the method
-//!    (404 / 405) ([`crate::routing`]);
+//!    (404 / 405) ([`crate::routing`]); a CORS preflight for a route with `[routes.cors]` is
+//!    answered here, 204 or 403 `cors_refused` ([`crate::cors`]);
 //! 4. **body limit by `Content-Length`** — 413 before a byte is read ([`crate::limits`]);
 //! 5. **admission** — authenticate (401), authorize (403), identity headers, rate limit (429, or
 //!    503 when Redis fails closed), whose `RateLimit` headers go on the response
 //!    ([`crate::admission`]);
-//! 6. **proxy** — rewrite the prefix, clean the headers, stream both ways, with the
-//!    per-request timeout (502 / 504, 413 for a streamed body over the limit) ([`crate::proxy`]);
-//! 7. **security headers** — the route's `Cache-Control` on its answers, `no-store` on every
-//!    error the gateway makes ([`crate::security_headers`]; `nosniff` is the front door's);
-//! 8. **record** — one access-log line ([`crate::access_log`]), the request's metrics
+//! 6. **route features**, each only where configured — the upstream chosen by the route's
+//!    split ([`crate::split`]), the request's header rewrites ([`crate::headers_rewrite`]), a
+//!    fresh cached answer instead of the upstream's ([`crate::response_cache`]);
+//! 7. **proxy** — rewrite the prefix, clean the headers, stream both ways, with the
+//!    per-request timeout (502 / 504, 413 for a streamed body over the limit) ([`crate::proxy`]),
+//!    then the answer's header rewrites;
+//! 8. **security headers** — the route's `Cache-Control` on its answers, `no-store` on every
+//!    error the gateway makes ([`crate::security_headers`]; `nosniff` is the front door's),
+//!    and the route's CORS headers on every answer, refusals included ([`crate::cors`]);
+//! 9. **record** — one access-log line ([`crate::access_log`]), the request's metrics
 //!    ([`crate::metrics`]) and its decision record ([`crate::decision`]), whatever happened.
 //!
 //! A refusal is problem+json ([`crate::error`]); on a route with `oauth_errors` it also carries
@@ -32,6 +38,7 @@ use crate::{
     admission::{self, Guard},
     aggregate,
     context::{Caller, DECISIONS_PATH, X_ANSWERED_BY, X_GATEWAY_DECISION, X_UPSTREAM_PATH},
+    cors::{self, Cors},
     decision::{Outcome, Record},
     error::GatewayError,
     limits,
@@ -91,6 +98,9 @@ pub async fn handle(gateway: &Gateway, caller: Caller<'_>, request: Request) -> 
             (response, Some(tag))
         }
     };
+    if let Some((policy, origin)) = &trace.cors {
+        policy.on_answer(origin.as_ref(), response.headers_mut());
+    }
     let elapsed = started.elapsed();
     let reason = error.map(|(reason, _)| reason);
     gateway
@@ -167,6 +177,7 @@ fn failed_check(error: &GatewayError) -> &'static str {
         GatewayError::HeadersTooLarge { .. } | GatewayError::BadHost => "head",
         GatewayError::BadPath(_) => "path",
         GatewayError::NoRoute | GatewayError::MethodNotAllowed(_) => "route",
+        GatewayError::CorsRefused(_) => "cors",
         GatewayError::Token(_) => "token",
         GatewayError::RoleRequired(_) => "role",
         GatewayError::InsufficientScope { .. } => "scope",
@@ -196,7 +207,7 @@ fn precheck<'u>(
     normalize(uri.path()).map_err(GatewayError::BadPath)
 }
 
-/// Steps 3–7.
+/// Steps 3–8.
 async fn pipeline<'g>(
     gateway: &'g Gateway,
     caller: Caller<'_>,
@@ -213,13 +224,29 @@ async fn pipeline<'g>(
         security_headers::cache(aggregate.cache, response.headers_mut());
         return Ok(response);
     }
+    // A CORS preflight is matched to the route of the method it announces, and answered here:
+    // before authentication (a browser sends no credentials on a preflight), never forwarded.
+    if let Some(asked) = cors::Preflight::of(request.method(), request.headers())
+        && let Ok(route) = gateway.routes.find(&asked.method, path)
+        && let Some(policy) = &route.features.cors
+    {
+        trace.decision.check("route", Outcome::Pass, None);
+        trace.decision.route = Some(Arc::clone(&route.name));
+        trace.route = Some(&route.name);
+        return preflight(policy, &asked, trace);
+    }
     let route = gateway.routes.find(request.method(), path)?;
     trace.decision.check("route", Outcome::Pass, None);
     trace.decision.route = Some(Arc::clone(&route.name));
-    let upstream = &gateway.upstreams[route.upstream];
     trace.route = Some(&route.name);
-    trace.upstream = Some(&upstream.name);
+    trace.upstream = Some(&gateway.upstreams[route.upstream].name);
     trace.oauth_errors = route.oauth_errors;
+    let features = &route.features;
+    if let Some(policy) = &features.cors {
+        // Every answer from here on, refusals included, gets the route's CORS headers.
+        let origin = request.headers().get(header::ORIGIN).cloned();
+        trace.cors = Some((policy, origin));
+    }
 
     let (mut parts, body) = request.into_parts();
     if limits::content_length(&parts.headers).is_some_and(|len| len > gateway.max_body_bytes) {
@@ -242,20 +269,78 @@ async fn pipeline<'g>(
     };
     let admitted = admission::admit(gateway, guard, caller, &mut parts, body, trace).await?;
 
+    // The upstream: the route's, or the one its split chooses for this caller.
+    let upstream_index = match &features.split {
+        None => route.upstream,
+        Some(split) => {
+            let sub = admitted.claims.as_deref().map(|c| c.sub.as_str());
+            let choice = split.choose(sub);
+            let (weight, total) = split.share_of(choice.upstream);
+            let name = &gateway.upstreams[choice.upstream].name;
+            let how = if choice.sticky { "by user" } else { "by count" };
+            let detail = format!("{name}: weight {weight} of {total}, {how}");
+            trace
+                .decision
+                .check("split", Outcome::Pass, Some(detail.into()));
+            choice.upstream
+        }
+    };
+    let upstream = &gateway.upstreams[upstream_index];
+    trace.upstream = Some(&upstream.name);
+    if let Some(rewrite) = &features.headers {
+        rewrite.request.apply(&mut parts.headers);
+    }
+
     let forward_path = route.forward_path(path);
-    let mut response = proxy::forward(
-        proxy::Forward {
-            upstream,
-            path: &forward_path,
-            query,
-            caller,
-            max_body_bytes: gateway.max_body_bytes,
-            attempts: &mut trace.decision.upstream_calls,
-        },
-        parts,
-        admitted.body,
-    )
-    .await?;
+    let forward = |parts, body, attempts| {
+        proxy::forward(
+            proxy::Forward {
+                upstream,
+                path: &forward_path,
+                query,
+                caller,
+                max_body_bytes: gateway.max_body_bytes,
+                attempts,
+            },
+            parts,
+            body,
+        )
+    };
+    let mut response = match &features.response_cache {
+        Some(cache) if parts.method == http::Method::GET => {
+            let target = match query {
+                Some(q) => Cow::Owned(format!("{forward_path}?{q}")),
+                None => Cow::Borrowed(&*forward_path),
+            };
+            let who = admitted
+                .claims
+                .as_deref()
+                .map(|c| (c.sub.as_str(), c.role.as_str()));
+            let key = cache.key(upstream_index, &target, who);
+            let asked = parts.headers.clone();
+            let attempts = &mut trace.decision.upstream_calls;
+            let clock = &gateway.clock;
+            // Boxed: the cache's future (a lookup, a coalesced load) is large, and inline it
+            // would make every request's future larger — and moved, memcpy by memcpy, on routes
+            // that never cache. On the heap it costs one allocation where it is used.
+            let (response, outcome) = Box::pin(cache.serve(
+                key,
+                &asked,
+                || clock.now_ms(),
+                || forward(parts, admitted.body, attempts),
+            ))
+            .await?;
+            let outcome_detail = outcome.detail();
+            trace
+                .decision
+                .check("cache", Outcome::Pass, Some(outcome_detail.into()));
+            response
+        }
+        _ => forward(parts, admitted.body, &mut trace.decision.upstream_calls).await?,
+    };
+    if let Some(rewrite) = &features.headers {
+        rewrite.response.apply(response.headers_mut());
+    }
     admitted.verdict.annotate(response.headers_mut());
     security_headers::cache(route.cache, response.headers_mut());
     if gateway.explains_to_callers() {
@@ -264,7 +349,7 @@ async fn pipeline<'g>(
     Ok(response)
 }
 
-/// Demo mode's view of step 6: which upstream wrote this answer and what path it was asked
+/// Demo mode's view of step 7: which upstream wrote this answer and what path it was asked
 /// for. Set by the gateway, over anything the service sent under these names.
 fn show_upstream(headers: &mut http::HeaderMap, upstream: &str, path: &str, query: Option<&str>) {
     if let Ok(name) = HeaderValue::from_str(upstream) {
@@ -278,4 +363,29 @@ fn show_upstream(headers: &mut http::HeaderMap, upstream: &str, path: &str, quer
         Ok(value) => headers.insert(X_UPSTREAM_PATH.clone(), value),
         Err(_) => headers.remove(&X_UPSTREAM_PATH),
     };
+}
+
+/// A CORS preflight for a route with a policy: 204 with the policy's headers, or 403
+/// `cors_refused` with none.
+fn preflight(
+    policy: &Cors,
+    asked: &cors::Preflight<'_>,
+    trace: &mut Trace<'_>,
+) -> Result<Response, GatewayError> {
+    match policy.preflight(asked) {
+        Ok(headers) => {
+            trace
+                .decision
+                .check("cors", Outcome::Pass, Some("preflight answered".into()));
+            let mut response = http::StatusCode::NO_CONTENT.into_response();
+            response.headers_mut().extend(headers);
+            Ok(response)
+        }
+        Err(refusal) => {
+            trace
+                .decision
+                .check("cors", Outcome::Fail, Some(refusal.detail().into()));
+            Err(GatewayError::CorsRefused(refusal))
+        }
+    }
 }

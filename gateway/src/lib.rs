@@ -28,7 +28,8 @@
 //!                          └─ error   the one place a failure becomes an answer
 //!                              └─ leaves: config, normalize, limits, forwarded, routing, oauth_errors,
 //!                                 token_cache, context, access_log, otlp, metrics, decision,
-//!                                 security_headers, console::feed,
+//!                                 security_headers, console::feed, route features:
+//!                                 cors, headers_rewrite, split, response_cache,
 //!                                 upstream::{failure, breaker, balancer, …},
 //!                                 ratelimit::{policy, gcra, headers}
 //! ```
@@ -40,6 +41,9 @@
 //! - [`forwarded`]: `X-Forwarded-*` / `Forwarded` and trusted proxies.
 //! - [`token_cache`]: the claims of recently verified tokens (a signature is checked once).
 //! - [`security_headers`]: `nosniff`, `Referrer-Policy` and the routes' `Cache-Control`.
+//! - a route's optional features, compiled into its [`routing::Features`]: [`cors`] (browser
+//!   origins, preflights answered here), [`headers_rewrite`] (headers added, set, removed),
+//!   [`split`] (weighted upstreams: canaries), [`response_cache`] (answers served again).
 //! - [`context`]: the [`context::Caller`] (peer and request id) and the gateway's header names.
 //! - [`access_log`]: one structured line per request.
 //! - [`otlp`]: each request's span, sent to an OpenTelemetry collector when one is configured.
@@ -84,12 +88,14 @@ pub mod auth;
 pub mod config;
 pub mod console;
 pub mod context;
+pub mod cors;
 pub mod decision;
 pub mod error;
 pub mod explain;
 pub mod forwarded;
 pub mod front_door;
 pub mod handler;
+pub mod headers_rewrite;
 pub mod identity;
 pub mod limits;
 pub mod live;
@@ -101,8 +107,10 @@ pub mod own_endpoints;
 pub mod policy;
 pub mod proxy;
 pub mod ratelimit;
+pub mod response_cache;
 pub mod routing;
 pub mod security_headers;
+pub mod split;
 pub mod state;
 pub mod token_cache;
 pub mod upstream;

@@ -13,7 +13,13 @@
 //!    path but none the method, the answer is 405 with `Allow` — the request does *not* fall back
 //!    to a shorter prefix, where a weaker policy might apply.
 
-use crate::config::{AuthMode, CacheMode, Config};
+use crate::{
+    config::{AuthMode, CacheMode, Config},
+    cors::Cors,
+    headers_rewrite::{HeaderRewrite, Rewrites},
+    response_cache::ResponseCache,
+    split::Split,
+};
 use http::Method;
 use shared::Role;
 use std::{borrow::Cow, collections::HashMap, sync::Arc};
@@ -213,6 +219,22 @@ pub struct Route {
     pub scopes: ScopeSet,
     /// Errors the gateway makes here also carry RFC 6749's `error` (the OAuth endpoints).
     pub oauth_errors: bool,
+    /// The route's optional features, each `None` unless configured: a route without them
+    /// pays one check of an `Option` per feature.
+    pub features: Features,
+}
+
+/// A route's optional features ([`crate::config::route_features`]).
+#[derive(Debug, Default)]
+pub struct Features {
+    /// Which browser origins may call it ([`crate::cors`]).
+    pub cors: Option<Box<Cors>>,
+    /// Headers rewritten on the way ([`crate::headers_rewrite`]).
+    pub headers: Option<Box<HeaderRewrite>>,
+    /// Its traffic spread over several upstreams ([`crate::split`]).
+    pub split: Option<Box<Split>>,
+    /// Its answers kept and served again ([`crate::response_cache`]).
+    pub response_cache: Option<Box<ResponseCache>>,
 }
 
 impl Route {
@@ -266,11 +288,31 @@ impl RouteTable {
     pub fn compile(config: &Config) -> RouteTable {
         let mut table = RouteTable::default();
         for route in &config.routes {
-            let upstream = config
-                .upstreams
-                .iter()
-                .position(|u| u.name == route.upstream)
-                .expect("validation checked that every route names a known upstream");
+            let index = |name: &str| {
+                config
+                    .upstreams
+                    .iter()
+                    .position(|u| u.name == name)
+                    .expect("validation checked that every route names a known upstream")
+            };
+            let upstream = index(&route.upstream);
+            let features = Features {
+                cors: route.cors.as_ref().map(|c| Box::new(Cors::compile(c))),
+                headers: route.headers.as_ref().map(|h| {
+                    Box::new(HeaderRewrite {
+                        request: Rewrites::compile(&h.request),
+                        response: Rewrites::compile(&h.response),
+                    })
+                }),
+                split: route
+                    .split
+                    .as_ref()
+                    .map(|s| Box::new(Split::compile(s, index))),
+                response_cache: route
+                    .response_cache
+                    .as_ref()
+                    .map(|c| Box::new(ResponseCache::new(c))),
+            };
             let rewrite = match (&route.rewrite_prefix, route.strip_prefix) {
                 (Some(r), _) => Some(r.as_str().into()),
                 (None, true) => Some("/".into()),
@@ -288,6 +330,7 @@ impl RouteTable {
                 cache: route.cache_mode(),
                 scopes: ScopeSet::parse(&route.scopes),
                 oauth_errors: route.oauth_errors,
+                features,
             });
         }
         for (i, route) in table.routes.iter().enumerate() {
@@ -426,6 +469,7 @@ mod tests {
                 cache: CacheMode::Backend,
                 scopes: ScopeSet::default(),
                 oauth_errors: false,
+                features: Features::default(),
             }
         };
         assert_eq!(strip.forward_path("/api/x"), "/");

@@ -143,3 +143,54 @@ fn the_benchmark_runs_in_smoke_mode_and_reports_every_field() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn the_route_features_benchmark_runs_in_smoke_mode() {
+    let dir = build_dir();
+    for binary in [dir.join("gateway"), dir.join("examples").join("bench")] {
+        if !binary.exists() {
+            return missing(&format!("{} is not built", binary.display()));
+        }
+    }
+    if Command::new("python3").arg("--version").output().is_err() {
+        return missing("python3 is not installed");
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::env::temp_dir().join(format!("bench-features-smoke-{}", std::process::id()));
+    let mut child = Command::new("python3")
+        .arg(root.join("scripts/bench/features.py"))
+        .arg("--smoke")
+        .arg("--bin-dir")
+        .arg(&dir)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded, like the main benchmark's smoke run.
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(90) {
+            child.kill().unwrap();
+            panic!("the features benchmark did not finish within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "features.py --smoke failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    // Every route answered 200 to every request (the script stops on any error), and each has
+    // its row.
+    for route in ["plain", "cors", "headers", "split", "cache"] {
+        assert!(
+            stdout.contains(&format!("| {route} | ")),
+            "`{route}` missing from:\n{stdout}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -11,6 +11,7 @@
 //! | `GET /ratelimitz` | the rate limiter's counters |
 //! | `GET /decisions` | the most recent decision records, newest first (id, route, status, reason) |
 //! | `GET /decisions/{id}` | one decision record: route, checks in order, upstream attempts ([`crate::decision`]) |
+//! | `PUT /routes/{name}/split` | replace a route's traffic split (JSON: `{"sticky", "weights"}`), applied as a reload ([`crate::split`]) |
 //!
 //! Why a separate listener: these answers name internal addresses and show what other callers
 //! did, so they must not be reachable where clients are. A port of its own lets a firewall (or
@@ -26,14 +27,20 @@
 
 pub mod report;
 
-use crate::{config::Config, decision::DecisionId, live::Live, ratelimit, upstream};
+use crate::{
+    config::{Config, SplitConfig},
+    decision::DecisionId,
+    live::Live,
+    ratelimit, upstream,
+};
 use axum::{
     Json, Router,
     extract::{Path, Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, put},
 };
+use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -68,6 +75,7 @@ pub fn router(live: Arc<Live>, config: &Config) -> Router {
         .route("/ratelimitz", get(ratelimitz))
         .route("/decisions", get(recent_decisions))
         .route("/decisions/{id}", get(decision))
+        .route("/routes/{name}/split", put(set_split))
         .layer(axum::middleware::from_fn(move |request, next| {
             require_token(token.clone(), request, next)
         }))
@@ -91,6 +99,85 @@ async fn require_token(token: Option<Arc<SecretString>>, request: Request, next:
         }
     }
     next.run(request).await
+}
+
+/// `PUT /routes/{name}/split`: the route's `[routes.split]` replaced by the JSON body
+/// (`{"sticky": true, "weights": [{"upstream": "billing", "weight": 90}, …]}`) and applied as a
+/// reload ([`Live::reload`]): the same validation — a refused split changes nothing and the
+/// answer is 400 with the located messages — and the same state carried over (pools, breakers,
+/// rate-limit counts). How a canary is rolled out without editing a file; a later reload from
+/// the file replaces it.
+async fn set_split(
+    State(admin): State<AdminState>,
+    Path(name): Path<String>,
+    headers: http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    let tokenless = admin.live.current().config.admin.token.is_none();
+    if tokenless && !loopback_host(&headers) {
+        // Without a token the listener trusts its loopback address; a page whose host name
+        // resolves to 127.0.0.1 (DNS rebinding) must not be able to move traffic through it.
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            "admin_host_refused",
+            "without [admin] token, changes are taken only from `Host: localhost` or a loopback address",
+        )
+        .into_response();
+    }
+    let split: SplitConfig = match serde_json::from_slice(&body) {
+        Ok(split) => split,
+        Err(e) => {
+            return Problem::bad_request(
+                "bad_split",
+                format!(
+                    "the body is not a split ({e}); send {{\"sticky\": true, \"weights\": [{{\"upstream\": \"…\", \"weight\": 90}}, …]}}"
+                ),
+            )
+            .into_response();
+        }
+    };
+    let mut config = (*admin.live.current().config).clone();
+    let Some(route) = config.routes.iter_mut().find(|r| r.name == name) else {
+        return Problem::new(
+            StatusCode::NOT_FOUND,
+            "no_such_route",
+            format!("no route is named `{name}`"),
+        )
+        .into_response();
+    };
+    let weights: Vec<Value> = split
+        .weights
+        .iter()
+        .map(|w| json!({"upstream": w.upstream, "weight": w.weight}))
+        .collect();
+    let sticky = split.sticky;
+    route.split = Some(split);
+    match admin.live.reload(config) {
+        Ok(reloaded) => Json(json!({
+            "route": name,
+            "version": reloaded.version,
+            "split": {"sticky": sticky, "weights": weights},
+        }))
+        .into_response(),
+        Err(error) => Problem::bad_request("split_refused", format!("{error:#}")).into_response(),
+    }
+}
+
+/// True when `Host` names this machine: `localhost`, `127.0.0.1` or `[::1]`, with any port.
+fn loopback_host(headers: &http::HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Prometheus's text format (version 0.0.4), with the health and circuit gauges read now.

@@ -2,13 +2,22 @@
 //! redacted) and the gauges read from the upstreams when `/metrics` is scraped.
 
 use crate::{
-    config::{AuthMode, Config},
+    config::{AuthMode, Config, HeaderRewrites},
     metrics::{CIRCUIT_STATE, TARGET_HEALTHY},
     state::Gateway,
     upstream,
 };
 use metrics::Label;
 use serde_json::{Value, json};
+
+/// The header names a rewrite removes, sets and adds (never the values).
+fn rewrite_names(rewrites: &HeaderRewrites) -> Value {
+    json!({
+        "remove": rewrites.remove,
+        "set": rewrites.set.keys().collect::<Vec<_>>(),
+        "add": rewrites.add.keys().collect::<Vec<_>>(),
+    })
+}
 
 /// The routes, aggregates, upstreams and policies as loaded. The `[auth]` section shows where
 /// keys come from, never a key or a secret: `hs256_secret` is `"[redacted]"`.
@@ -27,6 +36,23 @@ pub fn loaded(config: &Config) -> Value {
                 "upstream": r.upstream, "rewrite_prefix": r.rewrite_prefix,
                 "strip_prefix": r.strip_prefix, "auth": auth_mode(r.auth), "roles": r.roles,
                 "scopes": r.scopes, "oauth_errors": r.oauth_errors, "rate_limits": r.rate_limits, "cache": r.cache_mode().as_str(),
+                "cors": r.cors.as_ref().map(|c| json!({
+                    "allow_origins": c.allow_origins, "allow_methods": c.allow_methods,
+                    "allow_headers": c.allow_headers, "expose_headers": c.expose_headers,
+                    "allow_credentials": c.allow_credentials, "max_age_s": c.max_age_s,
+                })),
+                // Header names only: a value set on the way (an upstream's API key) may be secret.
+                "headers": r.headers.as_ref().map(|h| json!({
+                    "request": rewrite_names(&h.request), "response": rewrite_names(&h.response),
+                })),
+                "split": r.split.as_ref().map(|s| json!({
+                    "sticky": s.sticky,
+                    "weights": s.weights.iter().map(|w| json!({"upstream": w.upstream, "weight": w.weight})).collect::<Vec<_>>(),
+                })),
+                "response_cache": r.response_cache.as_ref().map(|c| json!({
+                    "ttl_ms": c.ttl_ms, "shared": c.shared, "max_entries": c.max_entries,
+                    "max_bytes": c.max_bytes, "max_entry_bytes": c.max_entry_bytes,
+                })),
             })
         })
         .collect();

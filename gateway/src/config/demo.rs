@@ -6,8 +6,9 @@
 //! addresses; `tests/demo.rs` keeps the three in step.
 
 use super::{
-    AdminConfig, AggregateConfig, AuthMode, CallConfig, Config, ConsoleConfig, ReloadConfig,
-    RouteConfig, ServerConfig, TracingConfig, UpstreamConfig,
+    AdminConfig, AggregateConfig, AuthMode, CallConfig, Config, ConsoleConfig, CorsConfig,
+    HeaderRewrites, HeadersConfig, ReloadConfig, ResponseCacheConfig, RouteConfig, ServerConfig,
+    SplitConfig, TracingConfig, UpstreamConfig, WeightConfig,
     rate_limits::{Backend, KeyPart, OnRedisError, Per, QuotaConfig, QuotaPer, RateLimitConfig},
 };
 use shared::VerifierConfig;
@@ -43,6 +44,10 @@ impl Config {
                 oauth_errors: false,
                 rate_limits: Vec::new(),
                 cache: None,
+                cors: None,
+                headers: None,
+                split: None,
+                response_cache: None,
             };
         let scoped = |scopes: &[&str], route: RouteConfig| RouteConfig {
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
@@ -82,6 +87,9 @@ impl Config {
                 upstream("auth", 8081),
                 upstream("users", 8082),
                 upstream("billing", 8083),
+                // The billing-service's next release, the canary of the `billing` route's
+                // split (docs/exercises/17-canary.md): the same binary with `version = 2`.
+                upstream("billing-v2", 8084),
             ],
             routes: vec![
                 route("auth", "/api/auth", "auth", Some("/auth"), AuthMode::Public),
@@ -92,7 +100,18 @@ impl Config {
                     Some("/oauth"),
                     AuthMode::Public,
                 )),
-                route("well-known", "/.well-known", "auth", None, AuthMode::Public),
+                // The discovery documents and the JWKS are the same for everyone and say
+                // `public, max-age=300`: the gateway answers them from its cache for a minute.
+                RouteConfig {
+                    response_cache: Some(ResponseCacheConfig {
+                        ttl_ms: 60_000,
+                        shared: true,
+                        max_entries: 16,
+                        max_bytes: 256 * 1024,
+                        max_entry_bytes: 64 * 1024,
+                    }),
+                    ..route("well-known", "/.well-known", "auth", None, AuthMode::Public)
+                },
                 // `GET /api/users` is the list of every user: ADMIN only. `exact` keeps the rule
                 // off `/api/users/me`, which any valid token may read.
                 //
@@ -125,10 +144,41 @@ impl Config {
                     ),
                 )),
                 // Reading billing needs `billing` or `billing:read`; changing it, `billing`.
+                // A page on a student's front-end dev server may read it (CORS); the browser's
+                // cookies stay at the gateway (the API takes tokens); and version 2 of the
+                // billing-service is deployed but drained, ready for a canary rollout.
                 limited(scoped(
                     &["billing", "billing:read"],
                     RouteConfig {
                         methods: vec!["GET".to_owned()],
+                        cors: Some(CorsConfig {
+                            allow_origins: vec!["http://localhost:3000".to_owned()],
+                            allow_methods: vec!["GET".to_owned()],
+                            allow_headers: vec!["Authorization".to_owned()],
+                            expose_headers: vec!["X-Billing-Version".to_owned()],
+                            allow_credentials: false,
+                            max_age_s: 600,
+                        }),
+                        headers: Some(HeadersConfig {
+                            request: HeaderRewrites {
+                                remove: vec!["Cookie".to_owned()],
+                                ..HeaderRewrites::default()
+                            },
+                            response: HeaderRewrites::default(),
+                        }),
+                        split: Some(SplitConfig {
+                            sticky: true,
+                            weights: vec![
+                                WeightConfig {
+                                    upstream: "billing".to_owned(),
+                                    weight: 100,
+                                },
+                                WeightConfig {
+                                    upstream: "billing-v2".to_owned(),
+                                    weight: 0,
+                                },
+                            ],
+                        }),
                         ..route(
                             "billing",
                             "/api/billing",

@@ -40,7 +40,8 @@
 //! The modules form a stack, each using only those below it:
 //!
 //! - leaves: this file (the types and their safe defaults), [`rate_limits`] (the types of the
-//!   rate-limiting sections), [`diagnostic`] (the error type every message lives in) and
+//!   rate-limiting sections), [`route_features`] (a route's optional CORS, header rewrites,
+//!   traffic split and response cache), [`diagnostic`] (the error type every message lives in) and
 //!   [`location`] (a key's path, `routes[3].upstream`, and its line in the file);
 //! - [`validate`]: every semantic check (unknown upstream, shadowed route, key/algorithm mismatch,
 //!   bad URL, duplicate name, aggregate call keys and timeouts, …), one file per section, each
@@ -54,11 +55,15 @@ pub mod diagnostic;
 pub mod load;
 pub mod location;
 pub mod rate_limits;
+pub mod route_features;
 pub mod validate;
 
 pub use diagnostic::{ConfigErrors, Diagnostic};
 pub use rate_limits::{
     Backend, KeyPart, OnRedisError, Per, QuotaConfig, QuotaPer, RateLimitConfig, RedisConfig,
+};
+pub use route_features::{
+    CorsConfig, HeaderRewrites, HeadersConfig, ResponseCacheConfig, SplitConfig, WeightConfig,
 };
 
 use secrecy::SecretString;
@@ -547,6 +552,18 @@ pub struct RouteConfig {
     /// ([`CacheMode::default_for`]). See [`RouteConfig::cache_mode`].
     #[serde(default)]
     pub cache: Option<CacheMode>,
+    /// `[routes.cors]`: the browser origins that may call the route ([`CorsConfig`]).
+    #[serde(default)]
+    pub cors: Option<CorsConfig>,
+    /// `[routes.headers]`: headers added, set or removed on the way ([`HeadersConfig`]).
+    #[serde(default)]
+    pub headers: Option<HeadersConfig>,
+    /// `[routes.split]`: the traffic spread over several upstreams by weight ([`SplitConfig`]).
+    #[serde(default)]
+    pub split: Option<SplitConfig>,
+    /// `[routes.response_cache]`: answers kept and served again ([`ResponseCacheConfig`]).
+    #[serde(default)]
+    pub response_cache: Option<ResponseCacheConfig>,
 }
 
 impl RouteConfig {

@@ -16,7 +16,7 @@ fn a_valid_file_passes() {
     let file = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.demo.toml"));
     let output = check_config(file);
     assert!(output.status.success(), "{output:?}");
-    assert!(String::from_utf8_lossy(&output.stdout).contains("ok (3 upstreams, 18 routes)"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("ok (4 upstreams, 18 routes)"));
 }
 
 #[test]
@@ -35,12 +35,17 @@ fn a_broken_file_fails_with_every_message() {
         "{stderr}"
     );
     assert!(stderr.contains("duplicate route name `auth`"), "{stderr}");
-    // Both billing routes, the console's billing-toggles route, the billing reset route and both
-    // billing calls of the dashboard aggregate name the misspelt upstream.
+    // Both billing routes, the first route's traffic split, the console's billing-toggles
+    // route, the billing reset route and both billing calls of the dashboard aggregate name the
+    // misspelt upstream.
     assert!(
         stderr.contains("`aggregates[0].calls[1].upstream`: unknown upstream `biling`"),
         "{stderr}"
     );
-    assert!(stderr.contains("7 problem(s) found"), "{stderr}");
+    assert!(
+        stderr.contains("`routes[5].split.weights[0].upstream`: unknown upstream `biling`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("8 problem(s) found"), "{stderr}");
     assert!(stderr.contains(&format!("{}:", file.display())), "{stderr}");
 }

@@ -149,3 +149,21 @@ fn a_scoped_route_and_aggregate_name_their_scopes_and_oauth_routes_their_error_f
     );
     assert!(!text.contains("scopes "), "{text}");
 }
+
+#[test]
+fn a_routes_optional_sections_are_named() {
+    let (output, text) = explain("GET", "/api/billing/summary");
+    assert!(output.status.success(), "{output:?}");
+    for expected in [
+        "cors         origins http://localhost:3000; methods GET; preflights answered by the gateway",
+        "headers      request: remove Cookie; response: -",
+        "split        billing 100, billing-v2 0 (sticky per user)",
+    ] {
+        assert!(text.contains(expected), "`{expected}` missing:\n{text}");
+    }
+    let (_, text) = explain("GET", "/.well-known/jwks.json");
+    assert!(
+        text.contains("cached       GET answers kept 60000 ms, shared (X-Gateway-Cache)"),
+        "{text}"
+    );
+}

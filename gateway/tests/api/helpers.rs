@@ -146,6 +146,10 @@ pub fn route(name: &str, prefix: &str, upstream: &str, auth: AuthMode) -> RouteC
         oauth_errors: false,
         rate_limits: Vec::new(),
         cache: None,
+        cors: None,
+        headers: None,
+        split: None,
+        response_cache: None,
     }
 }
 

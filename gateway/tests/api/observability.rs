@@ -538,6 +538,10 @@ async fn outside_demo_mode_the_public_port_serves_no_records() {
         oauth_errors: false,
         rate_limits: Vec::new(),
         cache: None,
+        cors: None,
+        headers: None,
+        split: None,
+        response_cache: None,
     });
     let gw = TestGateway::spawn_with(echo, config).await;
     let response = gw.oneshot(gw.get("/api/users")).await;

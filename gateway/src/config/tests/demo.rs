@@ -62,6 +62,10 @@ fn the_compose_file_has_the_demo_policy_with_service_addresses() {
             ("auth", &vec!["http://auth-service:8081".to_owned()]),
             ("users", &vec!["http://user-service:8082".to_owned()]),
             ("billing", &vec!["http://billing-service:8083".to_owned()]),
+            (
+                "billing-v2",
+                &vec!["http://billing-service-v2:8083".to_owned()]
+            ),
         ]
     );
 }

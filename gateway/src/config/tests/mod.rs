@@ -9,6 +9,7 @@ mod auth;
 mod demo;
 mod loading;
 mod rate_limits;
+mod route_features;
 mod routes;
 mod trusted_proxies;
 mod upstreams;

@@ -10,7 +10,8 @@
 //! One file per section of the configuration, each with one `check` function, run in file order
 //! by [`validate`]:
 //!
-//! - [`server`], [`auth`], [`trusted_proxies`], [`upstreams`], [`routes`], [`rate_limits`]
+//! - [`server`], [`auth`], [`trusted_proxies`], [`upstreams`], [`routes`] (and
+//!   [`route_features`], their optional sections), [`rate_limits`]
 //!   (`[[rate_limits]]`, `[[quotas]]`, `[redis]` and the lists that name them), [`aggregates`],
 //!   [`admin`];
 //! - below them, [`common`]: the checks several sections share (names, paths, roles, upstream
@@ -22,6 +23,7 @@ pub mod auth;
 pub mod common;
 pub mod rate_limits;
 pub mod report;
+pub mod route_features;
 pub mod routes;
 pub mod server;
 pub mod trusted_proxies;
@@ -39,6 +41,7 @@ pub fn validate(config: &Config, at: &Locator<'_>) -> Vec<Diagnostic> {
     trusted_proxies::check(config, &mut report);
     upstreams::check(config, &mut report);
     routes::check(config, &mut report);
+    route_features::check(config, &mut report);
     rate_limits::check(config, &mut report);
     aggregates::check(config, &mut report);
     admin::check(config, &mut report);
