@@ -239,6 +239,10 @@ pub struct ServerConfig {
     pub max_body_bytes: u64,
     /// Connection-level limits: header-read timeout, header size, connection cap, drain time.
     pub limits: ServerLimits,
+    /// This replica's name, sent on every answer as `X-Served-By` so a client behind a load
+    /// balancer can see which replica answered (the `scale` profile, a Kubernetes pod's name).
+    /// Unset (the default) sends nothing: a single gateway has no reason to name itself.
+    pub served_by: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -248,6 +252,7 @@ impl Default for ServerConfig {
             max_uri_bytes: 8 * 1024,
             max_body_bytes: 1024 * 1024,
             limits: ServerLimits::default(),
+            served_by: None,
         }
     }
 }
