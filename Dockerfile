@@ -158,7 +158,10 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
 CMD ["nginx", "-g", "daemon off;"]
 
 FROM debian:bookworm-slim AS redis
-RUN apt-get update \
+# A fixed uid (999, as in the official image) so Kubernetes' runAsUser can name it.
+RUN groupadd --system --gid 999 redis \
+ && useradd --system --uid 999 --gid 999 --home-dir /var/lib/redis --shell /usr/sbin/nologin redis \
+ && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server \
  && rm -rf /var/lib/apt/lists/*
 USER redis
@@ -170,7 +173,10 @@ CMD ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--save", ""
 
 # `--profile postgres`: Debian's PostgreSQL, started like the official image (same variables).
 FROM debian:bookworm-slim AS postgres
-RUN apt-get update \
+# A fixed uid (999, as in the official image) so Kubernetes' runAsUser can name it.
+RUN groupadd --system --gid 999 postgres \
+ && useradd --system --uid 999 --gid 999 --home-dir /var/lib/postgresql --shell /bin/bash postgres \
+ && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /var/lib/postgresql/data \

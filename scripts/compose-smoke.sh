@@ -16,12 +16,18 @@
 #    still served);
 #    then starts the `observability` profile's Prometheus and waits until it scrapes all four
 #    services (the gateway's admin listener and each service's /metrics, with the demo token);
-# 6. checks the images run as non-root and that our own layers are small; prints the timings;
-# 7. tears everything down (`down -v`), also on failure or Ctrl-C.
+# 6. checks the images run as non-root, carry the workspace version's tag, and that our own
+#    layers are small; prints the timings;
+# 7. brings up the `scale` and `postgres` profiles and checks them
+#    (scripts/compose-scale-smoke.py: both replicas, one rate limit for both, a replica stopped
+#    under load without a lost request, Redis away and back, the auth-service on PostgreSQL,
+#    the services' peak memory);
+# 8. tears everything down (`down -v`), also on failure or Ctrl-C.
 #
 # Settings: SMOKE_PORT (published gateway port, default 18080, so a demo on 8080 can keep
 # running), SMOKE_HEALTH_DEADLINE (seconds, default 240), COMPOSE_PROJECT_NAME (default
-# apigw-smoke, so the classroom's own stack is never touched). The browser step needs Debian's
+# apigw-smoke, so the classroom's own stack is never touched), SMOKE_SCALE_PORT and SMOKE_PG_PORT
+# (the scale profile's load balancer and the postgres profile's gateway, 18180 and 18280). The browser step needs Debian's
 # chromium and chromedriver (`bash .ci/run` installs them); it makes its own virtualenv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +42,12 @@ DEADLINE="${SMOKE_HEALTH_DEADLINE:-240}"
 SERVICES=(auth-service user-service billing-service gateway)
 DEMO_SECRET="demo-only-hs256-secret-do-not-use-in-production"   # DEMO ONLY (shared::demo)
 MAX_OWN_MB=30
+# The workspace version: every image is built under this tag (docker-compose.yml names it, as
+# deploy/kubernetes/ does) and also tagged `latest` here.
+VERSION=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
+[ -n "$VERSION" ] || { echo "compose-smoke: no [workspace.package] version in Cargo.toml" >&2; exit 1; }
+export SCALE_PORT="${SMOKE_SCALE_PORT:-18180}"
+export GATEWAY_PG_PORT="${SMOKE_PG_PORT:-18280}"
 BASE="http://127.0.0.1:${GATEWAY_PORT}"
 
 passed=0
@@ -100,9 +112,19 @@ if (exec 3<>"/dev/tcp/127.0.0.1/${GATEWAY_PORT}") 2>/dev/null; then
 fi
 say "building the images (the first build compiles the workspace: several minutes)"
 t0=$(date +%s)
-compose build
+compose --profile scale --profile postgres build
 compose --profile observability build prometheus
 build_secs=$(( $(date +%s) - t0 ))
+# `latest` beside the version, for whoever runs an image by hand.
+for image in $(docker images --format '{{.Repository}}:{{.Tag}}' | grep "^api-gateway-pattern/.*:${VERSION}$"); do
+  docker tag "$image" "${image%:*}:latest"
+done
+untagged=$(grep -E '^\s*image: api-gateway-pattern/' docker-compose.yml | grep -v ":${VERSION}\$" || true)
+if [ -z "$untagged" ]; then
+  pass "docker-compose.yml names every image with the workspace version ${VERSION}"
+else
+  fail "docker-compose.yml: images without the version ${VERSION}: ${untagged}"
+fi
 
 say "gateway check-config docker/gateway.toml"
 # check_gateway_config WHAT [-e VAR=VALUE ...]: the gateway image's own validator.
@@ -111,7 +133,7 @@ check_gateway_config() {
   shift
   if docker run --rm -e GATEWAY__AUTH__HS256_SECRET="$DEMO_SECRET" "$@" \
       -v "$PWD/docker/gateway.toml:/etc/gateway/gateway.toml:ro" \
-      api-gateway-pattern/gateway:latest check-config /etc/gateway/gateway.toml; then
+      "api-gateway-pattern/gateway:${VERSION}" check-config /etc/gateway/gateway.toml; then
     pass "docker/gateway.toml is valid ($what)"
   else
     fail "docker/gateway.toml is invalid ($what)"
@@ -121,7 +143,9 @@ check_gateway_config "as the default gateway runs it"
 # The `scale` and `postgres` profiles' gateways change it through the environment.
 check_gateway_config "with the scale profile's Redis settings" \
   -e GATEWAY__REDIS__URL=redis://redis:6379 -e GATEWAY__RATE_LIMITS__0__BACKEND=redis \
-  -e GATEWAY__RATE_LIMITS__1__BACKEND=redis -e GATEWAY__RATE_LIMITS__2__BACKEND=redis
+  -e GATEWAY__RATE_LIMITS__1__BACKEND=redis -e GATEWAY__RATE_LIMITS__2__BACKEND=redis \
+  -e GATEWAY__RATE_LIMITS__1__ON_REDIS_ERROR=closed -e GATEWAY__RATE_LIMITS__2__ON_REDIS_ERROR=closed \
+  -e GATEWAY__QUOTAS__0__BACKEND=redis -e GATEWAY__SERVER__SERVED_BY=gateway-a
 check_gateway_config "with the postgres profile's auth upstream" \
   -e 'GATEWAY__UPSTREAMS__0__TARGETS=["http://auth-service-pg:8081"]'
 
@@ -286,7 +310,7 @@ fi
 say "images"
 base_bytes=$(docker image inspect -f '{{.Size}}' debian:bookworm-slim)
 for s in "${SERVICES[@]}"; do
-  image="api-gateway-pattern/$s:latest"
+  image="api-gateway-pattern/$s:${VERSION}"
   user=$(docker image inspect -f '{{.Config.User}}' "$image")
   case "$user" in
     "" | root | 0 | 0:* | root:*) fail "$image runs as root (User='$user')" ;;
@@ -330,6 +354,15 @@ else
   jwt_out=$(timeout 120 "${COMPOSE[@]}" --profile tools run --rm -T jwt decode "$jwt_token" 2>&1 \
     || true)
   check_jwt_output "docker compose run --rm jwt decode" "$jwt_out"
+fi
+
+# --- 7. the scale and postgres profiles, for real -------------------------------------------------
+say "scale and postgres profiles (scripts/compose-scale-smoke.py)"
+t_scale=$(date +%s)
+if COMPOSE="${COMPOSE[*]}" timeout 900 python3 scripts/compose-scale-smoke.py; then
+  pass "scale and postgres profiles in $(( $(date +%s) - t_scale ))s"
+else
+  fail "scale and postgres profiles (see the lines above)"
 fi
 
 echo

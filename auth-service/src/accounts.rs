@@ -198,7 +198,7 @@ pub async fn authenticate_with_device(
         Some(device) => (state.devices.throttle(), device.id()),
         None => (&*state.throttle, email.as_str()),
     };
-    if let Err(retry_after) = throttle.check(key, now) {
+    if let Err(retry_after) = throttle.check(key, now).await {
         state.counters.login(LoginOutcome::Throttled);
         return Err(AuthError::TooManyAttempts { retry_after });
     }
@@ -212,7 +212,7 @@ pub async fn authenticate_with_device(
     let now = state.clock.unix_secs();
     match user {
         Some(user) if matches => {
-            throttle.record_success(key);
+            throttle.record_success(key).await;
             state.counters.login(LoginOutcome::Success);
             tracing::debug!(with_device_cookie = device.is_some(), "password accepted");
             // Bring the profile at the user-service in line with the account (see
@@ -224,7 +224,7 @@ pub async fn authenticate_with_device(
             })
         }
         _ => {
-            throttle.record_failure(key, now);
+            throttle.record_failure(key, now).await;
             state.counters.login(LoginOutcome::InvalidCredentials);
             Err(AuthError::InvalidCredentials)
         }

@@ -58,6 +58,9 @@ pub struct Config {
     pub signing: SigningConfig,
     /// Failed-login throttling.
     pub throttle: ThrottleConfig,
+    /// `[redis]`: where the throttle's records live when several replicas must share them
+    /// (`AUTH__REDIS__URL=redis://redis:6379`). Unset: in this process's memory.
+    pub redis: Option<RedisConfig>,
     /// OAuth 2.0 clients of the token endpoint (checked at start by [`crate::clients`]).
     pub clients: Vec<ClientConfig>,
     /// `[metrics]`: who may read `GET /metrics`.
@@ -180,6 +183,7 @@ impl Default for Config {
             user_scopes: vec!["profile".to_owned(), "billing".to_owned()],
             signing: SigningConfig::default(),
             throttle: ThrottleConfig::default(),
+            redis: None,
             clients: Vec::new(),
             metrics: MetricsConfig::default(),
             provisioning: ProvisioningConfig::default(),
@@ -274,6 +278,46 @@ pub struct SigningKeyConfig {
     /// PEM file of the RS256 or EdDSA private key (PKCS#8, `-----BEGIN PRIVATE KEY-----`).
     #[serde(default)]
     pub private_key_file: Option<PathBuf>,
+}
+
+/// `[redis]`: the Redis server the failed-login throttle keeps its records in, so that every
+/// replica counts the same failures ([`crate::throttle`]).
+///
+/// ```toml
+/// [redis]
+/// url = "redis://redis:6379"    # may hold a password: a secret
+/// timeout_ms = 100              # past it, the throttle counts in this process meanwhile
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://[:password@]host:port[/db]`.
+    pub url: SecretString,
+    /// Longest wait for one Redis call, in milliseconds.
+    #[serde(default = "default_redis_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Prefix of every key written, so several systems can share one Redis.
+    #[serde(default = "default_redis_prefix")]
+    pub key_prefix: String,
+}
+
+fn default_redis_timeout_ms() -> u64 {
+    100
+}
+
+fn default_redis_prefix() -> String {
+    "auth:throttle:".to_owned()
+}
+
+impl RedisConfig {
+    /// A configuration for `url` with the default timeout and prefix.
+    pub fn new(url: &str) -> RedisConfig {
+        RedisConfig {
+            url: SecretString::from(url.to_owned()),
+            timeout_ms: default_redis_timeout_ms(),
+            key_prefix: default_redis_prefix(),
+        }
+    }
 }
 
 /// `[throttle]`: exponential back-off after repeated failed logins on one account.

@@ -280,8 +280,8 @@ impl AppState {
             ),
             keys,
             store,
-            throttle: Arc::new(Throttle::new(config.throttle.clone())),
-            client_throttle: Arc::new(Throttle::new(config.throttle.clone())),
+            throttle: Arc::new(throttle(config, "account")?),
+            client_throttle: Arc::new(throttle(config, "client")?),
             devices: Arc::new(device::DeviceCookies::new(
                 &config.issuer,
                 config.throttle.clone(),
@@ -293,6 +293,18 @@ impl AppState {
             provisioner,
         })
     }
+}
+
+/// A failed-login throttle on `config`: its records in Redis under `namespace` when `[redis]` is
+/// configured (every replica counts the same failures), in this process's memory otherwise.
+fn throttle(config: &Config, namespace: &str) -> anyhow::Result<Throttle> {
+    Ok(match &config.redis {
+        Some(redis) => Throttle::shared(
+            config.throttle.clone(),
+            throttle::redis::RedisRecords::new(redis, namespace)?,
+        ),
+        None => Throttle::new(config.throttle.clone()),
+    })
 }
 
 /// `/readyz` asks the store (SQLite or Postgres).

@@ -110,6 +110,7 @@ impl FrontDoor {
                 Err(never) => match never {},
             };
             security_headers::on_every_answer(response.headers_mut());
+            security_headers::served_by(gateway.served_by.as_ref(), response.headers_mut());
             return response;
         }
         // Every response, errors included, carries the request id.
@@ -129,8 +130,10 @@ impl FrontDoor {
             handler::handle(&gateway, caller, request).await
         });
         let mut response = id.clone().run(&trace, handling).await;
-        // Every answer, proxied or the gateway's own: `nosniff`, `Referrer-Policy`.
+        // Every answer, proxied or the gateway's own: `nosniff`, `Referrer-Policy`, and which
+        // replica answered when it has a name.
         security_headers::on_every_answer(response.headers_mut());
+        security_headers::served_by(gateway.served_by.as_ref(), response.headers_mut());
         response
     }
 }

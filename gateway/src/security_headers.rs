@@ -11,11 +11,14 @@
 //! - On every problem+json the gateway makes itself: `Cache-Control: no-store` — a refusal is
 //!   about one request and must never be replayed from a cache.
 //!
+//! - On every answer, when `[server] served_by` names this replica: `X-Served-By`, so a client
+//!   behind a load balancer can tell the replicas apart.
+//!
 //! The values are `'static` constants: setting them costs a header-map insert and no allocation,
 //! on the hot path of every request.
 
 use crate::config::CacheMode;
-use http::{HeaderMap, HeaderValue, header};
+use http::{HeaderMap, HeaderName, HeaderValue, header};
 
 /// `X-Content-Type-Options`.
 pub const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
@@ -29,6 +32,13 @@ pub fn on_every_answer(headers: &mut HeaderMap) {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
     if !headers.contains_key(header::REFERRER_POLICY) {
         headers.insert(header::REFERRER_POLICY, NO_REFERRER);
+    }
+}
+
+/// `X-Served-By: <replica>` on every answer, when the replica has a name.
+pub fn served_by(name: Option<&HeaderValue>, headers: &mut HeaderMap) {
+    if let Some(name) = name {
+        headers.insert(HeaderName::from_static("x-served-by"), name.clone());
     }
 }
 

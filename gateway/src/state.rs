@@ -77,6 +77,8 @@ pub struct Gateway {
     pub accept_incoming_trace: bool,
     /// Where request spans go, when a collector is configured (`[tracing] otlp_endpoint`).
     pub otlp: Option<Arc<Exporter>>,
+    /// `X-Served-By` on every answer (`[server] served_by`), made once here, not per request.
+    pub served_by: Option<http::HeaderValue>,
 }
 
 /// The OTLP exporter `[tracing] otlp_endpoint` (or `OTEL_EXPORTER_OTLP_ENDPOINT`) asks for.
@@ -228,6 +230,12 @@ impl Gateway {
             generation,
             accept_incoming_trace: config.tracing.accept_incoming,
             otlp,
+            // Validation refused a name that is not a header value.
+            served_by: config
+                .server
+                .served_by
+                .as_deref()
+                .and_then(|name| http::HeaderValue::from_str(name).ok()),
         }
     }
 

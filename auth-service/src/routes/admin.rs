@@ -2,7 +2,8 @@
 //! the exercise that locks the student's account (exercise 10) without restarting the demo.
 //!
 //! It clears the three failed-attempt throttles — per account, per device cookie, per OAuth
-//! client — and nothing else: accounts registered during the class stay, and refresh-token
+//! client — as kept in this process (with `[redis]`, the shared records are left alone: several
+//! replicas use them) and nothing else: accounts registered during the class stay, and refresh-token
 //! families keep their state. The answer says how many records were forgotten. Outside demo
 //! mode the route does not exist: in production a lock is lifted by waiting, not by a call.
 

@@ -16,4 +16,5 @@ mod oauth_clients;
 mod refresh;
 mod register;
 mod revocation;
+mod shared_throttle;
 mod storage;

@@ -247,6 +247,10 @@ pub struct ServerConfig {
     /// `[server.tls]`: terminate TLS with this certificate and key (PEM files), reloaded when
     /// they change ([`shared::tls`]). None: plain HTTP, as in the demo.
     pub tls: Option<shared::tls::TlsConfig>,
+    /// This replica's name, sent on every answer as `X-Served-By` so a client behind a load
+    /// balancer can see which replica answered (the `scale` profile, a Kubernetes pod's name).
+    /// Unset (the default) sends nothing: a single gateway has no reason to name itself.
+    pub served_by: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -257,6 +261,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             limits: ServerLimits::default(),
             tls: None,
+            served_by: None,
         }
     }
 }

@@ -4,11 +4,14 @@
 //! redis-server not installed` — except in CI (`CI=true`), where they fail.
 
 use crate::{
-    helpers::{Echo, TestGateway, assert_problem, test_config},
+    helpers::{Echo, TestGateway, assert_problem, bearer, test_config, token},
     ratelimit::{limited_route, policy},
 };
-use gateway::config::{AuthMode, Backend, KeyPart, OnRedisError, RedisConfig};
+use gateway::config::{
+    AuthMode, Backend, KeyPart, OnRedisError, QuotaConfig, QuotaPer, RedisConfig,
+};
 use serde_json::Value;
+use shared::Role;
 use test_support::redis::RedisServer;
 
 /// Two gateways with the same configuration: `backend` for a policy of 10 per minute (burst
@@ -145,4 +148,82 @@ async fn when_redis_stops_each_policy_fails_open_or_closed_as_configured() {
     assert_eq!(status["failed_open"], 1, "{status}");
     assert_eq!(status["failed_closed"], 1, "{status}");
     assert_eq!(status["redis"]["errors"], 2, "{status}");
+}
+
+/// Two gateways with a daily quota of 6 per user on `/api/quota`, kept by `backend`.
+async fn two_gateways_with_a_quota(
+    backend: Backend,
+    redis: Option<&RedisServer>,
+) -> (TestGateway, TestGateway) {
+    let mut gateways = Vec::new();
+    for _ in 0..2 {
+        let echo = Echo::spawn().await;
+        let mut config = test_config(echo.addr).await;
+        config.redis = redis.map(|r| RedisConfig::new(&r.url()));
+        config.quotas.push(QuotaConfig {
+            name: "day".into(),
+            limit: 6,
+            per: QuotaPer::Day,
+            backend,
+            on_redis_error: OnRedisError::Open,
+        });
+        config.routes.push(limited_route(
+            "quota",
+            "/api/quota",
+            AuthMode::Required,
+            &["day"],
+        ));
+        gateways.push(TestGateway::serve_with(echo, config).await);
+    }
+    let b = gateways.pop().unwrap();
+    let a = gateways.pop().unwrap();
+    (a, b)
+}
+
+/// One user's requests alternating between the two gateways, one after the other; the
+/// statuses in order.
+async fn quota_statuses(a: &TestGateway, b: &TestGateway, n: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for i in 0..n {
+        let gw = if i % 2 == 0 { a } else { b };
+        let response = gw
+            .get("/api/quota/x")
+            .header("authorization", bearer(&token(Role::Student)))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn a_quota_in_redis_is_one_allowance_for_every_replica() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    // Kept by each replica: the user gets the day's 6 requests from each, 12 in all.
+    let (a, b) = two_gateways_with_a_quota(Backend::Local, None).await;
+    let statuses = quota_statuses(&a, &b, 14).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        12,
+        "{statuses:?}"
+    );
+
+    // Kept in Redis: 6 in all, whichever replica answers; then 429 from both.
+    let (a, b) = two_gateways_with_a_quota(Backend::Redis, Some(&redis)).await;
+    let statuses = quota_statuses(&a, &b, 10).await;
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 429, 429, 429, 429]);
+    let response = b
+        .get("/api/quota/x")
+        .header("authorization", bearer(&token(Role::Student)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(
+        response.headers()["ratelimit-policy"],
+        "\"day\";q=6;w=86400"
+    );
 }

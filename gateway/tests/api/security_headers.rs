@@ -231,3 +231,51 @@ fn the_admin_route_report_shows_each_cache_mode() {
     assert_eq!(route("register"), "backend");
     assert_eq!(loaded["aggregates"][0]["cache"], "no-store");
 }
+
+#[tokio::test]
+async fn a_named_replica_says_so_on_every_answer_over_a_socket() {
+    let (echo, config) = config(|c| c.server.served_by = Some("gateway-a".into())).await;
+    let gw = TestGateway::serve_with(echo, config).await;
+    let cases = [
+        // Proxied, the gateway's own refusal, its own endpoint.
+        (
+            gw.get("/api/users/me")
+                .header("authorization", bearer(&token(Role::Student))),
+            200,
+        ),
+        (gw.get("/api/users/me"), 401),
+        (gw.get("/healthz"), 200),
+    ];
+    for (request, want) in cases {
+        let (status, headers, body) = parts(request.send().await.unwrap()).await;
+        assert_eq!(status, want, "{body}");
+        assert_eq!(header(&headers, "x-served-by"), Some("gateway-a"), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn an_unnamed_gateway_sends_no_x_served_by() {
+    let (echo, config) = config(|_| {}).await;
+    let gw = TestGateway::spawn_with(echo, config).await;
+    let response = gw
+        .oneshot(
+            gw.get("/api/users/me")
+                .header("authorization", bearer(&token(Role::Student))),
+        )
+        .await;
+    let (status, headers, _) = parts(response).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "x-served-by"), None);
+}
+
+#[tokio::test]
+async fn a_replica_name_that_is_no_header_value_is_refused_at_start() {
+    let (_echo, config) = config(|c| c.server.served_by = Some("gateway\na".into())).await;
+    let Err(error) = gateway::Gateway::new(&config) else {
+        panic!("a replica name with a newline was accepted");
+    };
+    assert!(
+        format!("{error:#}").contains("served_by"),
+        "the message names the key: {error:#}"
+    );
+}

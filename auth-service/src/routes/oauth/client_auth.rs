@@ -88,7 +88,7 @@ async fn verify<'a>(
     candidates: Vec<SecretString>,
 ) -> Result<&'a Client, OAuthError> {
     let now = state.clock.unix_secs();
-    if let Err(retry_after) = state.client_throttle.check(id, now) {
+    if let Err(retry_after) = state.client_throttle.check(id, now).await {
         return Err(OAuthError::too_many_attempts(
             retry_after,
             format!(
@@ -125,11 +125,11 @@ async fn verify<'a>(
     }
     match client {
         Some(client) if matches => {
-            state.client_throttle.record_success(id);
+            state.client_throttle.record_success(id).await;
             Ok(client)
         }
         _ => {
-            state.client_throttle.record_failure(id, now);
+            state.client_throttle.record_failure(id, now).await;
             Err(OAuthError::invalid_client("client authentication failed"))
         }
     }

@@ -1,12 +1,13 @@
-//! `[server]`: the limits on what one client may send must leave room for a real request, and a
-//! `[server.tls]` certificate must load: a file that is missing, holds no certificate or key,
-//! pairs a key with another certificate, or is expired is refused before the gateway starts.
+//! `[server]`: the limits on what one client may send must leave room for a real request,
+//! `served_by` must be sendable as a header value, and a `[server.tls]` certificate must load: a
+//! file that is missing, holds no certificate or key, pairs a key with another certificate, or is
+//! expired is refused before the gateway starts.
 //! `[reload]`: a file watched too often is read for nothing.
 
 use super::report::Report;
 use crate::config::{Config, location::KeyPath};
 
-/// Checks the URI and body limits.
+/// Checks the URI and body limits, and the replica name.
 pub fn check(config: &Config, report: &mut Report<'_, '_>) {
     let server = KeyPath::key("server");
     if config.server.max_uri_bytes < 16 {
@@ -42,6 +43,15 @@ pub fn check(config: &Config, report: &mut Report<'_, '_>) {
                  own private key, valid today; see docs/tls.md",
             );
         }
+    }
+    if let Some(name) = &config.server.served_by
+        && (name.is_empty() || http::HeaderValue::from_str(name).is_err())
+    {
+        report.push(
+            &server.field("served_by"),
+            "the replica name is sent as the `X-Served-By` header and must be a header value",
+            "use visible ASCII, e.g. the pod's name: `served_by = \"gateway-7d9f-abcde\"`",
+        );
     }
 }
 
