@@ -281,6 +281,28 @@ else
   fi
 fi
 
+# The instructor's reset (scripts/class reset) through the published port: a failure switch left
+# on and a locked account are put back, with no restart.
+say "scripts/class reset through the published port"
+request POST /api/auth/login "" '{"email":"admin@example.edu","password":"admin123"}'
+admin_token=$(json "d['access_token']")
+request PUT /api/demo/toggles/billing "$admin_token" '{"latency_ms":0,"error_rate":1.0}'
+expect "billing's failure switch on through the gateway" 200 "d['error_rate']" 1.0
+for _ in 1 2 3 4 5 6; do
+  request POST /api/auth/login "" '{"email":"student@example.edu","password":"guess"}'
+done
+expect "the student's account locked" 429 "d['reason']" too_many_attempts
+if reset_out=$(GW="127.0.0.1:${GATEWAY_PORT}" JWT="${COMPOSE[*]} exec -T gateway jwt" \
+    timeout 60 bash scripts/class reset 2>&1); then
+  pass "scripts/class reset: $(tr '\n' ' ' <<<"$reset_out")"
+else
+  fail "scripts/class reset: $reset_out"
+fi
+request POST /api/auth/login "" '{"email":"student@example.edu","password":"student123"}'
+expect "the student logs in again after the reset" 200 "bool(d.get('access_token'))" True
+request GET /api/billing/summary "$token"
+expect "billing answers again after the reset" 200 "d['user_id']" 1905551042
+
 say "stopping billing-service: the gateway must degrade, not fail"
 compose stop billing-service >/dev/null 2>&1
 request GET /api/billing/invoices "$token"
