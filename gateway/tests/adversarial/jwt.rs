@@ -123,6 +123,8 @@ async fn hs256_gateway_refuses_every_forgery_with_its_reason() {
     let admin = student(|c| c["role"] = json!("ADMIN"));
     let genuine = forge(&hs, &student(|_| {}), Sig::Hs256(SECRET));
     let (genuine_input, genuine_sig) = genuine.rsplit_once('.').unwrap();
+    // An HS256 signature is 32 bytes: 43 base64url characters (the truncation case relies on it).
+    assert_eq!(genuine_sig.len(), 43);
     let mut cases = vec![Case {
         name: "the genuine token (control row)",
         stands_for: "RFC 7519 §7.2",
@@ -169,10 +171,13 @@ async fn hs256_gateway_refuses_every_forgery_with_its_reason() {
             reason: Some("bad_signature"),
         },
         Case {
-            // 42 base64url characters cannot encode whole bytes: not even a signature.
-            name: "signature truncated by one character",
+            // 41 base64url characters (a length of 1 mod 4) cannot be decoded at all: not even
+            // a signature. One character less (42) would decode to 31 bytes whenever the last
+            // character's low bits happen to be zero — a bad signature one time in sixteen, a
+            // malformed token otherwise — so the case cuts two to always mean one thing.
+            name: "signature truncated by two characters",
             stands_for: "RFC 7515 §2 (base64url), §5.2",
-            authorization: bearer(genuine[..genuine.len() - 1].to_owned()),
+            authorization: bearer(genuine[..genuine.len() - 2].to_owned()),
             reason: Some("token_malformed"),
         },
         Case {
