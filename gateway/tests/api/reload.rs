@@ -376,7 +376,15 @@ async fn a_watched_file_is_reloaded_when_it_changes_and_kept_when_broken() {
     let live = gw.live();
     gateway::watch::spawn_file_watch(&live, file.clone(), Duration::from_millis(20));
 
-    std::fs::write(&file, toml_with_routes(gw.echo.addr, &["first", "second"])).unwrap();
+    // Written whole and renamed into place, as editors and deploy tools do: a watcher that
+    // read a half-written file would count a rejection the steps below do not expect.
+    let staged = file.with_extension("staged");
+    std::fs::write(
+        &staged,
+        toml_with_routes(gw.echo.addr, &["first", "second"]),
+    )
+    .unwrap();
+    std::fs::rename(&staged, &file).unwrap();
     assert_eq!(
         until_status(&gw.url("/second"), 200, Duration::from_secs(10)).await,
         200,
@@ -387,8 +395,16 @@ async fn a_watched_file_is_reloaded_when_it_changes_and_kept_when_broken() {
 
     std::fs::write(&file, "[[routes]]\nname = \"half-saved").unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !rendered_metrics(&live).contains("gateway_config_reloads_total{outcome=\"rejected\"} 1")
-    {
+    // At least one rejection: the write may be seen half-done and whole, each refused.
+    let rejected = |page: &str| {
+        test_support::prometheus_sample(
+            page,
+            "gateway_config_reloads_total",
+            &[("outcome", "rejected")],
+        )
+        .unwrap_or(0.0)
+    };
+    while rejected(&rendered_metrics(&live)) < 1.0 {
         assert!(Instant::now() < deadline, "the broken file was never read");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
