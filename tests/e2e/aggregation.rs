@@ -123,6 +123,23 @@ async fn a_failing_profile_fails_the_dashboard_with_its_reason() {
     assert_problem(response, 502, "upstream_unavailable").await;
 }
 
+/// `PUT /api/demo/toggles/{service}` through the gateway, as exercise 9 does: `latency_ms` on
+/// every call, no failures.
+async fn toggle_through_gateway(
+    t: &TestDemo,
+    admin: &str,
+    service: &str,
+    latency_ms: u64,
+) -> reqwest::Response {
+    t.client
+        .put(t.gateway(&format!("/api/demo/toggles/{service}")))
+        .bearer_auth(admin)
+        .json(&serde_json::json!({ "latency_ms": latency_ms, "error_rate": 0.0 }))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Exercise 9's latency switch, as the page uses it: both services slowed to 200 ms through the
 /// gateway's ADMIN-only toggle routes. The proof of parallelism is in `_meta` itself — every call
 /// started before any call ended — not in a wall-clock reading of the whole request.
@@ -132,14 +149,7 @@ async fn the_dashboard_runs_its_three_slow_calls_at_the_same_time() {
     let token = t.student_token().await;
     let admin = t.admin_token().await;
     for service in ["users", "billing"] {
-        let response = t
-            .client
-            .put(t.gateway(&format!("/api/demo/toggles/{service}")))
-            .bearer_auth(&admin)
-            .json(&serde_json::json!({ "latency_ms": 200, "error_rate": 0.0 }))
-            .send()
-            .await
-            .unwrap();
+        let response = toggle_through_gateway(&t, &admin, service, 200).await;
         assert_eq!(response.status(), 200, "toggle {service}");
         assert_eq!(response.headers()["x-answered-by"], service);
     }
@@ -177,14 +187,7 @@ async fn the_dashboard_runs_its_three_slow_calls_at_the_same_time() {
 
     // The page's reset: both switches off again, and the dashboard is fast and whole.
     for service in ["users", "billing"] {
-        let response = t
-            .client
-            .put(t.gateway(&format!("/api/demo/toggles/{service}")))
-            .bearer_auth(&admin)
-            .json(&serde_json::json!({ "latency_ms": 0, "error_rate": 0.0 }))
-            .send()
-            .await
-            .unwrap();
+        let response = toggle_through_gateway(&t, &admin, service, 0).await;
         assert_eq!(response.status(), 200);
     }
     let (status, headers, body) = dashboard(&t, &token).await;

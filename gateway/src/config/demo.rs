@@ -63,6 +63,23 @@ impl Config {
             rate_limits: vec!["per-user".to_owned(), "daily".to_owned()],
             ..route
         };
+        // The class reset (`scripts/class reset`, docs/instructor/README.md): each service's
+        // `POST /admin/reset` — the backends' toggles back to their start, the auth-service's
+        // login locks lifted — for ADMINs only, like the toggles.
+        let resets = ["auth", "users", "billing"].map(|service| {
+            limited(RouteConfig {
+                exact: true,
+                methods: vec!["POST".to_owned()],
+                roles: vec!["ADMIN".to_owned()],
+                ..route(
+                    &format!("demo-reset-{service}"),
+                    &format!("/api/demo/reset/{service}"),
+                    service,
+                    Some("/admin/reset"),
+                    AuthMode::Required,
+                )
+            })
+        });
         let (rate_limits, quotas) = demo_policies();
         Config {
             demo: true,
@@ -305,46 +322,10 @@ impl Config {
                         AuthMode::Required,
                     )
                 }),
-                // The class reset (`scripts/class reset`, docs/instructor/README.md): each
-                // service's `POST /admin/reset` — the backends' toggles back to their start, the
-                // auth-service's login locks lifted — for ADMINs only, like the toggles.
-                limited(RouteConfig {
-                    exact: true,
-                    methods: vec!["POST".to_owned()],
-                    roles: vec!["ADMIN".to_owned()],
-                    ..route(
-                        "demo-reset-auth",
-                        "/api/demo/reset/auth",
-                        "auth",
-                        Some("/admin/reset"),
-                        AuthMode::Required,
-                    )
-                }),
-                limited(RouteConfig {
-                    exact: true,
-                    methods: vec!["POST".to_owned()],
-                    roles: vec!["ADMIN".to_owned()],
-                    ..route(
-                        "demo-reset-users",
-                        "/api/demo/reset/users",
-                        "users",
-                        Some("/admin/reset"),
-                        AuthMode::Required,
-                    )
-                }),
-                limited(RouteConfig {
-                    exact: true,
-                    methods: vec!["POST".to_owned()],
-                    roles: vec!["ADMIN".to_owned()],
-                    ..route(
-                        "demo-reset-billing",
-                        "/api/demo/reset/billing",
-                        "billing",
-                        Some("/admin/reset"),
-                        AuthMode::Required,
-                    )
-                }),
-            ],
+            ]
+            .into_iter()
+            .chain(resets)
+            .collect(),
             // The lecture's aggregation: the profile is essential, the billing parts are not.
             aggregates: vec![AggregateConfig {
                 name: "dashboard".to_owned(),

@@ -238,6 +238,17 @@ async fn files_that_cannot_serve_are_refused_at_start_naming_the_file() {
     assert!(error.contains("no certificate"), "{error}");
 }
 
+/// Waits, at most five seconds, until `done` — what a file watcher polling every 20 ms does is
+/// seen by its effect, not by sleeping a guessed time.
+async fn eventually(done: impl Fn() -> bool) {
+    for _ in 0..250 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_bad_replacement_is_refused_and_the_certificate_in_use_stays() {
     let ca = TestCa::new("test CA");
@@ -262,13 +273,7 @@ async fn a_bad_replacement_is_refused_and_the_certificate_in_use_stays() {
     };
 
     files.replace(&ca.expired_leaf());
-    // Bounded wait for the watcher to try the new files and refuse them.
-    for _ in 0..250 {
-        if certificates.reload_failures() > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(|| certificates.reload_failures() > 0).await;
     assert_eq!(certificates.reload_failures(), 1);
     assert_eq!(certificates.reloads(), 0);
     let stream = handshake(&connector(&ca, &[]), served).await.unwrap();
@@ -283,12 +288,7 @@ async fn a_bad_replacement_is_refused_and_the_certificate_in_use_stays() {
     // A good file after a bad one is taken.
     let renewed = ca.leaf();
     files.replace(&renewed);
-    for _ in 0..250 {
-        if certificates.reloads() > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(|| certificates.reloads() > 0).await;
     let stream = handshake(&connector(&ca, &[]), served).await.unwrap();
     assert_eq!(presented(&stream), renewed.der);
 }
